@@ -1,0 +1,39 @@
+# govarc: `make demo` runs the nightly archiving job on samples/, `make test` runs the suite.
+# Both create .venv/ and install what they need on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEB_PACKAGES := libmagic1 openssl
+
+.PHONY: demo test deps venv bench clean
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,samples]'
+	touch $(STAMP)
+
+venv: deps $(STAMP)
+
+demo: venv
+	$(PY) -m govarc.demo build/demo
+
+test: venv
+	$(PY) -m pytest -n 2
+
+bench: venv
+	$(PY) bench/package_bench.py
+
+clean:
+	rm -rf build $(VENV)

@@ -1,0 +1,3 @@
+from govarc.cli import main
+
+main()

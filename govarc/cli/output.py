@@ -1,0 +1,42 @@
+"""Rendering for the CLI: JSON for scripts, plain or rich text for people, progress bars on a terminal."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+
+@dataclass
+class Output:
+    json: bool
+    verbose: bool
+    quiet: bool
+    home: str
+    tty: bool
+
+    def emit_json(self, data: Any) -> None:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+    def line(self, text: str = "") -> None:
+        if not self.quiet and not self.json:
+            click.echo(text)
+
+    @contextmanager
+    def progress(self, description: str, total: int | None = None) -> Iterator[Callable[[int], None] | None]:
+        """A callback for the library that drives a rich bar, on a terminal only (else None)."""
+        if not self.tty or self.json or self.quiet:
+            yield None
+            return
+        from rich.progress import (
+            BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn,
+        )
+
+        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+        with Progress(*columns, transient=True) as bar:
+            task = bar.add_task(description, total=total)
+            yield lambda n: bar.advance(task, n)

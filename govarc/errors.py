@@ -1,0 +1,66 @@
+"""The one error tree of govarc: each class carries the exit code the CLI returns for it.
+
+Exit codes (documented in the README):
+0 ok, 1 unexpected error, 2 usage, 3 invalid package or input, 4 signature not valid or not
+trusted, 5 transfer or exchange failure, 6 configuration error, 7 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2
+EXIT_INVALID = 3
+EXIT_SIGNATURE = 4
+EXIT_TRANSFER = 5
+EXIT_CONFIG = 6
+EXIT_LOCKED = 7
+
+
+class GovarcError(Exception):
+    """Root of every error govarc raises on purpose; ``str()`` is one line for the user."""
+
+    exit_code = EXIT_UNEXPECTED
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        self.message = message
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class InvalidInputError(GovarcError):
+    """Bad input: a missing file, unreadable metadata, an existing destination."""
+
+    exit_code = EXIT_INVALID
+
+
+class InvalidPackageError(InvalidInputError):
+    """A package that fails verification."""
+
+
+class MetadataError(InvalidInputError):
+    """Metadata that does not parse or does not match the record schema."""
+
+
+class SignatureError(GovarcError):
+    """A signature that is not valid or not trusted, or a key that cannot be used."""
+
+    exit_code = EXIT_SIGNATURE
+
+
+class TransferError(GovarcError):
+    """A transfer or exchange that failed."""
+
+    exit_code = EXIT_TRANSFER
+
+
+class ConfigError(GovarcError):
+    """A configuration file, workspace or setting that is missing or wrong."""
+
+    exit_code = EXIT_CONFIG
+
+
+class LockedError(GovarcError):
+    """Another run holds the workspace lock."""
+
+    exit_code = EXIT_LOCKED

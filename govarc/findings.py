@@ -1,0 +1,98 @@
+"""Verification findings: stable codes, their level and meaning, mirrored in specs/findings.md.
+
+A test parses specs/findings.md and checks that it lists exactly the codes below with the same
+level and kind. Add a code in both places or in neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Level(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Kind(str, Enum):
+    """What a finding is about; decides the exit code (integrity 3, signature 4)."""
+
+    INTEGRITY = "integrity"
+    SIGNATURE = "signature"
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    code: str
+    level: Level
+    kind: Kind
+    meaning: str
+
+
+_E, _W = Level.ERROR, Level.WARNING
+_I, _S = Kind.INTEGRITY, Kind.SIGNATURE
+
+CODES: dict[str, CodeInfo] = {
+    c.code: c
+    for c in [
+        CodeInfo("PKG_NOT_FOUND", _E, _I, "The path is neither a package directory nor a .zip file."),
+        CodeInfo("ZIP_INVALID", _E, _I, "The .zip cannot be read, or an entry fails its CRC check."),
+        CodeInfo("ZIP_LAYOUT", _E, _I, "The .zip does not hold exactly one top-level folder with the bag in it."),
+        CodeInfo("ZIP_UNSAFE_ENTRY", _E, _I, "A zip entry is absolute, contains `..` or a backslash, or is a link."),
+        CodeInfo("LINK_IN_PACKAGE", _E, _I, "The package contains a symbolic link, hard link or special file."),
+        CodeInfo("UNSAFE_PATH", _E, _I, "A manifest line names an absolute path, `..`, or a path outside the package."),
+        CodeInfo("BAGIT_TXT_MISSING", _E, _I, "`bagit.txt` is missing."),
+        CodeInfo("BAGIT_TXT_INVALID", _E, _I, "`bagit.txt` is not `BagIt-Version: 1.0` with `Tag-File-Character-Encoding: UTF-8`."),
+        CodeInfo("DATA_DIR_MISSING", _E, _I, "The `data/` payload folder is missing."),
+        CodeInfo("MANIFEST_MISSING", _E, _I, "`manifest-sha256.txt` is missing."),
+        CodeInfo("TAGMANIFEST_MISSING", _E, _I, "`tagmanifest-sha256.txt` is missing."),
+        CodeInfo("MANIFEST_MALFORMED", _E, _I, "A manifest line is not `<hex digest> <path>` with a digest of the right length."),
+        CodeInfo("MANIFEST_DUPLICATE", _E, _I, "A manifest names the same path twice (after Unicode NFC normalisation)."),
+        CodeInfo("MANIFEST_INCOMPLETE", _E, _I, "A payload manifest does not list the same files as `manifest-sha256.txt`."),
+        CodeInfo("PAYLOAD_DIGEST_MISMATCH", _E, _I, "A payload file's digest differs from its manifest entry."),
+        CodeInfo("PAYLOAD_FILE_MISSING", _E, _I, "A file listed in a payload manifest is not in `data/`."),
+        CodeInfo("PAYLOAD_FILE_UNLISTED", _E, _I, "A file in `data/` is not listed in the payload manifest."),
+        CodeInfo("TAG_DIGEST_MISMATCH", _E, _I, "A tag file's digest differs from its tag manifest entry."),
+        CodeInfo("TAG_FILE_MISSING", _E, _I, "A file listed in a tag manifest is missing."),
+        CodeInfo("TAG_FILE_UNLISTED", _E, _I, "A tag file (outside `data/` and `signatures/`) is not in the tag manifest."),
+        CodeInfo("TAGMANIFEST_INCOMPLETE", _E, _I, "The tag manifest does not list a required tag file."),
+        CodeInfo("BAG_INFO_MISSING", _E, _I, "`bag-info.txt` is missing."),
+        CodeInfo("BAG_INFO_MALFORMED", _E, _I, "`bag-info.txt` has a line that is not `Label: value` or a continuation."),
+        CodeInfo("BAG_INFO_FIELD_MISSING", _E, _I, "A field the profile requires is missing or empty in `bag-info.txt`."),
+        CodeInfo("PROFILE_UNSUPPORTED", _E, _I, "`BagIt-Profile-Identifier` names no govarc profile version this verifier knows."),
+        CodeInfo("OXUM_MISMATCH", _E, _I, "`Payload-Oxum` is malformed or does not match the payload's bytes and file count."),
+        CodeInfo("ALGORITHM_UNAVAILABLE", _W, _I, "A manifest uses an algorithm this machine cannot compute (e.g. SM3); it was not checked."),
+        CodeInfo("ALGORITHM_WEAK", _W, _I, "A manifest uses MD5 or SHA-1; it is checked but gives no assurance."),
+        CodeInfo("NAME_NOT_NFC", _W, _I, "A payload file name is not in Unicode NFC form."),
+        CodeInfo("METADATA_MISSING", _E, _I, "`metadata/record.xml` is missing."),
+        CodeInfo("METADATA_NOT_WELLFORMED", _E, _I, "`metadata/record.xml` is not well-formed XML, or has a DOCTYPE."),
+        CodeInfo("METADATA_INVALID", _E, _I, "`metadata/record.xml` is not valid against `record.xsd`."),
+        CodeInfo("METADATA_MISMATCH", _E, _I, "`record.xml` disagrees with `bag-info.txt` or with the payload (names, sizes, digests)."),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a check found: its stable code, the file it concerns and a message."""
+
+    code: str
+    path: str
+    message: str
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unknown finding code {self.code}")
+
+    @property
+    def level(self) -> Level:
+        return CODES[self.code].level
+
+    @property
+    def kind(self) -> Kind:
+        return CODES[self.code].kind
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "level": self.level.value, "path": self.path, "message": self.message}
+

@@ -1,0 +1,170 @@
+"""Read a package as a directory or a .zip, without following links or extracting anything.
+
+A reader lists every entry with its kind, so the verifier sees links and special files instead of
+following them, and opens regular files for streaming. A .zip is read in place: nothing is
+written to disk.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from govarc.findings import Finding
+from govarc.package.manifest import unsafe_reason
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a package: its name relative to the bag root and what it is."""
+
+    name: str
+    size: int
+    kind: str  # "file", "link" or "special"
+
+
+class PackageReader:
+    """Entries of a package; ``problems`` holds structural findings found while listing them."""
+
+    path: Path
+    entries: dict[str, Entry]
+    problems: list[Finding]
+    is_zip: bool = False
+
+    def open(self, name: str) -> BinaryIO:
+        raise NotImplementedError
+
+    def read(self, name: str) -> bytes:
+        with self.open(name) as f:
+            return f.read()
+
+    def has_file(self, name: str) -> bool:
+        e = self.entries.get(name)
+        return e is not None and e.kind == "file"
+
+    def close(self) -> None:
+        pass
+
+
+class DirReader(PackageReader):
+    def __init__(self, root: Path) -> None:
+        self.path = root
+        self.entries = {}
+        self.problems = []
+        stack = [(root, "")]
+        while stack:
+            folder, prefix = stack.pop()
+            with os.scandir(folder) as it:
+                for de in it:
+                    rel = prefix + de.name
+                    st = de.stat(follow_symlinks=False)
+                    if stat.S_ISDIR(st.st_mode):
+                        stack.append((Path(de.path), rel + "/"))
+                    elif stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+                        self.entries[rel] = Entry(rel, st.st_size, "file")
+                    else:
+                        what = "symbolic link" if stat.S_ISLNK(st.st_mode) else (
+                            "hard link" if stat.S_ISREG(st.st_mode) else "special file")
+                        self.entries[rel] = Entry(rel, st.st_size, "link")
+                        self.problems.append(Finding("LINK_IN_PACKAGE", rel, f"{what} in package"))
+
+    def open(self, name: str) -> BinaryIO:
+        if self.entries.get(name, Entry(name, 0, "")).kind != "file":
+            raise FileNotFoundError(name)
+        # O_NOFOLLOW: a file swapped for a link after listing is still never followed.
+        fd = os.open(self.path / name, os.O_RDONLY | os.O_NOFOLLOW)
+        return os.fdopen(fd, "rb", buffering=0)
+
+
+class ZipReader(PackageReader):
+    """A zipped package: one top-level folder holding the bag; read in place."""
+
+    is_zip = True
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries = {}
+        self.problems = []
+        self._local = threading.local()
+        self._zf = zipfile.ZipFile(path)  # BadZipFile is handled by the caller
+        self._names: dict[str, zipfile.ZipInfo] = {}
+        infos = self._zf.infolist()
+        tops = set()
+        for info in infos:
+            name = info.filename
+            reason = unsafe_reason(name.rstrip("/")) if name.rstrip("/") else "empty name"
+            mode = info.external_attr >> 16
+            if reason:
+                self.problems.append(Finding("ZIP_UNSAFE_ENTRY", name, f"zip entry is unsafe: {reason}"))
+                continue
+            if stat.S_ISLNK(mode):
+                self.problems.append(Finding("ZIP_UNSAFE_ENTRY", name, "zip entry is a symbolic link"))
+                continue
+            tops.add(name.split("/", 1)[0])
+        if len(tops) != 1:
+            self.problems.append(
+                Finding("ZIP_LAYOUT", path.name, f"zip holds {len(tops)} top-level entries; the profile wants one folder")
+            )
+            self.top = ""
+        else:
+            self.top = tops.pop()
+        prefix = self.top + "/"
+        for info in infos:
+            if info.is_dir() or not info.filename.startswith(prefix):
+                continue
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode) or unsafe_reason(info.filename):
+                continue
+            rel = info.filename[len(prefix):]
+            if rel in self.entries:
+                self.problems.append(Finding("ZIP_INVALID", rel, "zip holds this entry twice"))
+                continue
+            kind = "file" if (mode == 0 or stat.S_ISREG(mode)) else "special"
+            if kind == "special":
+                self.problems.append(Finding("ZIP_UNSAFE_ENTRY", rel, "zip entry is a special file"))
+            self.entries[rel] = Entry(rel, info.file_size, kind)
+            self._names[rel] = info
+
+    def _thread_zip(self) -> zipfile.ZipFile:
+        # One handle per thread: reads from several threads then do not serialise on one seek.
+        zf = getattr(self._local, "zf", None)
+        if zf is None:
+            zf = self._local.zf = zipfile.ZipFile(self.path)
+            self._opened = getattr(self, "_opened", []) + [zf]
+        return zf
+
+    def open(self, name: str) -> BinaryIO:
+        info = self._names.get(name)
+        if info is None or self.entries[name].kind != "file":
+            raise FileNotFoundError(name)
+        return self._thread_zip().open(info)  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self._zf.close()
+        for zf in getattr(self, "_opened", []):
+            zf.close()
+
+
+@contextmanager
+def open_package(path: Path) -> Iterator[PackageReader]:
+    """Open a package directory or .zip; raises FileNotFoundError, NotADirectoryError or BadZipFile."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        reader: PackageReader = DirReader(path)
+    elif path.is_file() and zipfile.is_zipfile(path):
+        reader = ZipReader(path)
+    elif path.is_file():
+        raise zipfile.BadZipFile("not a zip file")
+    else:
+        raise FileNotFoundError(str(path))
+    try:
+        yield reader
+    finally:
+        reader.close()

@@ -1,0 +1,322 @@
+"""Verify a package against the profile: structure, every digest, Payload-Oxum, metadata, paths.
+
+Every problem becomes a :class:`Finding`; the verifier never stops at the first one. Signatures
+are checked by :mod:`govarc.sign`, which reads the same package through the same reader.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from govarc.findings import Finding, Level
+from govarc.package import layout
+from govarc.package.hashing import Algorithm, Progress, digest_stream, parallel_map
+from govarc.package.manifest import (
+    BAGIT_TXT,
+    bag_info_get,
+    manifest_algorithm,
+    nfc,
+    parse_bag_info,
+    parse_manifest,
+    parse_oxum,
+    unsafe_reason,
+)
+from govarc.package.metadata import NS, schema_errors
+from govarc.package.reader import PackageReader, open_package
+from govarc.xmlsafe import parse_bytes
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The verdict on one package: every finding, and what it says about itself."""
+
+    path: str
+    findings: tuple[Finding, ...]
+    bag_info: tuple[tuple[str, str], ...] = ()
+    signers: tuple[dict[str, object], ...] = field(default=())
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.level is Level.ERROR)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "valid": self.valid,
+            "archival_code": bag_info_get(list(self.bag_info), "External-Identifier"),
+            "agency_code": bag_info_get(list(self.bag_info), "Source-Organization-Identifier"),
+            "signers": list(self.signers),
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class _Manifest:
+    name: str
+    algorithm: Algorithm
+    entries: dict[str, str]  # NFC path -> digest
+
+
+class _Check:
+    """State of one verification run; each method adds findings."""
+
+    def __init__(self, reader: PackageReader, progress: Progress | None, workers: int | None) -> None:
+        self.r = reader
+        self.progress = progress
+        self.workers = workers
+        self.findings: list[Finding] = list(reader.problems)
+        self.bag_info: list[tuple[str, str]] = []
+        # NFC name -> stored name, for matching manifest paths written NFC against NFD names on disk.
+        self.by_nfc = {nfc(name): name for name, e in reader.entries.items() if e.kind == "file"}
+
+    def add(self, code: str, path: str, message: str) -> None:
+        self.findings.append(Finding(code, path, message))
+
+    def text(self, name: str) -> str | None:
+        try:
+            return self.r.read(name).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            self.add("MANIFEST_MALFORMED" if "manifest" in name else "BAG_INFO_MALFORMED", name, "not UTF-8 text")
+            return None
+
+    def run(self) -> None:
+        self.check_bagit_txt()
+        if not any(layout.is_payload(n) for n in self.r.entries):
+            self.add("DATA_DIR_MISSING", layout.DATA_DIR + "/", "no payload folder data/ (or it is empty)")
+        self.check_bag_info()
+        manifests = self.read_manifests(layout.MANIFEST_PREFIX, "MANIFEST_MISSING", layout.REQUIRED_MANIFEST)
+        tagmanifests = self.read_manifests(layout.TAGMANIFEST_PREFIX, "TAGMANIFEST_MISSING", layout.REQUIRED_TAGMANIFEST)
+        self.check_payload_listing(manifests)
+        self.check_tag_listing(tagmanifests)
+        self.check_digests(manifests, tagmanifests)
+        self.check_oxum()
+        self.check_metadata(manifests)
+
+    def check_bagit_txt(self) -> None:
+        if not self.r.has_file(layout.BAGIT_TXT):
+            self.add("BAGIT_TXT_MISSING", layout.BAGIT_TXT, "bagit.txt is missing")
+            return
+        try:
+            text = self.r.read(layout.BAGIT_TXT).decode("utf-8")
+        except UnicodeDecodeError:
+            text = ""
+        fields, _ = parse_bag_info(text)
+        if bag_info_get(fields, "BagIt-Version") != "1.0" or (
+            (bag_info_get(fields, "Tag-File-Character-Encoding") or "").upper() != "UTF-8"
+        ):
+            self.add("BAGIT_TXT_INVALID", layout.BAGIT_TXT, f"expected {BAGIT_TXT!r}")
+
+    def check_bag_info(self) -> None:
+        if not self.r.has_file(layout.BAG_INFO):
+            self.add("BAG_INFO_MISSING", layout.BAG_INFO, "bag-info.txt is missing")
+            return
+        text = self.text(layout.BAG_INFO)
+        if text is None:
+            return
+        self.bag_info, problems = parse_bag_info(text)
+        for p in problems:
+            self.add("BAG_INFO_MALFORMED", layout.BAG_INFO, f"line {p.lineno} is not `Label: value`: {p.text[:60]!r}")
+        for label in layout.REQUIRED_BAG_INFO:
+            if not bag_info_get(self.bag_info, label):
+                self.add("BAG_INFO_FIELD_MISSING", layout.BAG_INFO, f"required field {label} is missing or empty")
+        profile = bag_info_get(self.bag_info, "BagIt-Profile-Identifier")
+        if profile and profile not in layout.SUPPORTED_PROFILES:
+            self.add("PROFILE_UNSUPPORTED", layout.BAG_INFO, f"unknown profile {profile!r}")
+
+    def read_manifests(self, prefix: str, missing_code: str, required: str) -> list[_Manifest]:
+        out = []
+        check = layout.is_manifest if prefix == layout.MANIFEST_PREFIX else layout.is_tagmanifest
+        names = sorted(n for n in self.r.entries if check(n) and self.r.has_file(n))
+        if required not in names:
+            self.add(missing_code, required, f"{required} is missing")
+        for name in names:
+            alg = manifest_algorithm(name, prefix)
+            if not isinstance(alg, Algorithm):
+                self.add("ALGORITHM_UNAVAILABLE", name, f"unknown algorithm {alg!r}; not checked")
+                continue
+            if alg.weak:
+                self.add("ALGORITHM_WEAK", name, f"{alg.value} gives no assurance against tampering")
+            if not alg.available:
+                self.add("ALGORITHM_UNAVAILABLE", name, f"{alg.value} is not available here; not checked")
+                continue
+            text = self.text(name)
+            if text is None:
+                continue
+            lines, problems = parse_manifest(text, alg)
+            for p in problems:
+                self.add("MANIFEST_MALFORMED", name, f"line {p.lineno}: {p.reason}: {p.text[:80]!r}")
+            entries: dict[str, str] = {}
+            for line in lines:
+                reason = unsafe_reason(line.path)
+                if reason:
+                    self.add("UNSAFE_PATH", name, f"line {line.lineno} names {line.path!r}: {reason}")
+                    continue
+                key = nfc(line.path)
+                if key in entries:
+                    self.add("MANIFEST_DUPLICATE", name, f"line {line.lineno} lists {line.path!r} again")
+                    continue
+                if prefix == layout.MANIFEST_PREFIX and not layout.is_payload(key):
+                    self.add("UNSAFE_PATH", name, f"line {line.lineno} names {line.path!r}, outside data/")
+                    continue
+                entries[key] = line.digest
+            out.append(_Manifest(name, alg, entries))
+        return out
+
+    def check_payload_listing(self, manifests: list[_Manifest]) -> None:
+        on_disk = {n for n in self.by_nfc if layout.is_payload(n)}
+        primary = next((m for m in manifests if m.name == layout.REQUIRED_MANIFEST), None)
+        for m in manifests:
+            for name in sorted(set(m.entries) - on_disk):
+                self.add("PAYLOAD_FILE_MISSING", name, f"listed in {m.name} but not in the package")
+            if primary is not None and m is not primary and set(m.entries) != set(primary.entries):
+                self.add("MANIFEST_INCOMPLETE", m.name, f"does not list the same files as {primary.name}")
+        listed = set().union(*(m.entries for m in manifests)) if manifests else set()
+        if manifests:
+            for name in sorted(on_disk - listed):
+                self.add("PAYLOAD_FILE_UNLISTED", name, "in data/ but not in the payload manifest")
+        for name in on_disk:
+            if nfc(self.by_nfc[name]) != self.by_nfc[name]:
+                self.add("NAME_NOT_NFC", self.by_nfc[name], "file name is not in Unicode NFC form")
+
+    def check_tag_listing(self, tagmanifests: list[_Manifest]) -> None:
+        tag_files = {
+            n for n in self.by_nfc
+            if not layout.is_payload(n) and not layout.is_tagmanifest(n) and not layout.is_signature(n)
+        }
+        for m in tagmanifests:
+            for name in sorted(set(m.entries) - tag_files):
+                if layout.is_payload(name) or layout.is_tagmanifest(name) or layout.is_signature(name):
+                    self.add("UNSAFE_PATH", m.name, f"{name!r} has no place in a tag manifest")
+                else:
+                    self.add("TAG_FILE_MISSING", name, f"listed in {m.name} but not in the package")
+            for name in sorted(tag_files - set(m.entries)):
+                self.add("TAG_FILE_UNLISTED", name, f"tag file not listed in {m.name}")
+            required = {layout.BAGIT_TXT, layout.BAG_INFO, layout.RECORD_XML} | {
+                n for n in tag_files if layout.is_manifest(n)
+            }
+            for name in sorted(required - set(m.entries) - (required - tag_files)):
+                self.add("TAGMANIFEST_INCOMPLETE", m.name, f"does not list {name}")
+
+    def check_digests(self, manifests: list[_Manifest], tagmanifests: list[_Manifest]) -> None:
+        # One pass per file with every algorithm that lists it.
+        wanted: dict[str, list[tuple[_Manifest, str]]] = {}
+        for m in manifests + tagmanifests:
+            for name, digest in m.entries.items():
+                if name in self.by_nfc and self.r.has_file(self.by_nfc[name]):
+                    wanted.setdefault(name, []).append((m, digest))
+        names = sorted(wanted, key=lambda n: -self.r.entries[self.by_nfc[n]].size)  # big files first
+
+        def work(name: str) -> tuple[str, dict[Algorithm, str] | str]:
+            algs = list(dict.fromkeys(m.algorithm for m, _ in wanted[name]))
+            try:
+                with self.r.open(self.by_nfc[name]) as f:
+                    return name, digest_stream(f, algs, progress=self.progress).hexdigests
+            except (OSError, zipfile.BadZipFile) as e:
+                return name, str(e)
+
+        for name, got in parallel_map(work, names, self.workers):
+            if isinstance(got, str):
+                code = "ZIP_INVALID" if self.r.is_zip else "PAYLOAD_FILE_MISSING"
+                self.add(code, name, f"cannot be read: {got}")
+                continue
+            for m, expected in wanted[name]:
+                if got[m.algorithm] != expected:
+                    code = "PAYLOAD_DIGEST_MISMATCH" if layout.is_payload(name) else "TAG_DIGEST_MISMATCH"
+                    self.add(code, name, f"{m.algorithm.value} is {got[m.algorithm][:16]}…, {m.name} says {expected[:16]}…")
+
+    def check_oxum(self) -> None:
+        value = bag_info_get(self.bag_info, "Payload-Oxum")
+        if value is None:
+            return
+        oxum = parse_oxum(value)
+        payload = [e for n, e in self.r.entries.items() if layout.is_payload(n) and e.kind == "file"]
+        actual = (sum(e.size for e in payload), len(payload))
+        if oxum is None:
+            self.add("OXUM_MISMATCH", layout.BAG_INFO, f"Payload-Oxum {value!r} is not `octets.count`")
+        elif oxum != actual:
+            self.add("OXUM_MISMATCH", layout.BAG_INFO, f"Payload-Oxum says {value}, payload is {actual[0]}.{actual[1]}")
+
+    def check_metadata(self, manifests: list[_Manifest]) -> None:
+        if not self.r.has_file(layout.RECORD_XML):
+            self.add("METADATA_MISSING", layout.RECORD_XML, "metadata/record.xml is missing")
+            return
+        try:
+            tree = parse_bytes(self.r.read(layout.RECORD_XML))
+        except etree.XMLSyntaxError as e:
+            self.add("METADATA_NOT_WELLFORMED", layout.RECORD_XML, str(e))
+            return
+        errors = schema_errors(tree)
+        for err in errors:
+            self.add("METADATA_INVALID", layout.RECORD_XML, err)
+        if errors:
+            return
+        self.check_metadata_agrees(tree, manifests)
+
+    def check_metadata_agrees(self, tree: etree._ElementTree, manifests: list[_Manifest]) -> None:
+        ns = {"r": NS}
+        root = tree.getroot()
+        pairs = [
+            ("External-Identifier", root.find("r:archivalCode", ns).get("value"), "archival code"),  # type: ignore[union-attr]
+            ("Source-Organization-Identifier", root.findtext("r:provenance/r:agencyCode", namespaces=ns), "agency code"),
+        ]
+        for label, value, what in pairs:
+            info = bag_info_get(self.bag_info, label)
+            if info is not None and info != value:
+                self.add("METADATA_MISMATCH", layout.RECORD_XML, f"{what} {value!r} differs from bag-info {label} {info!r}")
+        files = {}
+        for fe in root.iterfind("r:files/r:file", ns):
+            name = nfc(fe.findtext("r:name", namespaces=ns) or "")
+            files[f"{layout.DATA_DIR}/{name}"] = (
+                int(fe.findtext("r:size", namespaces=ns) or -1),
+                {d.get("algorithm"): d.text for d in fe.iterfind("r:digest", ns)},
+            )
+        payload = {n: self.r.entries[self.by_nfc[n]].size for n in self.by_nfc if layout.is_payload(n)}
+        for name in sorted(set(payload) - set(files)):
+            self.add("METADATA_MISMATCH", layout.RECORD_XML, f"does not describe payload file {name}")
+        for name in sorted(set(files) - set(payload)):
+            self.add("METADATA_MISMATCH", layout.RECORD_XML, f"describes {name}, which is not in the payload")
+        for name in sorted(set(files) & set(payload)):
+            size, digests = files[name]
+            if size != payload[name]:
+                self.add("METADATA_MISMATCH", layout.RECORD_XML, f"gives {name} {size} bytes; it has {payload[name]}")
+            for m in manifests:
+                want = digests.get(m.algorithm.value)
+                if want is not None and name in m.entries and m.entries[name] != want:
+                    self.add("METADATA_MISMATCH", layout.RECORD_XML, f"{m.algorithm.value} of {name} differs from {m.name}")
+
+
+def verify_package(
+    path: Path,
+    *,
+    progress: Progress | None = None,
+    workers: int | None = None,
+    extra: Callable[[PackageReader, list[tuple[str, str]]], tuple[list[Finding], list[dict[str, object]]]] | None = None,
+) -> VerifyResult:
+    """Check one package (directory or .zip) and return every finding.
+
+    ``extra`` runs further checks on the open package (the signature layer uses it) and returns
+    its findings and signer descriptions.
+    """
+    path = Path(path)
+    try:
+        with open_package(path) as reader:
+            check = _Check(reader, progress, workers)
+            check.run()
+            signers: list[dict[str, object]] = []
+            if extra is not None:
+                more, signers = extra(reader, check.bag_info)
+                check.findings.extend(more)
+            return VerifyResult(str(path), tuple(check.findings), tuple(check.bag_info), tuple(signers))
+    except zipfile.BadZipFile as e:
+        return VerifyResult(str(path), (Finding("ZIP_INVALID", path.name, f"cannot read the zip: {e}"),))
+    except (FileNotFoundError, NotADirectoryError):
+        return VerifyResult(str(path), (Finding("PKG_NOT_FOUND", str(path), "no package directory or .zip here"),))
