@@ -14,7 +14,7 @@ import secrets
 import shutil
 import stat
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,9 @@ from govarc.package.manifest import BAGIT_TXT, format_bag_info, format_manifest,
 from govarc.package.metadata import FileInfo, Record, record_to_xml
 
 _TMP_MARK = ".govarc-tmp-"
+
+Signer = Callable[[bytes], dict[str, bytes]]
+"""Given the bytes of tagmanifest-sha256.txt, returns ``{file name: DER}`` to put in signatures/."""
 
 
 @dataclass(frozen=True)
@@ -222,12 +225,14 @@ def build_package(
     workers: int | None = None,
     bagging_date: dt.date | None = None,
     durable: bool = True,
+    signer: Signer | None = None,
 ) -> PackageInfo:
     """Build the package of ``record`` from ``source`` at ``out`` (a folder, or a .zip if ``zip``).
 
     Raises :class:`InvalidInputError` when ``out`` exists or the source cannot be packaged, and
     :class:`MetadataError` when the record does not fit the source. ``durable`` fsyncs every file
     before the final rename, so a power loss cannot leave a renamed but empty package.
+    ``signer`` signs the tag manifest before the rename, so a signed package never exists unsigned.
     """
     source = Path(source)
     out = Path(out)
@@ -248,11 +253,11 @@ def build_package(
     tmp = out.parent / f".{out.name}{_TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
     try:
         if zip:
-            record = _build_zip(files, record, roles, tmp, out, algorithms, progress, bagging_date, durable)
+            record = _build_zip(files, record, roles, tmp, out, algorithms, progress, bagging_date, durable, signer)
             os.link(tmp, out)  # fails if out appeared meanwhile: never replace a package
             os.unlink(tmp)
         else:
-            record = _build_dir(files, record, roles, tmp, algorithms, progress, workers, bagging_date, durable)
+            record = _build_dir(files, record, roles, tmp, algorithms, progress, workers, bagging_date, durable, signer)
             os.rename(tmp, out)
         if durable:
             _fsync_dir(out.parent)
@@ -290,7 +295,7 @@ def _write_file(path: Path, data: bytes, durable: bool) -> None:
 
 def _build_dir(
     files: Sequence[SourceFile], record: Record, roles: dict[str, str], tmp: Path, algorithms: Sequence[Algorithm],
-    progress: Progress | None, workers: int | None, bagging_date: dt.date, durable: bool,
+    progress: Progress | None, workers: int | None, bagging_date: dt.date, durable: bool, signer: Signer | None,
 ) -> Record:
     tmp.mkdir()
     data = tmp / layout.DATA_DIR
@@ -313,6 +318,9 @@ def _build_dir(
     for name, content in {**tags, **tagmanifests}.items():
         _write_file(tmp / name, content, durable)
     (tmp / layout.SIGNATURES_DIR).mkdir()
+    if signer is not None:
+        for name, der in signer(tagmanifests[layout.REQUIRED_TAGMANIFEST]).items():
+            _write_file(tmp / layout.SIGNATURES_DIR / name, der, durable)
     if durable:
         for d in {tmp, tmp / "metadata", *(p for p in data.rglob("*") if p.is_dir()), data}:
             _fsync_dir(d)
@@ -322,6 +330,7 @@ def _build_dir(
 def _build_zip(
     files: Sequence[SourceFile], record: Record, roles: dict[str, str], tmp: Path, out: Path,
     algorithms: Sequence[Algorithm], progress: Progress | None, bagging_date: dt.date, durable: bool,
+    signer: Signer | None,
 ) -> Record:
     top = out.stem
     now = dt.datetime.now().timetuple()[:6]
@@ -340,6 +349,11 @@ def _build_zip(
             info = zipfile.ZipInfo(f"{top}/{name}", date_time=now)
             info.external_attr = 0o100644 << 16
             zf.writestr(info, content)
+        if signer is not None:
+            for name, der in signer(tagmanifests[layout.REQUIRED_TAGMANIFEST]).items():
+                info = zipfile.ZipInfo(f"{top}/{layout.SIGNATURES_DIR}/{name}", date_time=now)
+                info.external_attr = 0o100644 << 16
+                zf.writestr(info, der)
         if durable:
             zf.fp.flush()  # type: ignore[union-attr]
     if durable:
