@@ -20,6 +20,7 @@ class Kind(str, Enum):
 
     INTEGRITY = "integrity"
     SIGNATURE = "signature"
+    INGEST = "ingest"
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class CodeInfo:
 
 
 _E, _W = Level.ERROR, Level.WARNING
-_I, _S = Kind.INTEGRITY, Kind.SIGNATURE
+_I, _S, _G = Kind.INTEGRITY, Kind.SIGNATURE, Kind.INGEST
 
 CODES: dict[str, CodeInfo] = {
     c.code: c
@@ -69,6 +70,20 @@ CODES: dict[str, CodeInfo] = {
         CodeInfo("METADATA_NOT_WELLFORMED", _E, _I, "`metadata/record.xml` is not well-formed XML, or has a DOCTYPE."),
         CodeInfo("METADATA_INVALID", _E, _I, "`metadata/record.xml` is not valid against `record.xsd`."),
         CodeInfo("METADATA_MISMATCH", _E, _I, "`record.xml` disagrees with `bag-info.txt` or with the payload (names, sizes, digests)."),
+        # Ingest: an error refuses the item (exit 3), a warning is recorded with the record.
+        CodeInfo("INGEST_METADATA_MISSING", _E, _G, "A document has neither a sidecar nor a register row."),
+        CodeInfo("INGEST_METADATA_UNREADABLE", _E, _G, "A sidecar or register cannot be parsed (bad JSON, XML, CSV or XLSX)."),
+        CodeInfo("INGEST_FIELD_MISSING", _E, _G, "A required metadata element is missing or empty."),
+        CodeInfo("INGEST_FIELD_INVALID", _E, _G, "A metadata value is out of range: 密级, 保管期限, a date that is not real, a negative count."),
+        CodeInfo("INGEST_CLASSIFIED", _E, _G, "Classified material (秘密/机密) for an agency that does not allow it."),
+        CodeInfo("INGEST_ENCRYPTED", _E, _G, "The document is encrypted or password-protected."),
+        CodeInfo("INGEST_UNREADABLE", _E, _G, "The document is empty, truncated or cannot be parsed as its format."),
+        CodeInfo("INGEST_ACTIVE_CONTENT", _E, _G, "A PDF carries JavaScript, a launch action or embedded files."),
+        CodeInfo("INGEST_ATTACHMENT_MISSING", _E, _G, "An attachment (附件) named by the metadata is not in the drop folder."),
+        CodeInfo("INGEST_EXTENSION_MISMATCH", _W, _G, "The file's extension does not match its real format."),
+        CodeInfo("INGEST_FORMAT_NOT_ACCEPTED", _W, _G, "The format is not in the agency's accepted list."),
+        CodeInfo("INGEST_TEXT_DISAGREES", _W, _G, "The document number or date printed in the document differs from the metadata."),
+        CodeInfo("INGEST_NEW_VERSION", _W, _G, "A file already ingested has changed; it is registered as a new version."),
     ]
 }
 
