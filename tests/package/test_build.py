@@ -1,0 +1,130 @@
+"""Round trips: build a package (folder or .zip, with or without SM3) and check it three ways.
+
+Our verifier must find nothing; the Library of Congress ``bagit`` validator must accept it; and
+record.xml must be valid against specs/record.xsd loaded independently of govarc's loader.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from govarc.errors import InvalidInputError
+from govarc.package.build import build_package
+from govarc.package.metadata import NS, load_metadata
+from govarc.package.verify import verify_package
+
+SPECS = Path(__file__).resolve().parents[2] / "specs"
+
+
+def bagit_validate(bag: Path) -> subprocess.CompletedProcess[str]:
+    """Run the LoC validator (``bagit.py --validate``) as a separate process."""
+    tool = shutil.which("bagit.py") or str(Path(sys.executable).parent / "bagit.py")
+    return subprocess.run([sys.executable, tool, "--validate", str(bag)], capture_output=True, text=True, timeout=120)
+
+
+def unzip(zpath: Path, dest: Path) -> Path:
+    """Extract a zipped package and return its one top-level folder."""
+    with zipfile.ZipFile(zpath) as zf:
+        zf.extractall(dest)
+    (top,) = list(dest.iterdir())
+    return top
+
+
+def xsd_errors(xml: bytes) -> list[str]:
+    schema = etree.XMLSchema(etree.parse(str(SPECS / "record.xsd")))
+    doc = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True)).getroottree()
+    schema.validate(doc)
+    return [str(e) for e in schema.error_log]
+
+
+@pytest.mark.parametrize("sm3", [False, True], ids=["sha256", "sha256+sm3"])
+def test_directory_package_round_trip(build_sample, sm3: bool) -> None:
+    pkg = build_sample(sm3=sm3)
+    result = verify_package(pkg)
+    assert result.findings == ()
+    assert result.valid
+    names = sorted(p.relative_to(pkg).as_posix() for p in pkg.rglob("*") if p.is_file())
+    assert "data/正文.pdf" in names
+    assert "data/附件/附件1 植树任务分解表.txt" in names
+    assert ("manifest-sm3.txt" in names) is sm3
+    assert ("tagmanifest-sm3.txt" in names) is sm3
+    proc = bagit_validate(pkg)
+    assert proc.returncode == 0, proc.stderr
+    assert "is valid" in proc.stderr
+    assert xsd_errors((pkg / "metadata" / "record.xml").read_bytes()) == []
+
+
+@pytest.mark.parametrize("sm3", [False, True], ids=["sha256", "sha256+sm3"])
+def test_zip_package_round_trip(build_sample, tmp_path: Path, sm3: bool) -> None:
+    zpath = build_sample("0012-WS·2007-Y-BGS-0012.zip", zip=True, sm3=sm3)
+    assert zpath.is_file()
+    result = verify_package(zpath)
+    assert result.findings == ()
+    with zipfile.ZipFile(zpath) as zf:
+        names = zf.namelist()
+        assert zf.testzip() is None
+    assert {n.split("/", 1)[0] for n in names} == {"0012-WS·2007-Y-BGS-0012"}
+    assert ("0012-WS·2007-Y-BGS-0012/manifest-sm3.txt" in names) is sm3
+    top = unzip(zpath, tmp_path / "unzipped")
+    proc = bagit_validate(top)
+    assert proc.returncode == 0, proc.stderr
+    assert xsd_errors((top / "metadata" / "record.xml").read_bytes()) == []
+    # The extracted folder is a package in its own right.
+    assert verify_package(top).findings == ()
+
+
+@pytest.mark.parametrize("zipped", [False, True], ids=["dir", "zip"])
+def test_single_file_package(tmp_path: Path, sample_metadata: Path, zipped: bool) -> None:
+    src = tmp_path / "正文.pdf"
+    src.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    out = tmp_path / ("single.zip" if zipped else "single")
+    info = build_package(src, load_metadata(sample_metadata), out, zip=zipped, durable=False)
+    assert info.payload_files == 1 and info.payload_bytes == src.stat().st_size
+    assert verify_package(out).findings == ()
+    bag = unzip(out, tmp_path / "x") if zipped else out
+    assert (bag / "data" / "正文.pdf").read_bytes() == src.read_bytes()
+    proc = bagit_validate(bag)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_record_xml_describes_every_payload_file(build_sample) -> None:
+    pkg = build_sample(sm3=True)
+    root = etree.parse(str(pkg / "metadata" / "record.xml")).getroot()
+    ns = {"r": NS}
+    files = {f.findtext("r:name", namespaces=ns): f for f in root.iterfind("r:files/r:file", ns)}
+    assert set(files) == {"正文.pdf", "附件/附件1 植树任务分解表.txt", "附件/说明.txt"}
+    assert files["正文.pdf"].get("role") == "main"
+    assert files["附件/说明.txt"].get("role") == "attachment"
+    assert files["附件/说明.txt"].findtext("r:size", namespaces=ns) == "0"
+    assert {d.get("algorithm") for d in files["正文.pdf"].iterfind("r:digest", ns)} == {"sha256", "sm3"}
+    assert root.findtext("r:title", namespaces=ns) == "柳州市人民政府关于做好2007年春季植树造林工作的通知"
+    assert root.find("r:archivalCode", ns).get("value") == "0012-WS·2007-Y-BGS-0012"
+
+
+def test_bag_info_carries_the_profile_fields(build_sample) -> None:
+    from govarc.package.manifest import bag_info_get, parse_bag_info
+
+    pkg = build_sample()
+    fields, problems = parse_bag_info((pkg / "bag-info.txt").read_text(encoding="utf-8"))
+    assert problems == []
+    assert bag_info_get(fields, "External-Identifier") == "0012-WS·2007-Y-BGS-0012"
+    assert bag_info_get(fields, "Source-Organization-Identifier") == "LZ0012"
+    size = (pkg / "data" / "正文.pdf").stat().st_size + len("城中区 1200株\n鱼峰区 800株\n".encode())
+    assert bag_info_get(fields, "Payload-Oxum") == f"{size}.3"
+    assert bag_info_get(fields, "BagIt-Profile-Identifier") == "urn:govarc:package-profile:1"
+
+
+def test_existing_destination_is_refused(build_sample, sample_source: Path, sample_metadata: Path) -> None:
+    pkg = build_sample()
+    before = sorted(p.relative_to(pkg) for p in pkg.rglob("*"))
+    with pytest.raises(InvalidInputError) as e:
+        build_package(sample_source, load_metadata(sample_metadata), pkg, durable=False)
+    assert str(pkg) in str(e.value)
+    assert sorted(p.relative_to(pkg) for p in pkg.rglob("*")) == before
