@@ -1,0 +1,1 @@
+"""The catalog: records, their files, archival-code sequences, packages, runs (SQLite)."""
