@@ -11,11 +11,53 @@ import os
 import stat
 import threading
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+# What reading one zip entry can raise besides OSError: a CRC error or bad header (BadZipFile),
+# corrupt deflate data (zlib.error, EOFError), an unsupported method (NotImplementedError) or
+# encryption (RuntimeError). The reader turns them into EntryUnreadable so callers catch OSError.
+_ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+
+
+class EntryUnreadable(OSError):
+    """An entry of a package cannot be read (CRC error, corrupt data, unsupported compression)."""
+
+
+class _EntryStream:
+    """A zip entry stream whose read errors surface as :class:`EntryUnreadable`."""
+
+    def __init__(self, f: BinaryIO, name: str) -> None:
+        self._f = f
+        self._name = name
+
+    def _fail(self, e: BaseException) -> EntryUnreadable:
+        return EntryUnreadable(f"{self._name}: {type(e).__name__}: {e}")
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self._f.read(n)
+        except _ZIP_READ_ERRORS as e:
+            raise self._fail(e) from e
+
+    def readinto(self, b: bytearray | memoryview) -> int:
+        try:
+            return self._f.readinto(b)  # type: ignore[attr-defined, no-any-return]
+        except _ZIP_READ_ERRORS as e:
+            raise self._fail(e) from e
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> _EntryStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 from govarc.findings import Finding
 from govarc.package.manifest import unsafe_reason
@@ -39,6 +81,7 @@ class PackageReader:
     is_zip: bool = False
 
     def open(self, name: str) -> BinaryIO:
+        """Open a regular file entry for reading; read errors are OSError (:class:`EntryUnreadable` in a zip)."""
         raise NotImplementedError
 
     def read(self, name: str) -> bytes:
@@ -144,7 +187,11 @@ class ZipReader(PackageReader):
         info = self._names.get(name)
         if info is None or self.entries[name].kind != "file":
             raise FileNotFoundError(name)
-        return self._thread_zip().open(info)  # type: ignore[return-value]
+        try:
+            f = self._thread_zip().open(info)
+        except _ZIP_READ_ERRORS as e:
+            raise EntryUnreadable(f"{name}: {type(e).__name__}: {e}") from e
+        return _EntryStream(f, name)  # type: ignore[return-value]
 
     def close(self) -> None:
         self._zf.close()

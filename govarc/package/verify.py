@@ -76,14 +76,42 @@ class _Check:
         self.findings: list[Finding] = list(reader.problems)
         self.bag_info: list[tuple[str, str]] = []
         # NFC name -> stored name, for matching manifest paths written NFC against NFD names on disk.
-        self.by_nfc = {nfc(name): name for name, e in reader.entries.items() if e.kind == "file"}
+        # Two stored names with one NFC form ("twins") must not hide each other: the one already
+        # in NFC wins, the others are reported as unlisted.
+        self.by_nfc: dict[str, str] = {}
+        self.nfc_twins: list[str] = []
+        for name in sorted(n for n, e in reader.entries.items() if e.kind == "file"):
+            key = nfc(name)
+            other = self.by_nfc.get(key)
+            if other is None:
+                self.by_nfc[key] = name
+            elif name == key:
+                self.nfc_twins.append(other)
+                self.by_nfc[key] = name
+            else:
+                self.nfc_twins.append(name)
 
     def add(self, code: str, path: str, message: str) -> None:
         self.findings.append(Finding(code, path, message))
 
-    def text(self, name: str) -> str | None:
+    def read(self, name: str, missing_code: str) -> bytes | None:
+        """The bytes of a tag file, or None with a finding when it cannot be read.
+
+        In a zip that is a CRC error or corrupt data (ZIP_INVALID); in a folder the file is as
+        good as missing (``missing_code``). Either way the other checks go on.
+        """
         try:
-            return self.r.read(name).decode("utf-8-sig")
+            return self.r.read(name)
+        except OSError as e:
+            self.add("ZIP_INVALID" if self.r.is_zip else missing_code, name, f"cannot be read: {e}")
+            return None
+
+    def text(self, name: str, missing_code: str) -> str | None:
+        data = self.read(name, missing_code)
+        if data is None:
+            return None
+        try:
+            return data.decode("utf-8-sig")
         except UnicodeDecodeError:
             self.add("MANIFEST_MALFORMED" if "manifest" in name else "BAG_INFO_MALFORMED", name, "not UTF-8 text")
             return None
@@ -105,8 +133,11 @@ class _Check:
         if not self.r.has_file(layout.BAGIT_TXT):
             self.add("BAGIT_TXT_MISSING", layout.BAGIT_TXT, "bagit.txt is missing")
             return
+        data = self.read(layout.BAGIT_TXT, "BAGIT_TXT_MISSING")
+        if data is None:
+            return
         try:
-            text = self.r.read(layout.BAGIT_TXT).decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
             text = ""
         fields, _ = parse_bag_info(text)
@@ -119,7 +150,7 @@ class _Check:
         if not self.r.has_file(layout.BAG_INFO):
             self.add("BAG_INFO_MISSING", layout.BAG_INFO, "bag-info.txt is missing")
             return
-        text = self.text(layout.BAG_INFO)
+        text = self.text(layout.BAG_INFO, "BAG_INFO_MISSING")
         if text is None:
             return
         self.bag_info, problems = parse_bag_info(text)
@@ -148,7 +179,7 @@ class _Check:
             if not alg.available:
                 self.add("ALGORITHM_UNAVAILABLE", name, f"{alg.value} is not available here; not checked")
                 continue
-            text = self.text(name)
+            text = self.text(name, missing_code if name == required else "TAG_FILE_MISSING")
             if text is None:
                 continue
             lines, problems = parse_manifest(text, alg)
@@ -183,9 +214,12 @@ class _Check:
         if manifests:
             for name in sorted(on_disk - listed):
                 self.add("PAYLOAD_FILE_UNLISTED", name, "in data/ but not in the payload manifest")
-        for name in on_disk:
+        for name in sorted(on_disk):
             if nfc(self.by_nfc[name]) != self.by_nfc[name]:
                 self.add("NAME_NOT_NFC", self.by_nfc[name], "file name is not in Unicode NFC form")
+        for twin in self.nfc_twins:
+            code = "PAYLOAD_FILE_UNLISTED" if layout.is_payload(twin) else "TAG_FILE_UNLISTED"
+            self.add(code, twin, f"same name as {self.by_nfc[nfc(twin)]} after Unicode NFC normalisation; not listed")
 
     def check_tag_listing(self, tagmanifests: list[_Manifest]) -> None:
         tag_files = {
@@ -220,12 +254,13 @@ class _Check:
             try:
                 with self.r.open(self.by_nfc[name]) as f:
                     return name, digest_stream(f, algs, progress=self.progress).hexdigests
-            except (OSError, zipfile.BadZipFile) as e:
+            except OSError as e:  # the reader reports zip CRC and data errors as OSError too
                 return name, str(e)
 
         for name, got in parallel_map(work, names, self.workers):
             if isinstance(got, str):
-                code = "ZIP_INVALID" if self.r.is_zip else "PAYLOAD_FILE_MISSING"
+                code = "ZIP_INVALID" if self.r.is_zip else (
+                    "PAYLOAD_FILE_MISSING" if layout.is_payload(name) else "TAG_FILE_MISSING")
                 self.add(code, name, f"cannot be read: {got}")
                 continue
             for m, expected in wanted[name]:
@@ -249,8 +284,11 @@ class _Check:
         if not self.r.has_file(layout.RECORD_XML):
             self.add("METADATA_MISSING", layout.RECORD_XML, "metadata/record.xml is missing")
             return
+        data = self.read(layout.RECORD_XML, "METADATA_MISSING")
+        if data is None:
+            return
         try:
-            tree = parse_bytes(self.r.read(layout.RECORD_XML))
+            tree = parse_bytes(data)
         except etree.XMLSyntaxError as e:
             self.add("METADATA_NOT_WELLFORMED", layout.RECORD_XML, str(e))
             return
