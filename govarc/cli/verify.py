@@ -51,4 +51,5 @@ def verify(out: Output, paths: tuple[Path, ...]) -> None:
             click.echo(f"{verdict}  {r.path}")
             for f in r.findings:
                 click.echo(f"  {f.level.value:7} {f.code}  {f.path}: {f.message}")
-    raise SystemExit(code) if code else None
+    if code:
+        raise SystemExit(code)
