@@ -62,8 +62,13 @@ def main(ctx: click.Context, json_: bool, verbose: bool, quiet: bool, home: str 
 
 
 def _register() -> None:
-    from govarc.cli import package, verify
+    from govarc.cli import ingest, package, verify, workspace
 
+    main.add_command(workspace.init)
+    main.add_command(workspace.agency)
+    main.add_command(workspace.status)
+    main.add_command(ingest.ingest)
+    main.add_command(ingest.nightly)
     main.add_command(package.package)
     main.add_command(verify.verify)
 

@@ -40,3 +40,16 @@ class Output:
         with Progress(*columns, transient=True) as bar:
             task = bar.add_task(description, total=total)
             yield lambda n: bar.advance(task, n)
+
+    @contextmanager
+    def items_progress(self, description: str) -> Iterator[tuple[Callable[[int], None] | None, Callable[[int], None] | None]]:
+        """Callbacks (advance by n items, set the total) for a bar counting items, on a terminal only."""
+        if not self.tty or self.json or self.quiet:
+            yield None, None
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      transient=True) as bar:
+            task = bar.add_task(description, total=None)
+            yield (lambda n: bar.advance(task, n)), (lambda t: bar.update(task, total=t))

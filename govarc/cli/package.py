@@ -11,14 +11,47 @@ from govarc.package.build import build_package, collect_source
 from govarc.package.metadata import load_metadata
 
 
-@click.group("package")
-def package() -> None:
+@click.group("package", invoke_without_command=True)
+@click.option("--agency", "code", help="Only this agency (default: every agency of the workspace).")
+@click.pass_context
+def package(ctx: click.Context, code: str | None) -> None:
     """Build archival packages (BagIt bags, govarc profile v1).
+
+    Without a subcommand: build (and sign, when the agency has a key) a package for every record
+    of the catalog that has none, into the agency's store; `--json` lists what was built.
 
     \b
     Example:
+      govarc --home /srv/govarc package --agency SZF
       govarc package build ./正文与附件 --metadata record.json --out 0012-WS·2007-Y-BGS-0001
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    from govarc.catalog.db import open_catalog
+    from govarc.cli.signing import agency_signer_factory
+    from govarc.lock import run_lock
+    from govarc.package.pending import package_pending
+    from govarc.workspace import Workspace
+
+    out: Output = ctx.obj
+    ws = Workspace.open(Path(out.home))
+    agencies = [ws.agency(code)] if code else list(ws.agencies)
+    signer_for = agency_signer_factory(ws, out)
+    built = []
+    with run_lock(ws.lock_path), open_catalog(ws.catalog_path) as cat:
+        for agency in agencies:
+            with out.progress(f"packaging {agency.code}") as progress:
+                built += package_pending(
+                    cat, ws.objects_dir, ws.store_dir(agency.code), ws.tmp_dir, agency.code,
+                    signer=signer_for(agency), zip=ws.settings.package_zip, sm3=ws.settings.package_sm3,
+                    progress=progress,
+                )
+    if out.json:
+        out.emit_json([p.as_dict() for p in built])
+    else:
+        for p in built:
+            out.line(f"packaged {p.archival_code}  {p.path}{'  signed' if p.signed else ''}")
+        out.line(f"{len(built)} packages built")
 
 
 @package.command("build")

@@ -1,0 +1,53 @@
+"""Create a workspace (home) and manage its agencies."""
+
+from __future__ import annotations
+
+
+from pathlib import Path
+
+from govarc.catalog.db import open_catalog
+from govarc.errors import ConfigError
+from govarc.workspace import CONFIG_NAME, Agency, Settings, Workspace, parse_agencies, read_toml, write_settings
+
+
+def init_workspace(home: Path, config: Path | None = None) -> tuple[Workspace, bool]:
+    """Create ``home`` (settings, catalog, store) or open it; add the agencies of ``config``.
+
+    Returns the workspace and whether anything changed. Running it again with the same config
+    changes nothing.
+    """
+    home = Path(home).resolve()
+    agencies: tuple[Agency, ...] = ()
+    if config is not None:
+        config = Path(config)
+        agencies = parse_agencies(read_toml(config), config.parent.resolve(), str(config))
+    changed = False
+    if Workspace.exists(home):
+        ws = Workspace.open(home)
+    else:
+        home.mkdir(parents=True, exist_ok=True)
+        write_settings(Settings(home=home))
+        ws = Workspace.open(home)
+        changed = True
+    for sub in (ws.objects_dir, ws.logs_dir, ws.tmp_dir, home / "store", home / "keys", ws.trust_dir, ws.crl_dir):
+        sub.mkdir(parents=True, exist_ok=True)
+    for agency in agencies:
+        current = next((a for a in ws.agencies if a.code == agency.code), None)
+        if current != agency:
+            ws = ws.with_agency(agency)
+            changed = True
+    with open_catalog(ws.catalog_path):
+        pass
+    return ws, changed
+
+
+def add_agency(ws: Workspace, agency: Agency) -> Workspace:
+    """Add an agency; refuses a code that exists (use a new code, or edit govarc.toml)."""
+    if any(a.code == agency.code for a in ws.agencies):
+        raise ConfigError(f"agency {agency.code} exists already", str(ws.home / CONFIG_NAME))
+    ws = ws.with_agency(agency)
+    ws.store_dir(agency.code).mkdir(parents=True, exist_ok=True)
+    return ws
+
+
+

@@ -1,0 +1,137 @@
+"""`govarc init`, `govarc agency …`, `govarc status`: the workspace and its agencies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from govarc.admin import add_agency, init_workspace
+from govarc.catalog.db import open_catalog
+from govarc.cli.output import Output
+from govarc.workspace import DEFAULT_ACCEPTED, Agency, Workspace
+
+
+@click.command("init")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+              help="A city file (TOML with [[agency]] tables) whose agencies to add.")
+@click.pass_obj
+def init(out: Output, config: Path | None) -> None:
+    """Create a workspace in the home folder: govarc.toml, the catalog and the store.
+
+    Safe to run again: an existing workspace is kept, and agencies from --config are added.
+
+    \b
+    Example:
+      govarc --home /srv/govarc init --config samples/city.toml
+    """
+    ws, changed = init_workspace(Path(out.home), config)
+    if out.json:
+        out.emit_json({"home": str(ws.home), "changed": changed, "agencies": [a.code for a in ws.agencies]})
+    else:
+        verb = "created/updated" if changed else "unchanged"
+        out.line(f"workspace {verb}: {ws.home} ({len(ws.agencies)} agencies)")
+
+
+@click.group("agency")
+def agency() -> None:
+    """Manage the agencies (立档单位) this installation serves.
+
+    \b
+    Example:
+      govarc agency add CZJ --name 柳州市财政局 --fonds 0035 --drop /srv/oa/CZJ
+    """
+
+
+@agency.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="立档单位名称.")
+@click.option("--fonds", required=True, help="全宗号 (the agency's fonds code at the archives).")
+@click.option("--fonds-name", help="全宗名称 (default: the name).")
+@click.option("--unit", default="BGS", show_default=True, help="Default 机构(问题)代码.")
+@click.option("--drop", type=click.Path(file_okay=False, path_type=Path), help="The agency's drop folder.")
+@click.option("--accept", "accepted", multiple=True, help="An accepted MIME type (repeat; default: PDF, OFD, DOCX, TIFF, JPEG, PNG).")
+@click.option("--allow-classified", is_flag=True, help="Accept 秘密/机密 material.")
+@click.pass_obj
+def agency_add(out: Output, code: str, name: str, fonds: str, fonds_name: str | None, unit: str,
+               drop: Path | None, accepted: tuple[str, ...], allow_classified: bool) -> None:
+    """Add agency CODE to the workspace.
+
+    \b
+    Example:
+      govarc agency add DAJ --name 柳州市档案局 --fonds 0001 --unit YWK --drop /srv/oa/DAJ
+    """
+    from govarc.workspace import parse_agencies
+
+    raw = {"code": code, "name": name, "fonds": fonds, "fonds_name": fonds_name or name, "unit": unit,
+           "accepted_formats": list(accepted or DEFAULT_ACCEPTED), "allow_classified": allow_classified}
+    if drop is not None:
+        raw["drop"] = str(drop.resolve())
+    ws = Workspace.open(Path(out.home))
+    (new,) = parse_agencies({"agency": [raw]}, Path.cwd(), "command line")
+    ws = add_agency(ws, new)
+    if out.json:
+        out.emit_json(new.as_toml())
+    else:
+        out.line(f"added agency {new.code} {new.name}")
+
+
+def _agency_row(a: Agency) -> dict[str, object]:
+    return {"code": a.code, "name": a.name, "fonds": a.fonds, "unit": a.unit,
+            "drop": str(a.drop) if a.drop else None, "allow_classified": a.allow_classified}
+
+
+@agency.command("list")
+@click.pass_obj
+def agency_list(out: Output) -> None:
+    """List the agencies of the workspace.
+
+    \b
+    Example:
+      govarc --json agency list
+    """
+    ws = Workspace.open(Path(out.home))
+    rows = [_agency_row(a) for a in ws.agencies]
+    if out.json:
+        out.emit_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("代码 code", "名称 name", "全宗号 fonds", "机构代码 unit", "接收目录 drop")
+    for r in rows:
+        table.add_row(str(r["code"]), str(r["name"]), str(r["fonds"]), str(r["unit"]), str(r["drop"] or "-"))
+    Console().print(table)
+
+
+@click.command("status")
+@click.pass_obj
+def status(out: Output) -> None:
+    """Records and packages per agency.
+
+    \b
+    Example:
+      govarc --home /srv/govarc status
+    """
+    ws = Workspace.open(Path(out.home))
+    with open_catalog(ws.catalog_path) as cat:
+        counts = {
+            row[0]: row[1:] for row in cat.conn.execute(
+                "SELECT agency, COUNT(*), SUM(state != 'registered'), SUM(COALESCE(package_signed, 0)), "
+                "COALESCE(SUM(package_size), 0) FROM records GROUP BY agency")
+        }
+    rows = []
+    for a in ws.agencies:
+        n, packaged, signed, size = counts.get(a.code, (0, 0, 0, 0))
+        rows.append({"agency": a.code, "name": a.name, "records": n, "packages": packaged or 0,
+                     "signed": signed or 0, "bytes": size or 0})
+    if out.json:
+        out.emit_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("机构 agency", "名称 name", "记录 records", "包 packages", "已签名 signed", "字节 bytes", title="govarc")
+    for r in rows:
+        table.add_row(*(str(r[k]) for k in ("agency", "name", "records", "packages", "signed", "bytes")))
+    Console().print(table)

@@ -1,0 +1,111 @@
+"""The nightly archiving job: for every agency, ingest its drop folder, then package what is new.
+
+Holds the workspace lock (a second run exits 7 at once), writes a run log, and is safe to re-run
+after a crash at any point: ingest is keyed by content digest, packages are built atomically and
+adopted when a crash came between build and catalog update.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from govarc.catalog.db import open_catalog
+from govarc.errors import ConfigError
+from govarc.ingest.pipeline import IngestReport, ingest
+from govarc.lock import run_lock
+from govarc.package.build import Signer
+from govarc.package.pending import Packaged, package_pending
+from govarc.workspace import Agency, Workspace
+
+
+@dataclass(frozen=True)
+class AgencyRun:
+    code: str
+    ingest: IngestReport | None
+    packaged: tuple[Packaged, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "agency": self.code,
+            "ingest": self.ingest.as_dict() if self.ingest else None,
+            "packaged": [p.as_dict() for p in self.packaged],
+        }
+
+
+@dataclass(frozen=True)
+class NightlyReport:
+    started_at: str
+    finished_at: str
+    agencies: tuple[AgencyRun, ...]
+    log_path: str
+
+    @property
+    def refused(self) -> bool:
+        return any(a.ingest is not None and a.ingest.refused for a in self.agencies)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at, "finished_at": self.finished_at, "log": self.log_path,
+            "refused": self.refused, "agencies": [a.as_dict() for a in self.agencies],
+        }
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _write_log(ws: Workspace, report: dict[str, Any], stamp: str) -> str:
+    ws.logs_dir.mkdir(parents=True, exist_ok=True)
+    path = ws.logs_dir / f"nightly-{stamp}-{os.getpid()}.json"
+    tmp = path.with_name("." + path.name + ".tmp")
+    tmp.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+    return str(path)
+
+
+def run_nightly(
+    ws: Workspace,
+    *,
+    signer_for: Callable[[Agency], Signer | None] | None = None,
+    workers: int = 0,
+    on_agency: Callable[[str, str], None] | None = None,
+) -> NightlyReport:
+    """Run the nightly job for every agency of ``ws``; ``on_agency(code, step)`` reports progress."""
+    missing = [a for a in ws.agencies if a.drop is not None and not a.drop.is_dir()]
+    if missing:
+        raise ConfigError(f"drop folder of agency {missing[0].code} does not exist", str(missing[0].drop))
+    with run_lock(ws.lock_path), open_catalog(ws.catalog_path) as cat:
+        started = _now()
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        with cat.write() as conn:
+            run_id = conn.execute("INSERT INTO runs (kind, started_at, status) VALUES ('nightly', ?, 'running')", (started,)).lastrowid
+        runs = []
+        for agency in ws.agencies:
+            report = None
+            if agency.drop is not None:
+                if on_agency:
+                    on_agency(agency.code, "ingest")
+                report = ingest(cat, ws.objects_dir, agency, [agency.drop], workers=workers or ws.settings.workers)
+            if on_agency:
+                on_agency(agency.code, "package")
+            signer = signer_for(agency) if signer_for else None
+            packaged = package_pending(
+                cat, ws.objects_dir, ws.store_dir(agency.code), ws.tmp_dir, agency.code,
+                signer=signer, zip=ws.settings.package_zip, sm3=ws.settings.package_sm3,
+            )
+            runs.append(AgencyRun(agency.code, report, tuple(packaged)))
+        finished = _now()
+        result = NightlyReport(started, finished, tuple(runs), "")
+        log = _write_log(ws, result.as_dict(), stamp)
+        summary = {a.code: {"registered": a.ingest.count("registered") if a.ingest else 0,
+                            "refused": a.ingest.count("refused") if a.ingest else 0,
+                            "packaged": len(a.packaged)} for a in runs}
+        with cat.write() as conn:
+            conn.execute("UPDATE runs SET finished_at=?, status=?, summary=? WHERE id=?",
+                         (finished, "refused" if result.refused else "ok", json.dumps(summary, ensure_ascii=False), run_id))
+        return NightlyReport(started, finished, tuple(runs), log)
