@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 # What reading one zip entry can raise besides OSError: a CRC error or bad header (BadZipFile),
 # corrupt deflate data (zlib.error, EOFError), an unsupported method (NotImplementedError) or
@@ -31,7 +31,7 @@ class EntryUnreadable(OSError):
 class _EntryStream:
     """A zip entry stream whose read errors surface as :class:`EntryUnreadable`."""
 
-    def __init__(self, f: BinaryIO, name: str) -> None:
+    def __init__(self, f: IO[bytes], name: str) -> None:
         self._f = f
         self._name = name
 
@@ -169,7 +169,9 @@ class ZipReader(PackageReader):
             if rel in self.entries:
                 self.problems.append(Finding("ZIP_INVALID", rel, "zip holds this entry twice"))
                 continue
-            kind = "file" if (mode == 0 or stat.S_ISREG(mode)) else "special"
+            # Only the file-type bits decide: many tools (Python's writestr among them) store
+            # permission bits alone (0o600), which is a regular file, not a special one.
+            kind = "file" if stat.S_IFMT(mode) in (0, stat.S_IFREG) else "special"
             if kind == "special":
                 self.problems.append(Finding("ZIP_UNSAFE_ENTRY", rel, "zip entry is a special file"))
             self.entries[rel] = Entry(rel, info.file_size, kind)

@@ -179,7 +179,7 @@ def make_ZIP_INVALID_twice(c: Ctx) -> Case:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # zipfile warns about the duplicate name, which is the point
         z = zip_dir(pkg, c.tmp / "pkg.zip", extra=[("pkg/data/正文.pdf", b"other content")])
-    return case("data/正文.pdf", also=None)(z)
+    return case("data/正文.pdf")(z)
 
 
 @tamper("ZIP_LAYOUT", "two top-level folders")
@@ -831,3 +831,14 @@ def test_zip_is_read_in_place(ctx: Ctx) -> None:
     before = sorted(p.name for p in z.parent.iterdir())
     assert verify_package(z).valid
     assert sorted(p.name for p in z.parent.iterdir()) == before
+
+
+def test_zip_with_permission_only_modes_is_valid(ctx: Ctx) -> None:
+    """Python's ``writestr(name, data)`` stores mode 0o600 without file-type bits: a regular file."""
+    pkg = ctx.dir()
+    z = ctx.tmp / "plain.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for p in sorted(pkg.rglob("*")):
+            if p.is_file():
+                zf.writestr(f"pkg/{p.relative_to(pkg).as_posix()}", p.read_bytes())
+    assert verify_package(z).findings == ()
