@@ -84,6 +84,19 @@ CODES: dict[str, CodeInfo] = {
         CodeInfo("INGEST_FORMAT_NOT_ACCEPTED", _W, _G, "The format is not in the agency's accepted list."),
         CodeInfo("INGEST_TEXT_DISAGREES", _W, _G, "The document number or date printed in the document differs from the metadata."),
         CodeInfo("INGEST_NEW_VERSION", _W, _G, "A file already ingested has changed; it is registered as a new version."),
+        # Signatures: an error makes `govarc verify` exit 4 when no integrity error is present.
+        CodeInfo("SIGNATURE_MISSING", _E, _S, "The package has no signature in `signatures/` (allowed only with `--allow-unsigned`)."),
+        CodeInfo("SIGNATURE_MALFORMED", _E, _S, "A `.p7s` is empty, truncated or garbage, not a detached DER CMS SignedData with one SignerInfo, or lacks the signer certificate."),
+        CodeInfo("SIGNATURE_INVALID", _E, _S, "A signature does not verify over `tagmanifest-sha256.txt`: the signed digest or the signature value is wrong, or the signing time is in the future."),
+        CodeInfo("SIGNATURE_ALGORITHM_WEAK", _E, _S, "A signature uses an algorithm the policy refuses: MD5 or SHA-1, RSA below 2048 bits, a curve below P-256."),
+        CodeInfo("SIGNATURE_UNEXPECTED_FILE", _E, _S, "`signatures/` holds something other than `<CODE>.p7s` files."),
+        CodeInfo("SIGNER_NO_TRUST_ANCHORS", _E, _S, "No trust anchors are configured, so the signer cannot be judged."),
+        CodeInfo("SIGNER_UNTRUSTED", _E, _S, "The signer's certificate has no valid path to a trust anchor."),
+        CodeInfo("SIGNER_EXPIRED", _E, _S, "The signer's certificate was not valid at signing time (or at the `--at` time)."),
+        CodeInfo("SIGNER_REVOKED", _E, _S, "The signer's certificate, or a CA certificate on its path, is on a CRL."),
+        CodeInfo("SIGNER_KEY_USAGE", _E, _S, "The signer's certificate does not allow digitalSignature or nonRepudiation."),
+        CodeInfo("SIGNER_WRONG_AGENCY", _E, _S, "No signature names the agency the package is from (organizationIdentifier = agency code)."),
+        CodeInfo("CRL_INVALID", _W, _S, "A CRL given for revocation checking is not signed by its issuer; it was ignored."),
     ]
 }
 

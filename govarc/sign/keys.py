@@ -1,0 +1,158 @@
+"""Private keys and certificates on disk: generated, stored encrypted and ``0600``, loaded back.
+
+No function here puts key material or a passphrase into an error message.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Sequence
+from enum import Enum
+from pathlib import Path
+from typing import Protocol, Union
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from govarc.errors import InvalidInputError, SignatureError
+
+PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
+
+KEY_MODE = 0o600
+
+
+class KeyAlgorithm(str, Enum):
+    """Key types govarc generates: RSA 3072 or ECDSA on P-256."""
+
+    RSA3072 = "rsa3072"
+    EC_P256 = "ec-p256"
+
+
+class Prompter(Protocol):
+    """Supplies a passphrase; the CLI asks the environment, a file or the terminal, tests return bytes."""
+
+    def passphrase(self, purpose: str, confirm: bool) -> bytes:
+        """The passphrase for ``purpose`` (e.g. "agency key A001"); ``confirm`` when a new key is stored."""
+        ...
+
+
+class FixedPrompter:
+    """A :class:`Prompter` that always answers the same passphrase (scripts and tests)."""
+
+    def __init__(self, value: bytes) -> None:
+        self._value = value
+
+    def passphrase(self, purpose: str, confirm: bool) -> bytes:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "FixedPrompter(<hidden>)"
+
+
+def generate_key(algorithm: KeyAlgorithm = KeyAlgorithm.EC_P256) -> PrivateKey:
+    """A new private key of ``algorithm``."""
+    if algorithm is KeyAlgorithm.RSA3072:
+        return rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644, overwrite: bool = False) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it, created with ``mode``, then rename.
+
+    Refuses an existing ``path`` unless ``overwrite``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not overwrite and os.path.lexists(path):
+        raise InvalidInputError("file already exists; remove it first", str(path))
+    tmp = path.parent / f".{path.name}.govarc-tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)  # the umask may have narrowed or (for 0600) cannot widen it
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if path appeared meanwhile
+            os.unlink(tmp)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def private_key_pem(key: PrivateKey, passphrase: bytes) -> bytes:
+    """``key`` as encrypted PKCS#8 PEM; an empty passphrase is refused."""
+    if not passphrase:
+        raise SignatureError("an empty passphrase cannot protect a private key")
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase),
+    )
+
+
+def save_private_key(key: PrivateKey, path: Path, passphrase: bytes, overwrite: bool = False) -> None:
+    """Store ``key`` encrypted with ``passphrase`` at ``path``, mode 0600, atomically."""
+    write_atomic(Path(path), private_key_pem(key, passphrase), mode=KEY_MODE, overwrite=overwrite)
+
+
+def load_private_key(path: Path, passphrase: bytes | None) -> PrivateKey:
+    """Load an RSA or EC private key from PEM or DER, decrypting it with ``passphrase``.
+
+    Raises :class:`SignatureError` for a wrong passphrase or a file that is not a usable key,
+    without repeating either in the message.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InvalidInputError(f"cannot read the key: {e.strerror}", str(path)) from None
+    return parse_private_key(data, passphrase, str(path))
+
+
+def parse_private_key(data: bytes, passphrase: bytes | None, where: str = "key") -> PrivateKey:
+    """Parse an RSA or EC private key from PEM or DER bytes (see :func:`load_private_key`)."""
+    loader = serialization.load_pem_private_key if b"-----BEGIN" in data else serialization.load_der_private_key
+    try:
+        key = loader(data, password=passphrase or None)
+    except TypeError:
+        # cryptography: encrypted key without a password, or a password for an unencrypted key
+        raise SignatureError("the key is encrypted and needs its passphrase" if not passphrase
+                             else "the key is not encrypted; store it encrypted (govarc pki import)", where) from None
+    except ValueError:
+        raise SignatureError("cannot decrypt or parse the private key: wrong passphrase, or not a key", where) from None
+    if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+        raise SignatureError("only RSA and EC keys can sign", where)
+    return key
+
+
+def load_certificates(path: Path) -> list[x509.Certificate]:
+    """Every certificate in a PEM file (or the one in a DER file), in file order."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InvalidInputError(f"cannot read certificates: {e.strerror}", str(path)) from None
+    return parse_certificates(data, str(path))
+
+
+def parse_certificates(data: bytes, where: str = "certificate") -> list[x509.Certificate]:
+    """Certificates from PEM (any number) or DER (one) bytes; raises InvalidInputError if none."""
+    try:
+        certs = x509.load_pem_x509_certificates(data) if b"-----BEGIN" in data else [x509.load_der_x509_certificate(data)]
+    except ValueError as e:
+        raise InvalidInputError(f"not a certificate: {e}", where) from None
+    if not certs:
+        raise InvalidInputError("no certificate found", where)
+    return certs
+
+
+def certificates_pem(certs: Sequence[x509.Certificate]) -> bytes:
+    """PEM text of ``certs``, one after another."""
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)

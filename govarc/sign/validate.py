@@ -1,0 +1,438 @@
+"""Validate the signatures of a package: CMS structure and cryptography, trust, revocation, identity.
+
+Why asn1crypto: ``cryptography`` writes CMS but cannot verify it, so the SignedData is parsed with
+asn1crypto (small, pure Python, already a dependency, the parser pyHanko and certvalidator build
+on) and every step is done here explicitly: the message digest against the tag manifest, the
+signer's signature over the DER of the signed attributes (with ``cryptography``), then the
+certificate path with ``cryptography.x509.verification`` at the signing time, CRLs checked
+against their issuer's key, key usage, and the agency code in the subject.
+
+The signing time is the signer's own claim (there is no timestamp token); ``SignaturePolicy.at``
+validates at another time instead. A certificate on a CRL is treated as revoked whatever the
+revocation date, because a claimed signing time cannot prove that a signature predates it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from asn1crypto import cms as asn1_cms
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
+
+from govarc.errors import InvalidInputError
+from govarc.findings import Finding, Level
+from govarc.package import layout
+from govarc.package.manifest import bag_info_get
+from govarc.package.reader import PackageReader
+from govarc.sign.pki import IDENTITY_OID, identity_of, subject_of
+
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "md5": hashes.MD5, "sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384, "sha512": hashes.SHA512, "sha3_256": hashes.SHA3_256,
+    "sha3_384": hashes.SHA3_384, "sha3_512": hashes.SHA3_512,
+}
+
+
+@dataclass(frozen=True)
+class SignaturePolicy:
+    """What signatures must satisfy; the CLI builds it from options or the workspace."""
+
+    anchors: tuple[x509.Certificate, ...] = ()
+    intermediates: tuple[x509.Certificate, ...] = ()
+    crls: tuple[x509.CertificateRevocationList, ...] = ()
+    at: dt.datetime | None = None
+    allow_unsigned: bool = False
+    identity_oid: str = IDENTITY_OID
+    min_rsa_bits: int = 2048
+    allowed_curves: tuple[str, ...] = ("secp256r1", "secp384r1", "secp521r1")
+    allowed_digests: tuple[str, ...] = ("sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512")
+    max_clock_skew: dt.timedelta = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class SignerReport:
+    """The verdict on one signature file."""
+
+    file: str
+    subject: str | None
+    identity: str | None
+    issuer: str | None
+    serial: str | None
+    signing_time: dt.datetime | None
+    findings: tuple[Finding, ...] = field(default=())
+    role: str = "signer"  # "agency" for the issuing agency's signature, else "countersignature"
+
+    @property
+    def valid(self) -> bool:
+        return not any(f.level is Level.ERROR for f in self.findings)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file, "subject": self.subject, "agency_code": self.identity, "issuer": self.issuer,
+            "serial": self.serial, "signing_time": self.signing_time.isoformat() if self.signing_time else None,
+            "role": self.role, "valid": self.valid, "codes": [f.code for f in self.findings],
+        }
+
+
+class _Malformed(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    digest_algorithm: str
+    signature_algo: str  # rsassa_pkcs1v15, rsassa_pss, ecdsa, ...
+    signature_hash: str | None  # the hash named by the signature algorithm itself, if any
+    pss: tuple[str, str, int] | None  # (hash, mgf hash, salt length)
+    signature: bytes
+    signed_attrs: bytes  # DER of the SET OF attributes, as signed
+    content_type: str | None
+    message_digest: bytes | None
+    signing_time: dt.datetime | None
+    signer: x509.Certificate
+    others: tuple[x509.Certificate, ...]
+
+
+def _one_attr(attrs: asn1_cms.CMSAttributes, name: str) -> object:
+    values = [a["values"] for a in attrs if a["type"].native == name]
+    if not values:
+        return None
+    if len(values) > 1 or len(values[0]) != 1:
+        raise _Malformed(f"attribute {name} must appear once with one value")
+    return values[0][0].native
+
+
+def _parse(der: bytes) -> _Parsed:
+    if not der:
+        raise _Malformed("the file is empty")
+    try:
+        ci = asn1_cms.ContentInfo.load(der, strict=True)
+        if ci["content_type"].native != "signed_data":
+            raise _Malformed(f"content type is {ci['content_type'].native}, not SignedData")
+        sd = ci["content"]
+        encap = sd["encap_content_info"]
+        if encap["content_type"].native != "data":
+            raise _Malformed(f"encapsulated content type is {encap['content_type'].native}, not data")
+        if encap["content"].native is not None:
+            raise _Malformed("the signature is not detached (it carries its content)")
+        infos = sd["signer_infos"]
+        if len(infos) != 1:
+            raise _Malformed(f"{len(infos)} SignerInfos; the profile wants exactly one per file")
+        si = infos[0]
+        certs = []
+        for choice in sd["certificates"] or []:
+            if choice.name == "certificate":
+                certs.append(x509.load_der_x509_certificate(choice.chosen.dump()))
+        attrs = si["signed_attrs"]
+        if not attrs or len(attrs) == 0:
+            raise _Malformed("no signed attributes (message digest and signing time are required)")
+        signed_attrs = b"\x31" + attrs.dump()[1:]  # [0] IMPLICIT -> SET OF, as signed
+        sig_alg = si["signature_algorithm"]
+        try:
+            sig_hash: str | None = sig_alg.hash_algo
+        except ValueError:
+            sig_hash = None
+        pss = None
+        if sig_alg.signature_algo == "rsassa_pss":
+            params = sig_alg["parameters"]
+            pss = (params["hash_algorithm"]["algorithm"].native,
+                   params["mask_gen_algorithm"]["parameters"]["algorithm"].native, int(params["salt_length"].native))
+        signing_time = _one_attr(attrs, "signing_time")
+        digest = _one_attr(attrs, "message_digest")
+        content_type = _one_attr(attrs, "content_type")
+        sid = si["sid"]
+        signer = None
+        for c in certs:
+            if sid.name == "issuer_and_serial_number":
+                if (c.serial_number == sid.chosen["serial_number"].native
+                        and c.issuer.public_bytes() == sid.chosen["issuer"].dump()):
+                    signer = c
+            else:
+                try:
+                    ski = c.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+                except x509.ExtensionNotFound:
+                    continue
+                if ski == sid.chosen.native:
+                    signer = c
+        if signer is None:
+            raise _Malformed("the signer's certificate is not embedded in the signature")
+        return _Parsed(
+            digest_algorithm=si["digest_algorithm"]["algorithm"].native,
+            signature_algo=sig_alg.signature_algo,
+            signature_hash=sig_hash,
+            pss=pss,
+            signature=si["signature"].native,
+            signed_attrs=signed_attrs,
+            content_type=content_type if isinstance(content_type, str) else None,
+            message_digest=digest if isinstance(digest, bytes) else None,
+            signing_time=signing_time if isinstance(signing_time, dt.datetime) else None,
+            signer=signer,
+            others=tuple(c for c in certs if c is not signer),
+        )
+    except _Malformed:
+        raise
+    except Exception as e:  # asn1crypto parses lazily and raises ValueError, TypeError, KeyError…
+        raise _Malformed(f"not a DER CMS SignedData: {type(e).__name__}: {str(e)[:120]}") from None
+
+
+def _weakness(p: _Parsed, policy: SignaturePolicy) -> str | None:
+    for what, alg in (("digest", p.digest_algorithm), ("signature hash", p.signature_hash),
+                      ("PSS hash", p.pss[0] if p.pss else None), ("PSS MGF hash", p.pss[1] if p.pss else None)):
+        if alg is not None and alg not in policy.allowed_digests:
+            return f"{what} algorithm {alg} is not allowed (allowed: {', '.join(policy.allowed_digests)})"
+    key = p.signer.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < policy.min_rsa_bits:
+            return f"RSA key of {key.key_size} bits; at least {policy.min_rsa_bits} are required"
+        if p.signature_algo not in ("rsassa_pkcs1v15", "rsassa_pss"):
+            return f"signature algorithm {p.signature_algo} does not fit an RSA key"
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        if key.curve.name not in policy.allowed_curves:
+            return f"curve {key.curve.name} is not allowed (allowed: {', '.join(policy.allowed_curves)})"
+        if p.signature_algo != "ecdsa":
+            return f"signature algorithm {p.signature_algo} does not fit an EC key"
+    else:
+        return f"{type(key).__name__} keys are not allowed; RSA or ECDSA only"
+    return None
+
+
+def _verify_signature(p: _Parsed) -> bool:
+    key = p.signer.public_key()
+    h = _HASHES[p.signature_hash or p.digest_algorithm]()
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            if p.pss:
+                pad: padding.AsymmetricPadding = padding.PSS(mgf=padding.MGF1(_HASHES[p.pss[1]]()), salt_length=p.pss[2])
+                h = _HASHES[p.pss[0]]()
+            else:
+                pad = padding.PKCS1v15()
+            key.verify(p.signature, p.signed_attrs, pad, h)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(p.signature, p.signed_attrs, ec.ECDSA(h))
+        else:
+            return False
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _has_signing_usage(cert: x509.Certificate) -> str | None:
+    try:
+        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return "the certificate has no key usage extension; digitalSignature or nonRepudiation is required"
+    if not (ku.digital_signature or ku.content_commitment):
+        return "the certificate's key usage allows neither digitalSignature nor nonRepudiation"
+    return None
+
+
+def _revocation(chain: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList],
+                path: str, subject: str) -> tuple[list[Finding], str | None]:
+    """Findings for CRLs that fail their signature, and the reason if a certificate of ``chain`` is revoked."""
+    findings = []
+    for cert, issuer in zip(chain, chain[1:]):
+        for crl in crls:
+            if crl.issuer != cert.issuer:
+                continue
+            if not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+                findings.append(Finding("CRL_INVALID", path, f"a CRL of {crl.issuer.rfc4514_string()} is not signed by "
+                                        f"its issuer; ignored while checking {subject}"))
+                continue
+            entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+            if entry is not None:
+                try:
+                    reason = entry.extensions.get_extension_for_class(x509.CRLReason).value.reason.value
+                except x509.ExtensionNotFound:
+                    reason = "unspecified"
+                who = "the signer's certificate" if cert is chain[0] else f"CA certificate {subject_of(cert)}"
+                return findings, f"{who} was revoked on {entry.revocation_date_utc.isoformat()} ({reason})"
+    return findings, None
+
+
+def check_signature(file: str, der: bytes, content: bytes | None, policy: SignaturePolicy,
+                    now: dt.datetime | None = None) -> SignerReport:
+    """Check one signature file (its package path ``file``) over ``content`` (the tag manifest bytes)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    try:
+        p = _parse(der)
+    except _Malformed as e:
+        return SignerReport(file, None, None, None, None, None, (Finding("SIGNATURE_MALFORMED", file, f"signer unknown: {e}"),))
+    subject = subject_of(p.signer)
+    identity = identity_of(p.signer, policy.identity_oid)
+    report = dict(file=file, subject=subject, identity=identity, issuer=p.signer.issuer.rfc4514_string(),
+                  serial=format(p.signer.serial_number, "x"), signing_time=p.signing_time)
+
+    def done(*findings: Finding) -> SignerReport:
+        return SignerReport(**report, findings=tuple(findings))  # type: ignore[arg-type]
+
+    weak = _weakness(p, policy)
+    if weak:
+        return done(Finding("SIGNATURE_ALGORITHM_WEAK", file, f"{subject}: {weak}"))
+    if content is None:
+        return done(Finding("SIGNATURE_INVALID", file, f"{subject}: there is no {layout.REQUIRED_TAGMANIFEST} to verify against"))
+    if p.content_type != "data" or p.message_digest is None:
+        return done(Finding("SIGNATURE_INVALID", file, f"{subject}: signed attributes lack content type data or a message digest"))
+    h = hashes.Hash(_HASHES[p.digest_algorithm]())
+    h.update(content)
+    if not hmac.compare_digest(h.finalize(), p.message_digest):
+        return done(Finding("SIGNATURE_INVALID", file, f"{subject}: the signed digest differs from {layout.REQUIRED_TAGMANIFEST}: "
+                            "the tag manifest changed after signing, or the signature is over other content"))
+    if not _verify_signature(p):
+        return done(Finding("SIGNATURE_INVALID", file, f"{subject}: the signature does not verify with the signer's public key"))
+    if p.signing_time is not None and p.signing_time > now + policy.max_clock_skew:
+        return done(Finding("SIGNATURE_INVALID", file, f"{subject}: signing time {p.signing_time.isoformat()} is in the future"))
+    return done(*_trust(file, p, subject, policy, now))
+
+
+def _trust(file: str, p: _Parsed, subject: str, policy: SignaturePolicy, now: dt.datetime) -> list[Finding]:
+    if not policy.anchors:
+        return [Finding("SIGNER_NO_TRUST_ANCHORS", file, f"{subject}: no trust anchors are configured, so the signer "
+                        "cannot be judged (give --trust, or add anchors to the workspace trust store)")]
+    at = policy.at or p.signing_time or now
+    when = "at the validation time" if policy.at else ("at signing time" if p.signing_time else "now")
+    findings: list[Finding] = []
+    usage = _has_signing_usage(p.signer)
+    if usage:
+        findings.append(Finding("SIGNER_KEY_USAGE", file, f"{subject}: {usage}"))
+    leaf = p.signer
+    if not (leaf.not_valid_before_utc <= at <= leaf.not_valid_after_utc):
+        findings.append(Finding("SIGNER_EXPIRED", file, f"{subject}: the certificate is valid from "
+                                f"{leaf.not_valid_before_utc.isoformat()} to {leaf.not_valid_after_utc.isoformat()}, "
+                                f"not {when} ({at.isoformat()})"))
+        return findings
+    builder = (PolicyBuilder().store(Store(list(policy.anchors))).time(at)
+               .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ExtensionPolicy.permit_all()))
+    try:
+        verified = builder.build_client_verifier().verify(leaf, list(p.others) + list(policy.intermediates))
+    except VerificationError as e:
+        findings.append(Finding("SIGNER_UNTRUSTED", file, f"{subject}: no valid path to a trust anchor {when}: {e}"))
+        return findings
+    crl_findings, revoked = _revocation(verified.chain, policy.crls, file, subject)
+    findings += crl_findings
+    if revoked:
+        findings.append(Finding("SIGNER_REVOKED", file, f"{subject}: {revoked}"))
+    return findings
+
+
+def _record_agency(reader: PackageReader) -> str | None:
+    if not reader.has_file(layout.RECORD_XML):
+        return None
+    from govarc.package.metadata import NS
+    from govarc.xmlsafe import parse_bytes
+
+    try:
+        root = parse_bytes(reader.read(layout.RECORD_XML))
+        return root.findtext("r:provenance/r:agencyCode", namespaces={"r": NS})
+    except Exception:  # not well-formed: the package checks already report it
+        return None
+
+
+def check_package_signatures(
+    reader: PackageReader, bag_info: Sequence[tuple[str, str]], policy: SignaturePolicy, now: dt.datetime | None = None,
+) -> tuple[list[Finding], list[SignerReport]]:
+    """Check every file in ``signatures/`` of an open package; see the module docstring.
+
+    The issuing agency's signature (its code as in bag-info ``Source-Organization-Identifier``, or
+    record.xml ``agencyCode``) must be present; other signatures (the archives' countersignature)
+    must each be valid and trusted too but may name other agencies.
+    """
+    findings: list[Finding] = []
+    reports: list[SignerReport] = []
+    prefix = layout.SIGNATURES_DIR + "/"
+    names = sorted(n for n in reader.entries if n.startswith(prefix))
+    content = reader.read(layout.REQUIRED_TAGMANIFEST) if reader.has_file(layout.REQUIRED_TAGMANIFEST) else None
+    for name in names:
+        rest = name[len(prefix):]
+        if "/" in rest or not rest.endswith(".p7s") or rest.startswith("."):
+            findings.append(Finding("SIGNATURE_UNEXPECTED_FILE", name, "signatures/ may hold only <CODE>.p7s files"))
+            continue
+        if not reader.has_file(name):
+            continue  # a link or special file: LINK_IN_PACKAGE / ZIP_UNSAFE_ENTRY already say so
+        reports.append(check_signature(name, reader.read(name), content, policy, now))
+    if not reports:
+        if not policy.allow_unsigned:
+            findings.append(Finding("SIGNATURE_MISSING", prefix, "the package is not signed (no signatures/*.p7s)"))
+        return findings, reports
+    expected = bag_info_get(list(bag_info), "Source-Organization-Identifier") or _record_agency(reader)
+    if expected:
+        agency_signed = any(r.identity == expected for r in reports)
+        out = []
+        for r in reports:
+            role = "agency" if r.identity == expected else "countersignature"
+            extra: tuple[Finding, ...] = ()
+            if not agency_signed and r.subject is not None:  # a malformed file names nobody
+                named = f"names agency {r.identity!r}" if r.identity else f"carries no agency code in OID {policy.identity_oid}"
+                extra = (Finding("SIGNER_WRONG_AGENCY", r.file, f"{r.subject or 'signer unknown'}: the certificate {named}; "
+                                 f"the package is from agency {expected!r}, which has not signed it"),)
+            out.append(SignerReport(r.file, r.subject, r.identity, r.issuer, r.serial, r.signing_time,
+                                    r.findings + extra, role))
+        reports = out
+    for r in reports:
+        findings.extend(r.findings)
+    return findings, reports
+
+
+def make_signature_check(
+    policy: SignaturePolicy,
+) -> Callable[[PackageReader, list[tuple[str, str]]], tuple[list[Finding], list[dict[str, object]]]]:
+    """The callable to pass as ``verify_package(extra=...)``."""
+
+    def extra(reader: PackageReader, bag_info: list[tuple[str, str]]) -> tuple[list[Finding], list[dict[str, object]]]:
+        findings, reports = check_package_signatures(reader, bag_info, policy)
+        return findings, [r.as_dict() for r in reports]
+
+    return extra
+
+
+def load_trust_anchors(paths: Sequence[Path]) -> tuple[x509.Certificate, ...]:
+    """Certificates from PEM/DER files, or from every ``*.pem``/``*.crt``/``*.cer`` in folders."""
+    from govarc.sign.keys import load_certificates
+
+    out: list[x509.Certificate] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            for f in sorted(path.iterdir()):
+                if f.is_file() and f.suffix.lower() in (".pem", ".crt", ".cer"):
+                    out.extend(load_certificates(f))
+        else:
+            out.extend(load_certificates(path))
+    return tuple(dict.fromkeys(out))
+
+
+def load_crls(paths: Sequence[Path]) -> tuple[x509.CertificateRevocationList, ...]:
+    """CRLs from PEM (one or more) or DER files, or every ``*.crl``/``*.pem`` in folders."""
+    files: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            files += [f for f in sorted(path.iterdir()) if f.is_file() and f.suffix.lower() in (".crl", ".pem", ".der")]
+        else:
+            files.append(path)
+    out = []
+    for f in files:
+        try:
+            data = f.read_bytes()
+        except OSError as e:
+            raise InvalidInputError(f"cannot read the CRL: {e.strerror}", str(f)) from None
+        out.extend(parse_crls(data, str(f)))
+    return tuple(out)
+
+
+def parse_crls(data: bytes, where: str = "CRL") -> list[x509.CertificateRevocationList]:
+    """CRLs from PEM (any number of blocks) or DER bytes; raises InvalidInputError if none parse."""
+    try:
+        if b"-----BEGIN X509 CRL-----" in data:
+            blocks = data.split(b"-----END X509 CRL-----")
+            return [x509.load_pem_x509_crl(b + b"-----END X509 CRL-----\n") for b in blocks if b"-----BEGIN" in b]
+        return [x509.load_der_x509_crl(data)]
+    except ValueError as e:
+        raise InvalidInputError(f"not a CRL: {e}", where) from None
