@@ -296,7 +296,8 @@ def record_to_xml(record: Record) -> bytes:
             _sub(kw, "keyword", k)
     if record.note:
         _sub(root, "note", record.note)
-    files = _sub(root, "files")
+    # <files> needs at least one <file>; a record not yet packaged has none, so it has no <files>.
+    files = _sub(root, "files") if record.files else root
     for f in record.files:
         fe = _sub(files, "file", role=f.role)
         _sub(fe, "name", f.name)
