@@ -55,6 +55,18 @@ def write_sample_metadata(path: Path, **changes: object) -> Path:
 
 
 @pytest.fixture
+def sample_record_data() -> dict[str, object]:
+    """The sample metadata as a dict with Chinese keys (a fresh copy)."""
+    return dict(SAMPLE_METADATA)
+
+
+@pytest.fixture
+def metadata_writer() -> Callable[..., Path]:
+    """``metadata_writer(path, **changes)``: write the sample JSON sidecar with changes (None removes)."""
+    return write_sample_metadata
+
+
+@pytest.fixture
 def sample_source(tmp_path: Path) -> Path:
     return write_sample_source(tmp_path / "src" / "柳政发〔2007〕12号")
 

@@ -22,7 +22,6 @@ from govarc.package.metadata import (
     record_from_xml,
     record_to_xml,
 )
-from tests.conftest import SAMPLE_METADATA, write_sample_metadata
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 
@@ -57,8 +56,8 @@ def with_files(record):
     )
 
 
-def test_chinese_and_english_keys_give_the_same_record(tmp_path: Path) -> None:
-    zh = load_metadata(write_sample_metadata(tmp_path / "zh.json"))
+def test_chinese_and_english_keys_give_the_same_record(tmp_path: Path, metadata_writer) -> None:
+    zh = load_metadata(metadata_writer(tmp_path / "zh.json"))
     en_path = tmp_path / "en.json"
     en_path.write_text(json.dumps(ENGLISH, ensure_ascii=False), encoding="utf-8")
     en = load_metadata(en_path)
@@ -72,37 +71,37 @@ def test_chinese_and_english_keys_give_the_same_record(tmp_path: Path) -> None:
     assert zh.main_file == "正文.pdf"
 
 
-def test_archival_code_from_its_parts() -> None:
-    data = {k: v for k, v in SAMPLE_METADATA.items() if k != "档号"}
+def test_archival_code_from_its_parts(sample_record_data: dict) -> None:
+    data = {k: v for k, v in sample_record_data.items() if k != "档号"}
     data.update({"全宗号": "0012", "门类代码": "WS", "年度": 2007, "保管期限": "永久", "机构问题代码": "BGS", "件号": 12})
     assert str(record_from_dict(data).archival_code) == "0012-WS·2007-Y-BGS-0012"
 
 
-def test_record_xml_is_valid_against_the_xsd(xsd: etree.XMLSchema) -> None:
-    record = with_files(record_from_dict(SAMPLE_METADATA))
+def test_record_xml_is_valid_against_the_xsd(xsd: etree.XMLSchema, sample_record_data: dict) -> None:
+    record = with_files(record_from_dict(sample_record_data))
     doc = etree.fromstring(record_to_xml(record)).getroottree()
     assert xsd.validate(doc), xsd.error_log
     # Without files too: metadata handed to the builder may omit them.
-    assert xsd.validate(etree.fromstring(record_to_xml(record_from_dict(SAMPLE_METADATA))).getroottree())
+    assert xsd.validate(etree.fromstring(record_to_xml(record_from_dict(sample_record_data))).getroottree())
 
 
-def test_xml_round_trip(tmp_path: Path) -> None:
-    record = with_files(record_from_dict(SAMPLE_METADATA))
+def test_xml_round_trip(tmp_path: Path, sample_record_data: dict) -> None:
+    record = with_files(record_from_dict(sample_record_data))
     assert record_from_xml(record_to_xml(record)) == replace(record, main_file=None)  # the role attribute carries it
     path = tmp_path / "record.xml"
-    path.write_bytes(record_to_xml(record_from_dict(SAMPLE_METADATA)))
+    path.write_bytes(record_to_xml(record_from_dict(sample_record_data)))
     loaded = load_metadata(path)
-    assert loaded.title == SAMPLE_METADATA["题名"]
+    assert loaded.title == sample_record_data["题名"]
     assert loaded.document_number == "柳政发〔2007〕12号"
     assert loaded.files == ()
 
 
-def test_xml_metadata_builds_a_package(tmp_path: Path, sample_source: Path) -> None:
+def test_xml_metadata_builds_a_package(tmp_path: Path, sample_source: Path, sample_record_data: dict) -> None:
     from govarc.package.build import build_package
     from govarc.package.verify import verify_package
 
     path = tmp_path / "record.xml"
-    path.write_bytes(record_to_xml(record_from_dict(SAMPLE_METADATA)))
+    path.write_bytes(record_to_xml(record_from_dict(sample_record_data)))
     out = tmp_path / "pkg"
     build_package(sample_source, load_metadata(path), out, durable=False)
     assert verify_package(out).findings == ()
@@ -126,8 +125,8 @@ def test_xml_metadata_builds_a_package(tmp_path: Path, sample_source: Path) -> N
         ({"保管期限": "D10"}, "retention 'D10' disagrees with archival code"),
     ],
 )
-def test_bad_metadata_is_refused_with_a_clear_message(tmp_path: Path, change: dict, message: str) -> None:
-    path = write_sample_metadata(tmp_path / "bad.json", **change)
+def test_bad_metadata_is_refused_with_a_clear_message(tmp_path: Path, metadata_writer, change: dict, message: str) -> None:
+    path = metadata_writer(tmp_path / "bad.json", **change)
     with pytest.raises(MetadataError) as e:
         load_metadata(path)
     text = str(e.value)
