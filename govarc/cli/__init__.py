@@ -62,7 +62,7 @@ def main(ctx: click.Context, json_: bool, verbose: bool, quiet: bool, home: str 
 
 
 def _register() -> None:
-    from govarc.cli import ingest, package, verify, workspace
+    from govarc.cli import ingest, package, pki, sign, verify, workspace
 
     main.add_command(workspace.init)
     main.add_command(workspace.agency)
@@ -71,6 +71,8 @@ def _register() -> None:
     main.add_command(ingest.nightly)
     main.add_command(package.package)
     main.add_command(verify.verify)
+    main.add_command(pki.pki)
+    main.add_command(sign.sign)
 
 
 _register()

@@ -1,0 +1,68 @@
+"""`govarc sign`: add a signature to an existing package (a folder or a .zip)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from govarc.cli.output import Output
+from govarc.cli.pki import CliPrompter, open_workspace, passphrase_option, read_private_key
+from govarc.errors import SignatureError
+from govarc.sign.agency import check_usable_now
+from govarc.sign.cms import sign_package
+from govarc.sign.keys import load_certificates
+from govarc.sign.pki import IDENTITY_OID, Credentials, identity_of, key_matches, load_agency_credentials, subject_of
+
+
+@click.command("sign")
+@click.argument("package", type=click.Path(exists=True, path_type=Path))
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), help="Signing key (PEM or DER).")
+@click.option("--cert", "cert_path", type=click.Path(dir_okay=False, path_type=Path), help="Its certificate.")
+@click.option("--chain", "chain_path", type=click.Path(dir_okay=False, path_type=Path), help="CA certificates to embed (PEM).")
+@click.option("--agency", "agency", help="Sign with this agency's key from the workspace instead of --key/--cert.")
+@click.option("--code", help="Name of the signature file (default: the agency code in the certificate).")
+@click.option("--identity-oid", default=None, help="Subject OID holding the agency code (default 2.5.4.97, or the workspace's).")
+@click.option("--replace", is_flag=True, help="Replace an existing signature of the same code.")
+@passphrase_option
+@click.pass_obj
+def sign(out: Output, package: Path, key_path: Path | None, cert_path: Path | None, chain_path: Path | None,
+         agency: str | None, code: str | None, identity_oid: str | None, replace: bool, passphrase_file: Path | None) -> None:
+    """Sign PACKAGE: a detached CMS signature over its tag manifest, at signatures/<CODE>.p7s.
+
+    Other signatures are kept (the archives' countersignature sits beside the agency's). The
+    package must verify first; a .zip is rewritten beside itself and renamed over the original.
+
+    \b
+    Example:
+      govarc sign build/pkg --key lz-key.pem --cert lz.pem --chain ca.pem
+      govarc sign store/LZ0012/pkg.zip --agency DA0001
+    """
+    prompter = CliPrompter(passphrase_file)
+    if agency:
+        if key_path or cert_path:
+            raise click.UsageError("give either --agency or --key and --cert")
+        ws = open_workspace(out)
+        ws.agency(agency)
+        creds = load_agency_credentials(ws.keys_dir(agency), prompter.passphrase(f"the key of agency {agency}", False))
+        identity_oid = identity_oid or ws.settings.identity_oid
+    else:
+        if key_path is None or cert_path is None:
+            raise click.UsageError("give --key and --cert (or --agency)")
+        certs = load_certificates(cert_path)
+        chain = certs[1:] + (load_certificates(chain_path) if chain_path else [])
+        key = read_private_key(key_path, passphrase_file, key_path.name)
+        creds = Credentials(key, certs[0], tuple(chain))
+        if not key_matches(creds.key, creds.cert):
+            raise SignatureError(f"the private key does not match certificate {subject_of(creds.cert)}")
+    check_usable_now(creds.cert)
+    code = code or identity_of(creds.cert, identity_oid or IDENTITY_OID)
+    if not code:
+        raise SignatureError(f"certificate {subject_of(creds.cert)} names no agency code; give --code")
+    if agency and code != agency:
+        raise SignatureError(f"the stored certificate of {agency} names {code!r}")
+    name = sign_package(package, code, creds, replace=replace)
+    if out.json:
+        out.emit_json({"package": str(package), "signature": name, "signer": subject_of(creds.cert), "agency_code": code})
+    else:
+        out.line(f"signed {package}  {name}  by {subject_of(creds.cert)}")
