@@ -559,23 +559,26 @@ def find_document_number(text: str) -> str | None:
 
     Matches an organ abbreviation of 1–10 CJK characters or letters, a four-digit year in 〔〕, [],
     (), （）, ［］ or 【】, a number and 号 (``柳政发〔2007〕12号``, ``国办发[2012]1号``,
-    ``柳财预(2024)8号``); full-width digits and spaces are accepted. A number standing at the start of
-    a line (where GB/T 9704 prints it) wins over one cited in running text; for a cited one,
-    leading words such as 根据 or 转发 are dropped from the organ.
+    ``柳财预(2024)8号``); full-width digits and spaces are accepted. A number on a line of its own
+    (where GB/T 9704 prints it; 签发人 may follow on the same line) wins over one cited in running
+    text; else the first cited one is returned, with leading words such as 根据 or 转发 dropped
+    from the organ.
     """
     if not text:
         return None
     text = text.translate(_FULLWIDTH)
     fallback = None
     for m in _NUMBER.finditer(text):
-        line_start = text.rfind("\n", 0, m.start()) + 1
         organ = m.group("organ")
-        if not text[line_start:m.start()].strip():
+        cut = _CITING.sub("", organ)
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line_end = text.find("\n", m.end())
+        rest = text[m.end(): len(text) if line_end < 0 else line_end].strip()
+        alone = not text[line_start:m.start()].strip() and (not rest or rest.startswith("签发人"))
+        if alone and cut == organ:
             return f"{organ}〔{m.group('year')}〕{m.group('no')}号"
-        if fallback is None:
-            cut = _CITING.sub("", organ)
-            if cut:
-                fallback = f"{cut}〔{m.group('year')}〕{m.group('no')}号"
+        if fallback is None and cut:
+            fallback = f"{cut}〔{m.group('year')}〕{m.group('no')}号"
     return fallback
 
 

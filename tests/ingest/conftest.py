@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import zipfile
+from types import SimpleNamespace
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
-from pypdf.actions import JavaScript
-from pypdf.generic import DictionaryObject, NameObject, StreamObject, TextStringObject
+from pypdf.generic import NameObject, StreamObject
 
 OFFICIAL_LINES = (
     "柳州市人民政府文件",
@@ -71,17 +71,6 @@ def add_xmp(writer: PdfWriter, xmp: str = PDFA_XMP) -> None:
     stream.set_data(xmp.encode("utf-8"))
     stream.update({NameObject("/Type"): NameObject("/Metadata"), NameObject("/Subtype"): NameObject("/XML")})
     writer.root_object[NameObject("/Metadata")] = writer._add_object(stream)
-
-
-def set_open_action(writer: PdfWriter, action: DictionaryObject) -> None:
-    writer.root_object[NameObject("/OpenAction")] = writer._add_object(action)
-
-
-def launch_action() -> DictionaryObject:
-    return DictionaryObject({
-        NameObject("/Type"): NameObject("/Action"), NameObject("/S"): NameObject("/Launch"),
-        NameObject("/F"): TextStringObject("calc.exe"),
-    })
 
 
 def ofd_bytes(lines: Sequence[str] = OFFICIAL_LINES, *, pages: int = 1, version: str = "1.0",
@@ -185,3 +174,12 @@ def docs(tmp_path: Path) -> Callable[[str, bytes], Path]:
 def official_pdf() -> bytes:
     """The bytes of a one-page Chinese official document (GB/T 9704 layout, simplified)."""
     return pdf_bytes()
+
+
+@pytest.fixture(scope="session")
+def gen() -> SimpleNamespace:
+    """The document builders of this module, for tests (``gen.pdf_bytes(...)``, ``gen.OFFICIAL_LINES``)."""
+    return SimpleNamespace(
+        OFFICIAL_LINES=OFFICIAL_LINES, pdf_bytes=pdf_bytes, rewrite=rewrite, add_xmp=add_xmp, ofd_bytes=ofd_bytes,
+        docx_bytes=docx_bytes, odt_bytes=odt_bytes, image_bytes=image_bytes,
+    )
