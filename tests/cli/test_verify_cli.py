@@ -7,7 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from govarc.cli import main
+from govarc.cli import main as _main
+
+
+@pytest.fixture
+def verify(runner, tmp_path: Path):
+    """Run ``govarc [global flags] verify --allow-unsigned ARGS`` in an empty home.
+
+    These tests are about integrity; signatures have their own tests, so unsigned packages are
+    allowed here.
+    """
+    home = tmp_path / "home"
+    home.mkdir()
+
+    def run(*args: str, flags: tuple[str, ...] = ()):
+        return runner.invoke(_main, ["--home", str(home), *flags, "verify", "--allow-unsigned", *args])
+
+    return run
 
 
 def corrupt(pkg: Path) -> None:
@@ -17,29 +33,29 @@ def corrupt(pkg: Path) -> None:
     p.write_bytes(bytes(data))
 
 
-def test_valid_package_exits_0(runner, build_sample) -> None:
+def test_valid_package_exits_0(verify, build_sample) -> None:
     pkg = build_sample()
-    result = runner.invoke(main, ["verify", str(pkg)])
+    result = verify(str(pkg))
     assert result.exit_code == 0, result.output
     assert "VALID" in result.stdout and str(pkg) in result.stdout
     assert result.stderr == ""
 
 
-def test_invalid_package_exits_3_and_names_the_file(runner, build_sample) -> None:
+def test_invalid_package_exits_3_and_names_the_file(verify, build_sample) -> None:
     pkg = build_sample()
     corrupt(pkg)
-    result = runner.invoke(main, ["verify", str(pkg)])
+    result = verify(str(pkg))
     assert result.exit_code == 3
     assert "INVALID" in result.stdout
     line = next(line for line in result.stdout.splitlines() if "PAYLOAD_DIGEST_MISMATCH" in line)
     assert "data/正文.pdf" in line and "error" in line
 
 
-def test_json_output_for_several_packages(runner, build_sample) -> None:
+def test_json_output_for_several_packages(verify, build_sample) -> None:
     good = build_sample("good.zip", zip=True)
     bad = build_sample("bad")
     corrupt(bad)
-    result = runner.invoke(main, ["--json", "verify", str(good), str(bad)])
+    result = verify(str(good), str(bad), flags=("--json",))
     assert result.exit_code == 3
     doc = json.loads(result.stdout)  # one JSON document, nothing else on stdout
     assert doc["valid"] is False
@@ -53,27 +69,27 @@ def test_json_output_for_several_packages(runner, build_sample) -> None:
     }
 
 
-def test_json_output_when_all_are_valid(runner, build_sample) -> None:
+def test_json_output_when_all_are_valid(verify, build_sample) -> None:
     a, b = build_sample("a"), build_sample("b.zip", zip=True)
-    result = runner.invoke(main, ["--json", "verify", str(a), str(b)])
+    result = verify(str(a), str(b), flags=("--json",))
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["valid"] is True and all(p["valid"] for p in doc["packages"])
 
 
-def test_nonexistent_path(runner, tmp_path: Path, build_sample) -> None:
+def test_nonexistent_path(verify, tmp_path: Path, build_sample) -> None:
     good = build_sample()
     missing = tmp_path / "不存在"
-    result = runner.invoke(main, ["--json", "verify", str(good), str(missing)])
+    result = verify(str(good), str(missing), "--json")
     assert result.exit_code == 3
     doc = json.loads(result.stdout)
     assert doc["packages"][1]["findings"][0]["code"] == "PKG_NOT_FOUND"
     assert doc["packages"][1]["findings"][0]["path"] == str(missing)
-    text = runner.invoke(main, ["verify", str(missing)])
+    text = verify(str(missing))
     assert text.exit_code == 3 and "PKG_NOT_FOUND" in text.stdout
 
 
-def test_warnings_do_not_fail(runner, build_sample) -> None:
+def test_warnings_do_not_fail(verify, build_sample) -> None:
     import hashlib
 
     pkg = build_sample()
@@ -85,19 +101,29 @@ def test_warnings_do_not_fail(runner, build_sample) -> None:
     tag = pkg / "tagmanifest-sha256.txt"
     digest = hashlib.sha256((pkg / "manifest-md5.txt").read_bytes()).hexdigest()
     tag.write_text(tag.read_text(encoding="utf-8") + f"{digest}  manifest-md5.txt\n", encoding="utf-8")
-    result = runner.invoke(main, ["verify", str(pkg)])
+    result = verify(str(pkg))
     assert result.exit_code == 0, result.output
     assert "ALGORITHM_WEAK" in result.stdout and "manifest-md5.txt" in result.stdout
 
 
-def test_quiet_prints_only_invalid_packages(runner, build_sample) -> None:
+def test_quiet_prints_only_invalid_packages(verify, build_sample) -> None:
     good, bad = build_sample("good"), build_sample("bad")
     corrupt(bad)
-    result = runner.invoke(main, ["--quiet", "verify", str(good), str(bad)])
+    result = verify(str(good), str(bad), flags=("--quiet",))
     assert result.exit_code == 3
     assert str(bad) in result.stdout and str(good) not in result.stdout
 
 
 def test_verify_needs_a_path(runner) -> None:
-    result = runner.invoke(main, ["verify"])
+    result = runner.invoke(_main, ["verify"])
     assert result.exit_code == 2  # usage errors stay click's
+
+
+def test_integrity_errors_exit_3_even_when_signatures_also_fail(runner, tmp_path: Path, build_sample) -> None:
+    pkg = build_sample()
+    corrupt(pkg)
+    home = tmp_path / "home"
+    home.mkdir()
+    result = runner.invoke(_main, ["--home", str(home), "verify", str(pkg)])  # unsigned, not allowed
+    assert result.exit_code == 3
+    assert "PAYLOAD_DIGEST_MISMATCH" in result.stdout
