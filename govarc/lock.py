@@ -18,7 +18,7 @@ def run_lock(path: Path) -> Iterator[None]:
     The kernel drops the lock when the holder dies, so a killed run never leaves a stale lock.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -248,7 +248,9 @@ def prepare_all(items: Sequence[Item], agency: Agency, workers: int, progress: I
             if progress:
                 progress(1)
         return out
-    ctx = multiprocessing.get_context("fork")
+    # forkserver, not fork: a forked worker would inherit the run lock's descriptor and keep the
+    # lock held after a kill -9 of this process, and would share the catalog's SQLite handle.
+    ctx = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         out = []
         for p in pool.map(_prepare_star, [(it, agency) for it in items], chunksize=8):
