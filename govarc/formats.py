@@ -167,6 +167,11 @@ EXPECTED_EXTENSIONS: dict[str, frozenset[str]] = {
 }
 
 _ANY_KNOWN_EXTENSION = frozenset().union(*EXPECTED_EXTENSIONS.values())
+# Extensions of formats that are not text: a plain-text file may carry any other (.toml, .ini, .py).
+_BINARY_EXTENSIONS = frozenset().union(*(
+    exts for mime, exts in EXPECTED_EXTENSIONS.items()
+    if not mime.startswith("text/") and mime not in ("application/json", "application/xml")
+))
 
 
 def _info(mime: str, version: str | None = None) -> FormatInfo:
@@ -387,6 +392,10 @@ def pdf_xmp_and_version(reader: PdfReader) -> tuple[bytes | None, str | None]:
 
 
 def _identify_pdf_file(f: IO[bytes], head: bytes) -> FormatInfo:
+    f.seek(0, 2)
+    f.seek(max(0, f.tell() - 1024))
+    if b"%%EOF" not in f.read():
+        return pdf_format(head)  # truncated: not worth a recovery scan by pypdf
     try:
         f.seek(0)
         reader = PdfReader(f, strict=False)
@@ -419,11 +428,14 @@ def extension_matches(path: str | Path, info: FormatInfo) -> bool:
 
     For a MIME type in :data:`EXPECTED_EXTENSIONS` the extension must be one of its own. For any
     other type (libmagic's answer for something unusual) the extension lies only when it claims a
-    format the table knows, e.g. ``.pdf`` on an unknown binary. An empty file never lies.
+    format the table knows, e.g. ``.pdf`` on an unknown binary. Plain text may carry any extension
+    but that of a binary format (``.toml`` is fine, ``.pdf`` is not). An empty file never lies.
     """
     ext = Path(path).suffix.lower()
     if info.mime == "application/x-empty":
         return True
+    if info.mime == "text/plain":
+        return ext not in _BINARY_EXTENSIONS
     expected = EXPECTED_EXTENSIONS.get(info.mime)
     if expected is not None:
         return ext in expected

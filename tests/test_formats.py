@@ -271,6 +271,8 @@ _UNKNOWN = FormatInfo("application/octet-stream", "Unknown binary")
         ("a.xlsx", FormatInfo(XLSX_MIME, "XLSX"), True), ("a.odt", FormatInfo(ODT_MIME, "ODT"), True),
         ("a.txt", FormatInfo("text/plain", "Plain text"), True), ("a.xml", FormatInfo("text/xml", "XML"), True),
         ("a.txt", FormatInfo("text/xml", "XML"), False),
+        ("city.toml", FormatInfo("text/plain", "Plain text"), True), ("a", FormatInfo("text/plain", "Plain text"), True),
+        ("a.pdf", FormatInfo("text/plain", "Plain text"), False), ("a.docx", FormatInfo("text/plain", "Plain text"), False),
         ("柳政发〔2007〕12号.pdf", _PDF, True),
         ("a.pdf", _UNKNOWN, False),  # an unknown binary must not pass for a known format
         ("a.bin", _UNKNOWN, True),  # nothing to contradict
