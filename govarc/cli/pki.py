@@ -266,7 +266,7 @@ def trust_list(out: Output) -> None:
     ws = open_workspace(out)
     anchors = load_trust_anchors([ws.trust_dir]) if ws.trust_dir.is_dir() else ()
     crls = load_crls([ws.crl_dir]) if ws.crl_dir.is_dir() else ()
-    data = {
+    data: dict[str, list[dict[str, object]]] = {
         "anchors": [{"subject": subject_of(c), "sha256": fingerprint(c), "not_after": c.not_valid_after_utc.isoformat()}
                     for c in anchors],
         "crls": [{"issuer": c.issuer.rfc4514_string(), "last_update": c.last_update_utc.isoformat(),

@@ -49,7 +49,8 @@ def _policy(out: Output, trust: tuple[Path, ...], crl: tuple[Path, ...], at: dt.
 
 
 def _signer_line(s: dict[str, object]) -> str:
-    verdict = "valid" if s.get("valid") else "NOT VALID " + ",".join(str(c) for c in s.get("codes", []))  # type: ignore[union-attr]
+    codes = s.get("codes")
+    verdict = "valid" if s.get("valid") else "NOT VALID " + ",".join(str(c) for c in (codes if isinstance(codes, list) else []))
     return (f"  signer  {s.get('subject') or 'unknown'}  agency {s.get('agency_code') or '-'}  "
             f"signed {s.get('signing_time') or '-'}  {s.get('role')}  {verdict}")
 

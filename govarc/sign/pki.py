@@ -76,7 +76,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
-def _sig_hash(key: PrivateKey) -> hashes.HashAlgorithm:
+def _sig_hash(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384:
     return hashes.SHA384() if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size >= 384 else hashes.SHA256()
 
 
@@ -143,6 +143,7 @@ def init_ca(
     pki_dir = Path(pki_dir)
     if (pki_dir / CA_KEY).exists() or (pki_dir / CA_CERT).exists():
         raise ConfigError("a CA already exists here; remove it first to make a new one", str(pki_dir))
+    pki_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = generate_key(algorithm)
     cert = make_ca_certificate(key, name, days)
     save_private_key(key, pki_dir / CA_KEY, passphrase)
@@ -182,7 +183,7 @@ def store_agency_credentials(keys_dir: Path, creds: Credentials, passphrase: byt
     keys_dir = Path(keys_dir)
     if not replace and (keys_dir / KEY_FILE).exists():
         raise ConfigError("this agency already has a key; pass --replace to replace it", str(keys_dir))
-    keys_dir.mkdir(parents=True, exist_ok=True)
+    keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     save_private_key(creds.key, keys_dir / KEY_FILE, passphrase, overwrite=replace)
     write_atomic(keys_dir / CERT_FILE, certificates_pem([creds.cert]), overwrite=replace)
     if creds.chain:
