@@ -239,6 +239,22 @@ def _prepare_star(args: tuple[Item, Agency]) -> Prepared:
     return prepare(*args)
 
 
+def _exit_with(owner: int) -> None:
+    """Pool initializer: end this worker when the process that owns the pool is gone (kill -9)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def prepare_all(items: Sequence[Item], agency: Agency, workers: int, progress: ItemProgress | None = None) -> list[Prepared]:
     """:func:`prepare` every item, on a process pool when there are enough of them."""
     if workers <= 1 or len(items) < 8:
@@ -251,7 +267,7 @@ def prepare_all(items: Sequence[Item], agency: Agency, workers: int, progress: I
     # forkserver, not fork: a forked worker would inherit the run lock's descriptor and keep the
     # lock held after a kill -9 of this process, and would share the catalog's SQLite handle.
     ctx = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_exit_with, initargs=(os.getpid(),)) as pool:
         out = []
         for p in pool.map(_prepare_star, [(it, agency) for it in items], chunksize=8):
             out.append(p)
