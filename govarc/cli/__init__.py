@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
@@ -59,6 +60,8 @@ def main(ctx: click.Context, json_: bool, verbose: bool, quiet: bool, home: str 
       govarc verify pkg
     """
     ctx.obj = Output(json=json_, verbose=verbose, quiet=quiet, home=home or os.getcwd(), tty=sys.stdout.isatty())
+    # pypdf warns on stderr about harmless quirks of real PDFs; cron jobs must stay quiet when fine.
+    logging.getLogger("pypdf").setLevel(logging.WARNING if verbose else logging.ERROR)
 
 
 def _register() -> None:
