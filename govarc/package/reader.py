@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 # What reading one zip entry can raise besides OSError: a CRC error or bad header (BadZipFile),
-# corrupt deflate data (zlib.error, EOFError), an unsupported method (NotImplementedError) or
-# encryption (RuntimeError). The reader turns them into EntryUnreadable so callers catch OSError.
-_ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+# corrupt deflate data (zlib.error, EOFError), an unsupported method (NotImplementedError),
+# encryption (RuntimeError) or a local header name that is not UTF-8 (UnicodeDecodeError).
+# The reader turns them into EntryUnreadable, so callers need to catch OSError only.
+_ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, UnicodeDecodeError)
 
 
 class EntryUnreadable(OSError):
@@ -160,7 +161,7 @@ class ZipReader(PackageReader):
             self.top = tops.pop()
         prefix = self.top + "/"
         for info in infos:
-            if info.is_dir() or not info.filename.startswith(prefix):
+            if not info.filename or info.is_dir() or not info.filename.startswith(prefix):
                 continue
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode) or unsafe_reason(info.filename):
@@ -208,7 +209,14 @@ def open_package(path: Path) -> Iterator[PackageReader]:
     if path.is_dir() and not path.is_symlink():
         reader: PackageReader = DirReader(path)
     elif path.is_file() and zipfile.is_zipfile(path):
-        reader = ZipReader(path)
+        try:
+            reader = ZipReader(path)
+        except zipfile.BadZipFile:
+            raise
+        except (*_ZIP_READ_ERRORS, UnicodeDecodeError, ValueError, OSError) as e:
+            # A damaged central directory surfaces as many exception types (a name flagged
+            # UTF-8 that is not, an impossible version, a negative seek): all mean a bad zip.
+            raise zipfile.BadZipFile(f"{type(e).__name__}: {e}") from e
     elif path.is_file():
         raise zipfile.BadZipFile("not a zip file")
     else:

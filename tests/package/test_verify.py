@@ -232,6 +232,16 @@ def make_ZIP_UNSAFE_ENTRY_backslash(c: Ctx) -> Case:
     return case("pkg\\..\\..\\evil")(z)
 
 
+@tamper("ZIP_UNSAFE_ENTRY", "entry with an empty name")
+def make_ZIP_UNSAFE_ENTRY_empty(c: Ctx) -> Case:
+    z = zip_dir(c.dir(), c.tmp / "pkg.zip")
+    with zipfile.ZipFile(z, "a") as zf:
+        info = zipfile.ZipInfo("pkg/x")
+        info.filename = ""
+        zf.writestr(info, b"x")
+    return case("")(z)
+
+
 @tamper("LINK_IN_PACKAGE", "symbolic link in data/")
 def make_LINK_IN_PACKAGE(c: Ctx) -> Case:
     pkg = c.dir()
@@ -842,3 +852,30 @@ def test_zip_with_permission_only_modes_is_valid(ctx: Ctx) -> None:
             if p.is_file():
                 zf.writestr(f"pkg/{p.relative_to(pkg).as_posix()}", p.read_bytes())
     assert verify_package(z).findings == ()
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=["stored", "deflated"])
+def test_damaged_zips_give_findings_never_exceptions(ctx: Ctx, compression: int) -> None:
+    """Random byte damage anywhere in a zip (headers, names, data, central directory) is a verdict."""
+    import random
+
+    pkg = ctx.dir()
+    z = ctx.tmp / "pkg.zip"
+    with zipfile.ZipFile(z, "w", compression=compression) as zf:
+        for p in sorted(pkg.rglob("*")):
+            if p.is_file():
+                zf.write(p, f"pkg/{p.relative_to(pkg).as_posix()}")
+    raw = z.read_bytes()
+    rng = random.Random(20070305 + compression)
+    damaged = ctx.tmp / "damaged.zip"
+    invalid = 0
+    for _ in range(150):
+        data = bytearray(raw)
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        damaged.write_bytes(bytes(data))
+        result = verify_package(damaged)  # must not raise
+        invalid += not result.valid
+        for f in result.findings:
+            assert f.message
+    assert invalid > 100  # nearly every damage is caught (a few land on ignored header fields)
