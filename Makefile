@@ -26,8 +26,18 @@ $(STAMP): pyproject.toml
 
 venv: deps $(STAMP)
 
+DEMO := build/demo
+GOVARC := GOVARC_KEY_PASSPHRASE=demo-only-passphrase $(VENV)/bin/govarc --home $(DEMO)
+DEMO_AGENCIES := SZF CZJ DAJ
+
+# The nightly archiving run on the sample city. Safe to run again: nothing changes the second time.
 demo: venv
-	$(PY) -m govarc.demo build/demo
+	@$(GOVARC) init --config samples/city.toml
+	@test -f $(DEMO)/pki/ca.pem || $(GOVARC) pki init-ca --name "柳州市档案馆 演示CA (demo only)"
+	@for c in $(DEMO_AGENCIES); do test -f $(DEMO)/keys/$$c/cert.pem || $(GOVARC) pki issue $$c; done
+	@$(GOVARC) --verbose nightly
+	@$(GOVARC) status
+	@$(GOVARC) --quiet verify $(DEMO)/store/*/* && echo "every package in $(DEMO)/store verified: 有效 VALID"
 
 test: venv
 	$(PY) -m pytest -n 2

@@ -80,6 +80,8 @@ def run_nightly(
     if missing:
         raise ConfigError(f"drop folder of agency {missing[0].code} does not exist", str(missing[0].drop))
     with run_lock(ws.lock_path), open_catalog(ws.catalog_path) as cat:
+        # Load every signer first: a wrong passphrase stops the run before it changes anything.
+        signers = {a.code: signer_for(a) if signer_for else None for a in ws.agencies}
         started = _now()
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         with cat.write() as conn:
@@ -93,10 +95,9 @@ def run_nightly(
                 report = ingest(cat, ws.objects_dir, agency, [agency.drop], workers=workers or ws.settings.workers)
             if on_agency:
                 on_agency(agency.code, "package")
-            signer = signer_for(agency) if signer_for else None
             packaged = package_pending(
                 cat, ws.objects_dir, ws.store_dir(agency.code), ws.tmp_dir, agency.code,
-                signer=signer, zip=ws.settings.package_zip, sm3=ws.settings.package_sm3,
+                signer=signers[agency.code], zip=ws.settings.package_zip, sm3=ws.settings.package_sm3,
             )
             runs.append(AgencyRun(agency.code, report, tuple(packaged)))
         finished = _now()

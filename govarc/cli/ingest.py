@@ -55,8 +55,10 @@ def ingest(out: Output, paths: tuple[Path, ...], code: str) -> None:
 
 
 @click.command("nightly")
+@click.option("--passphrase-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="File holding the agencies' key passphrase (else $GOVARC_KEY_PASSPHRASE).")
 @click.pass_obj
-def nightly(out: Output) -> None:
+def nightly(out: Output, passphrase_file: Path | None) -> None:
     """The nightly job: for every agency, ingest its drop folder and package (and sign) what is new.
 
     Holds the workspace lock (a second concurrent run exits 7 at once), writes a run log under
@@ -72,7 +74,7 @@ def nightly(out: Output) -> None:
 
     ws = Workspace.open(Path(out.home))
     step = (lambda code, what: click.echo(f"{code}: {what}", err=True)) if out.verbose else None
-    report = run_nightly(ws, signer_for=agency_signer_factory(ws, out), on_agency=step)
+    report = run_nightly(ws, signer_for=agency_signer_factory(ws, out, passphrase_file), on_agency=step)
     if out.json:
         out.emit_json(report.as_dict())
     else:

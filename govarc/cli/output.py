@@ -22,6 +22,12 @@ class Output:
     def emit_json(self, data: Any) -> None:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
+    def console(self) -> Any:
+        """A rich console; off a terminal it is wide enough that tables are not cut at 80 columns."""
+        from rich.console import Console
+
+        return Console() if self.tty else Console(width=160)
+
     def line(self, text: str = "") -> None:
         if not self.quiet and not self.json:
             click.echo(text)

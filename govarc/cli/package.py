@@ -13,8 +13,10 @@ from govarc.package.metadata import load_metadata
 
 @click.group("package", invoke_without_command=True)
 @click.option("--agency", "code", help="Only this agency (default: every agency of the workspace).")
+@click.option("--passphrase-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="File holding the agencies' key passphrase (else $GOVARC_KEY_PASSPHRASE, else a prompt).")
 @click.pass_context
-def package(ctx: click.Context, code: str | None) -> None:
+def package(ctx: click.Context, code: str | None, passphrase_file: Path | None) -> None:
     """Build archival packages (BagIt bags, govarc profile v1).
 
     Without a subcommand: build (and sign, when the agency has a key) a package for every record
@@ -36,7 +38,7 @@ def package(ctx: click.Context, code: str | None) -> None:
     out: Output = ctx.obj
     ws = Workspace.open(Path(out.home))
     agencies = [ws.agency(code)] if code else list(ws.agencies)
-    signer_for = agency_signer_factory(ws, out)
+    signer_for = agency_signer_factory(ws, out, passphrase_file)
     built = []
     with run_lock(ws.lock_path), open_catalog(ws.catalog_path) as cat:
         for agency in agencies:
@@ -71,7 +73,7 @@ def build(out_: Output, source: Path, metadata: Path, out: Path, zip_: bool, sm3
 
     \b
     Example:
-      govarc package build samples/doc --metadata samples/doc.json --out build/pkg --zip
+      govarc package build specs/examples/source --metadata specs/examples/record.json --out build/pkg --zip
     """
     record = load_metadata(metadata)
     total = sum(f.size for f in collect_source(source))

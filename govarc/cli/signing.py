@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 
 from govarc.cli.output import Output
 from govarc.package.build import Signer
 from govarc.workspace import Agency, Workspace
 
 
-def agency_signer_factory(ws: Workspace, out: Output) -> Callable[[Agency], Signer | None]:
-    """A function giving each agency's signer, or None when the agency has no key yet."""
+def agency_signer_factory(ws: Workspace, out: Output, passphrase_file: Path | None = None) -> Callable[[Agency], Signer | None]:
+    """A function giving each agency's signer (None when the agency has no key); asks once per agency.
+
+    The passphrase comes from ``passphrase_file``, else $GOVARC_KEY_PASSPHRASE, else a prompt on a
+    terminal; a cron job therefore sets the variable or passes the file.
+    """
+    from govarc.cli.pki import CliPrompter
+    from govarc.sign.agency import load_agency_signer
+
+    prompter = CliPrompter(passphrase_file)
+
+    @cache
     def signer_for(agency: Agency) -> Signer | None:
-        return None
+        return load_agency_signer(ws, agency.code, prompter)
 
     return signer_for

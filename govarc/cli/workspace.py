@@ -95,13 +95,12 @@ def agency_list(out: Output) -> None:
     if out.json:
         out.emit_json(rows)
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("代码 code", "名称 name", "全宗号 fonds", "机构代码 unit", "接收目录 drop")
     for r in rows:
         table.add_row(str(r["code"]), str(r["name"]), str(r["fonds"]), str(r["unit"]), str(r["drop"] or "-"))
-    Console().print(table)
+    out.console().print(table)
 
 
 @click.command("status")
@@ -128,10 +127,9 @@ def status(out: Output) -> None:
     if out.json:
         out.emit_json(rows)
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("机构 agency", "名称 name", "记录 records", "包 packages", "已签名 signed", "字节 bytes", title="govarc")
     for r in rows:
         table.add_row(*(str(r[k]) for k in ("agency", "name", "records", "packages", "signed", "bytes")))
-    Console().print(table)
+    out.console().print(table)

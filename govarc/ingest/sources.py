@@ -7,6 +7,7 @@ on that item, so one bad sidecar never stops the batch.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -142,7 +143,18 @@ def read_register(path: Path) -> list[dict[str, Any]]:
             ]
         except csv.Error as e:
             raise ValueError(f"not valid CSV: {e}") from None
-    return [_keys({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}) for row in table]
+    return [_keys({k: _cell(v) for k, v in row.items()}) for row in table]
+
+
+def _cell(value: Any) -> Any:
+    """A register cell as text: spreadsheet dates become ISO dates, whole numbers lose their `.0`."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value
 
 
 def _item(main: Path, fields: dict[str, Any], base: Path, origin: str) -> Item:
