@@ -217,9 +217,9 @@ def make_ZIP_UNSAFE_ENTRY_abs(c: Ctx) -> Case:
     z = zip_dir(pkg, c.tmp / "pkg.zip")
     with zipfile.ZipFile(z, "a") as zf:
         info = zipfile.ZipInfo("pkg/x")
-        info.filename = "/tmp/evil"  # ZipInfo() strips a leading slash; a hostile zip has one
+        info.filename = "/srv/evil"  # ZipInfo() strips a leading slash; a hostile zip has one
         zf.writestr(info, b"x")
-    return case("/tmp/evil")(z)
+    return case("/srv/evil")(z)
 
 
 @tamper("ZIP_UNSAFE_ENTRY", "entry with a backslash")
