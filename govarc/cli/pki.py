@@ -224,7 +224,13 @@ def import_cmd(out: Output, code: str, cert_path: Path | None, key_path: Path | 
 
 @pki.group("trust")
 def trust() -> None:
-    """The workspace's trust anchors (trust/*.pem): CA certificates signatures must chain to."""
+    """The workspace's trust anchors (trust/*.pem): CA certificates signatures must chain to.
+
+    \b
+    Example:
+      govarc pki trust add 省CA.pem
+      govarc --json pki trust list
+    """
 
 
 @trust.command("add")
@@ -260,7 +266,12 @@ def trust_add(out: Output, pems: tuple[Path, ...]) -> None:
 @trust.command("list")
 @click.pass_obj
 def trust_list(out: Output) -> None:
-    """List the trust anchors and CRLs of the workspace."""
+    """List the trust anchors and CRLs of the workspace.
+
+    \b
+    Example:
+      govarc --home /srv/govarc pki trust list
+    """
     from govarc.sign.validate import load_trust_anchors
 
     ws = open_workspace(out)
@@ -284,7 +295,12 @@ def trust_list(out: Output) -> None:
 
 @pki.group("crl")
 def crl() -> None:
-    """Certificate revocation lists (trust/crls/) used by `govarc verify`."""
+    """Certificate revocation lists (trust/crls/) used by `govarc verify`.
+
+    \b
+    Example:
+      govarc pki crl add 省CA.crl
+    """
 
 
 @crl.command("add")
