@@ -17,14 +17,17 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from govarc import PROFILE_IDENTIFIER, __version__
 from govarc.errors import GovarcError, InvalidInputError, MetadataError
-from govarc.formats import HEAD_SIZE, identify_head
 from govarc.package import layout
-from govarc.package.hashing import Algorithm, Digests, Progress, digest_stream, parallel_map
+from govarc.package.hashing import Algorithm, Digests, Progress, copy_file, digest_stream, parallel_map
 from govarc.package.manifest import BAGIT_TXT, format_bag_info, format_manifest, nfc, payload_oxum, unsafe_reason
 from govarc.package.metadata import FileInfo, Record, record_to_xml
+
+if TYPE_CHECKING:
+    from govarc.formats import FormatInfo
 
 _TMP_MARK = ".govarc-tmp-"
 
@@ -151,12 +154,91 @@ def _remove_stale_temps(parent: Path, name: str) -> None:
             os.unlink(entry.path)
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync_dir(path: Path | str) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _fsync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _syncfs() -> Callable[[int], int] | None:
+    """libc's syncfs(2) when it reports write-back errors (Linux 5.8 or later), else None."""
+    if not hasattr(os, "uname") or os.uname().sysname != "Linux":
+        return None
+    try:
+        major, minor = (int(x) for x in re.match(r"(\d+)\.(\d+)", os.uname().release).groups())  # type: ignore[union-attr]
+    except (AttributeError, ValueError):
+        return None
+    if (major, minor) < (5, 8):
+        return None  # older kernels' syncfs returns 0 even when writing back failed
+    import ctypes
+
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return fn  # type: ignore[no-any-return]
+
+
+class _Durability:
+    """Makes a package folder durable before its rename, in one of two ways.
+
+    Durability means every file's data and every directory entry is on disk before the rename
+    that publishes the package, so a power loss cannot leave a renamed but empty or partial one.
+
+    Measured on a 2-core VM with ext4 (6,000 files of 4-200 KB plus 2 of 32 MB, 670 MB): an fsync
+    per file straight after writing it cost 5.6 s, six times the hashing itself, because each one
+    forces its own journal commit while the workers wait. Linux's syncfs(2) on the package's
+    filesystem once at the end cost about 0.4 s; fsyncing every file and directory afterwards
+    from 8 threads, so the kernel batches the commits, about 0.9 s.
+
+    The trade-off of syncfs: it writes back every dirty page of that filesystem, other programs'
+    too, so on a filesystem where something else is writing gigabytes the build waits for them
+    as well. It reports write-back errors that happened after our descriptor was opened only on
+    Linux 5.8 and later, so the descriptor is opened before the first file is written and older
+    kernels (and other systems) take the parallel-fsync path, which waits for our files alone.
+    """
+
+    _FSYNC_THREADS = 8  # fsync blocks on the disk, not the CPU: more threads than cores help
+
+    def __init__(self, root: Path, enabled: bool) -> None:
+        self.enabled = enabled
+        self.fd: int | None = None
+        self.syncfs = _syncfs() if enabled else None
+        if self.syncfs is not None:
+            self.fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+
+    def sync(self, files: Sequence[str], dirs: Sequence[str]) -> None:
+        """Make ``files`` and ``dirs`` (absolute paths) durable; raises OSError if writing back failed."""
+        if not self.enabled:
+            return
+        if self.syncfs is not None and self.fd is not None:
+            if self.syncfs(self.fd) != 0:
+                import ctypes
+
+                err = ctypes.get_errno()
+                raise OSError(err, os.strerror(err))
+            return
+        for _ in parallel_map(_fsync_file, files, self._FSYNC_THREADS):
+            pass
+        for d in dirs:  # children before parents does not matter: all are done before the rename
+            _fsync_dir(d)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def _bag_info(record: Record, oxum: str, bagging_date: dt.date, total: int) -> str:
@@ -184,13 +266,12 @@ def _human(n: int) -> str:
 
 
 def _tag_files(
-    record: Record, files: Sequence[SourceFile], digests: Sequence[Digests], algorithms: Sequence[Algorithm],
-    roles: dict[str, str], bagging_date: dt.date,
+    record: Record, files: Sequence[SourceFile], digests: Sequence[Digests], formats: Sequence[FormatInfo],
+    algorithms: Sequence[Algorithm], roles: dict[str, str], bagging_date: dt.date,
 ) -> tuple[Record, dict[str, bytes], dict[str, bytes]]:
     """The tag files (bagit.txt, bag-info, manifests, record.xml) and the tag manifests."""
     infos = []
-    for f, d in zip(files, digests):
-        fmt = identify_head(d.head)
+    for f, d, fmt in zip(files, digests, formats):
         infos.append(
             FileInfo(
                 name=f.name, size=d.size, mime=fmt.mime, format_name=fmt.name, format_version=fmt.version,
@@ -234,6 +315,8 @@ def build_package(
     before the final rename, so a power loss cannot leave a renamed but empty package.
     ``signer`` signs the tag manifest before the rename, so a signed package never exists unsigned.
     """
+    from govarc.formats import HEAD_SIZE  # imported here: pulls in libmagic, which only a build needs
+
     source = Path(source)
     out = Path(out)
     if os.path.lexists(out):
@@ -253,11 +336,12 @@ def build_package(
     tmp = out.parent / f".{out.name}{_TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
     try:
         if zip:
-            record = _build_zip(files, record, roles, tmp, out, algorithms, progress, bagging_date, durable, signer)
+            built = _build_zip(files, record, roles, tmp, out, algorithms, progress, bagging_date, durable, signer, HEAD_SIZE)
             os.link(tmp, out)  # fails if out appeared meanwhile: never replace a package
             os.unlink(tmp)
+            built = _Built(built.record, built.tagmanifest, out.stat().st_size)
         else:
-            record = _build_dir(files, record, roles, tmp, algorithms, progress, workers, bagging_date, durable, signer)
+            built = _build_dir(files, record, roles, tmp, algorithms, progress, workers, bagging_date, durable, signer)
             os.rename(tmp, out)
         if durable:
             _fsync_dir(out.parent)
@@ -267,84 +351,105 @@ def build_package(
         elif os.path.lexists(tmp):
             os.unlink(tmp)
         raise
-    return _info(out, record, files, zip)
-
-
-def _info(out: Path, record: Record, files: Sequence[SourceFile], zipped: bool) -> PackageInfo:
-    if zipped:
-        with zipfile.ZipFile(out) as zf:
-            tm = zf.read(f"{out.stem}/{layout.REQUIRED_TAGMANIFEST}")
-        size = out.stat().st_size
-    else:
-        tm = (out / layout.REQUIRED_TAGMANIFEST).read_bytes()
-        size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     return PackageInfo(
-        path=out, record=record, payload_bytes=sum(f.size for f in record.files),
-        payload_files=len(record.files), tagmanifest_sha256=hashlib.sha256(tm).hexdigest(), size=size, zipped=zipped,
+        path=out, record=built.record, payload_bytes=sum(f.size for f in built.record.files),
+        payload_files=len(built.record.files), tagmanifest_sha256=hashlib.sha256(built.tagmanifest).hexdigest(),
+        size=built.size, zipped=zip,
     )
 
 
-def _write_file(path: Path, data: bytes, durable: bool) -> None:
+@dataclass(frozen=True)
+class _Built:
+    record: Record
+    tagmanifest: bytes  # tagmanifest-sha256.txt as written
+    size: int  # bytes of every file in the package (the .zip's size when zipped)
+
+
+def _write_file(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
+    with open(path, "xb") as f:
         f.write(data)
-        if durable:
-            f.flush()
-            os.fsync(f.fileno())
 
 
 def _build_dir(
     files: Sequence[SourceFile], record: Record, roles: dict[str, str], tmp: Path, algorithms: Sequence[Algorithm],
     progress: Progress | None, workers: int | None, bagging_date: dt.date, durable: bool, signer: Signer | None,
-) -> Record:
+) -> _Built:
+    from govarc.formats import HEAD_SIZE, identify_head
+
     tmp.mkdir()
-    data = tmp / layout.DATA_DIR
-    data.mkdir()
-    for d in sorted({str(Path(f.name).parent) for f in files} - {"."}):
-        (data / d).mkdir(parents=True, exist_ok=True)
+    root = str(tmp)
+    data = os.path.join(root, layout.DATA_DIR)
+    os.mkdir(data)
+    dirs = [root, data]
+    folders: set[str] = set()
+    for f in files:
+        folder = f.name.rpartition("/")[0]
+        while folder and folder not in folders:  # every level, so each one is made durable
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    for d in sorted(folders):  # parents sort before their children
+        path = os.path.join(data, d)
+        os.mkdir(path)
+        dirs.append(path)
+    sync = _Durability(tmp, durable)
+    try:
 
-    def copy(f: SourceFile) -> Digests:
-        try:
-            with open(f.path, "rb", buffering=0) as src, open(data / f.name, "xb", buffering=0) as dst:
-                d = digest_stream(src, algorithms, sink=dst, head_size=HEAD_SIZE, progress=progress)
-                if durable:
-                    os.fsync(dst.fileno())
-        except OSError as e:
-            raise InvalidInputError(f"cannot copy: {e.strerror}", str(f.path)) from None
-        return d
+        def copy(f: SourceFile) -> tuple[Digests, FormatInfo]:
+            # Identify in the worker too: libmagic runs outside the GIL (ctypes), so both cores
+            # share it, and only the FormatInfo, not the 8 KiB head, outlives the worker.
+            try:
+                d = copy_file(f.path, os.path.join(data, f.name), algorithms, HEAD_SIZE, progress)
+            except OSError as e:
+                raise InvalidInputError(f"cannot copy: {e.strerror}", str(f.path)) from None
+            return Digests(d.size, d.hexdigests), identify_head(d.head)
 
-    digests = list(parallel_map(copy, files, workers))
-    record, tags, tagmanifests = _tag_files(record, files, digests, algorithms, roles, bagging_date)
-    for name, content in {**tags, **tagmanifests}.items():
-        _write_file(tmp / name, content, durable)
-    (tmp / layout.SIGNATURES_DIR).mkdir()
-    if signer is not None:
-        for name, der in signer(tagmanifests[layout.REQUIRED_TAGMANIFEST]).items():
-            _write_file(tmp / layout.SIGNATURES_DIR / name, der, durable)
-    if durable:
-        for d in {tmp, tmp / "metadata", *(p for p in data.rglob("*") if p.is_dir()), data}:
-            _fsync_dir(d)
-    return record
+        results = list(parallel_map(copy, files, workers))
+        digests = [d for d, _ in results]
+        record, tags, tagmanifests = _tag_files(record, files, digests, [f for _, f in results], algorithms, roles, bagging_date)
+        written = {**tags, **tagmanifests}
+        for name, content in written.items():
+            _write_file(tmp / name, content)
+        (tmp / layout.SIGNATURES_DIR).mkdir()
+        if signer is not None:
+            for name, der in signer(tagmanifests[layout.REQUIRED_TAGMANIFEST]).items():
+                written[f"{layout.SIGNATURES_DIR}/{name}"] = der
+                _write_file(tmp / layout.SIGNATURES_DIR / name, der)
+        if durable:
+            tag_dirs = {os.path.join(root, n).rpartition("/")[0] for n in written} | {os.path.join(root, layout.SIGNATURES_DIR)}
+            sync.sync(
+                [os.path.join(data, f.name) for f in files] + [os.path.join(root, n) for n in written],
+                sorted(set(dirs) | tag_dirs, key=len, reverse=True),
+            )
+    finally:
+        sync.close()
+    size = sum(d.size for d in digests) + sum(len(c) for c in written.values())
+    return _Built(record, tagmanifests[layout.REQUIRED_TAGMANIFEST], size)
 
 
 def _build_zip(
     files: Sequence[SourceFile], record: Record, roles: dict[str, str], tmp: Path, out: Path,
     algorithms: Sequence[Algorithm], progress: Progress | None, bagging_date: dt.date, durable: bool,
-    signer: Signer | None,
-) -> Record:
+    signer: Signer | None, head_size: int,
+) -> _Built:
+    from govarc.formats import identify_head
+
     top = out.stem
     now = dt.datetime.now().timetuple()[:6]
     with open(tmp, "xb") as raw, zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         digests = []
+        formats = []
         for f in files:
             info = zipfile.ZipInfo(f"{top}/{layout.DATA_DIR}/{f.name}", date_time=now)
             info.external_attr = 0o100644 << 16
             try:
                 with open(f.path, "rb", buffering=0) as src, zf.open(info, "w", force_zip64=f.size > 0x7FFFFFFF) as dst:
-                    digests.append(digest_stream(src, algorithms, sink=dst, head_size=HEAD_SIZE, progress=progress))  # type: ignore[arg-type]
+                    d = digest_stream(src, algorithms, sink=dst, head_size=head_size, progress=progress)  # type: ignore[arg-type]
             except OSError as e:
                 raise InvalidInputError(f"cannot read: {e.strerror}", str(f.path)) from None
-        record, tags, tagmanifests = _tag_files(record, files, digests, algorithms, roles, bagging_date)
+            digests.append(Digests(d.size, d.hexdigests))
+            formats.append(identify_head(d.head))
+        record, tags, tagmanifests = _tag_files(record, files, digests, formats, algorithms, roles, bagging_date)
         for name, content in {**tags, **tagmanifests}.items():
             info = zipfile.ZipInfo(f"{top}/{name}", date_time=now)
             info.external_attr = 0o100644 << 16
@@ -357,6 +462,5 @@ def _build_zip(
         if durable:
             zf.fp.flush()  # type: ignore[union-attr]
     if durable:
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-    return record
+        _fsync_file(str(tmp))
+    return _Built(record, tagmanifests[layout.REQUIRED_TAGMANIFEST], 0)

@@ -1,15 +1,17 @@
 """Streaming digests: every algorithm in one pass per file, 1 MiB blocks, all cores.
 
-hashlib releases the GIL while it hashes a block, and file I/O releases it too, so a thread pool
-keeps both cores busy without the cost of processes. Memory per worker is one block.
+hashlib releases the GIL while it hashes a block of 2 KiB or more, and file I/O releases it too,
+so a thread pool keeps both cores busy without the cost of processes. Each worker thread reuses
+one 1 MiB buffer for every file it handles, so peak memory does not grow with file size or count
+(and no file pays for mapping and zeroing a fresh megabyte).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import BinaryIO, TypeVar
@@ -42,8 +44,15 @@ class Algorithm(str, Enum):
         return self.value in hashlib.algorithms_available
 
 
-def new_hasher(algorithm: Algorithm) -> "hashlib._Hash":
-    return hashlib.new(algorithm.value)
+# hashlib.sha256() is a direct constructor; hashlib.new() looks the name up on every call.
+_CONSTRUCTORS: dict[str, Callable[[], hashlib._Hash]] = {
+    "sha256": hashlib.sha256, "sha512": hashlib.sha512, "sha1": hashlib.sha1, "md5": hashlib.md5,
+}
+
+
+def new_hasher(algorithm: Algorithm) -> hashlib._Hash:
+    ctor = _CONSTRUCTORS.get(algorithm.value)
+    return ctor() if ctor is not None else hashlib.new(algorithm.value)
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,17 @@ class Digests:
     size: int
     hexdigests: dict[Algorithm, str]
     head: bytes = b""
+
+
+_local = threading.local()
+
+
+def _buffer() -> memoryview:
+    """This thread's reusable block buffer."""
+    view: memoryview | None = getattr(_local, "view", None)
+    if view is None:
+        view = _local.view = memoryview(bytearray(BLOCK_SIZE))
+    return view
 
 
 def digest_stream(
@@ -67,8 +87,7 @@ def digest_stream(
     ``head_size`` keeps the first bytes for format identification without a second read.
     """
     hashers = [(alg, new_hasher(alg)) for alg in algorithms]
-    buf = bytearray(BLOCK_SIZE)
-    view = memoryview(buf)
+    view = _buffer()
     size = 0
     head = b""
     while True:
@@ -88,6 +107,49 @@ def digest_stream(
     return Digests(size, {alg: h.hexdigest() for alg, h in hashers}, head)
 
 
+def copy_file(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    algorithms: Sequence[Algorithm],
+    head_size: int = 0,
+    progress: Progress | None = None,
+) -> Digests:
+    """Copy ``src`` to a new file ``dst`` (never replacing one), digesting it in the same pass.
+
+    The copy is not fsynced: the caller decides how to make it durable. Works on raw file
+    descriptors, so a small file costs a handful of system calls and no Python file objects.
+    Raises :class:`OSError` (``FileExistsError`` when ``dst`` exists).
+    """
+    hashers = [new_hasher(alg) for alg in algorithms]
+    view = _buffer()
+    size = 0
+    head = b""
+    fd_in = os.open(src, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        fd_out = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            while True:
+                n = os.readv(fd_in, [view])
+                if not n:
+                    break
+                chunk = view[:n]
+                for h in hashers:
+                    h.update(chunk)
+                done = 0
+                while done < n:  # a regular file takes it all at once; loop for correctness
+                    done += os.write(fd_out, chunk[done:])
+                if size < head_size:
+                    head = head + bytes(chunk[: head_size - size])
+                size += n
+                if progress is not None:
+                    progress(n)
+        finally:
+            os.close(fd_out)
+    finally:
+        os.close(fd_in)
+    return Digests(size, {alg: h.hexdigest() for alg, h in zip(algorithms, hashers)}, head)
+
+
 def digest_file(
     path: str | os.PathLike[str],
     algorithms: Iterable[Algorithm],
@@ -103,15 +165,49 @@ R = TypeVar("R")
 
 
 def default_workers() -> int:
+    """One thread per core: hashing is CPU-bound and the page cache answers most reads at once."""
     return max(1, os.cpu_count() or 1)
 
 
 def parallel_map(func: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> Iterator[R]:
-    """Apply ``func`` to ``items`` on a thread pool, yielding results in the order of ``items``."""
+    """Apply ``func`` to ``items`` on a few threads, yielding results in the order of ``items``.
+
+    Each thread takes the next item from a shared counter instead of going through a future per
+    item, which matters for thousands of small files. The first exception stops the other threads
+    from starting new items and is raised here once they have finished.
+    """
     items = list(items)
-    workers = workers or default_workers()
-    if workers == 1 or len(items) <= 1:
+    workers = min(workers or default_workers(), len(items))
+    if workers <= 1:
         yield from map(func, items)
         return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(func, items, chunksize=1)
+    results: list[R] = [None] * len(items)  # type: ignore[list-item]
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    next_index = iter(range(len(items))).__next__
+
+    def run() -> None:
+        while not errors:
+            with lock:  # a range iterator is not guaranteed thread-safe; the lock costs ~0.1 µs
+                try:
+                    i = next_index()
+                except StopIteration:
+                    return
+            try:
+                results[i] = func(items[i])
+            except BaseException as e:  # re-raised in the caller's thread
+                errors.append(e)
+                return
+
+    threads = [threading.Thread(target=run, name=f"govarc-hash-{k}", daemon=True) for k in range(workers)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    except BaseException as e:  # Ctrl-C while waiting: let the workers stop after their current item
+        errors.append(e)
+        raise
+    if errors:
+        raise errors[0]
+    yield from results

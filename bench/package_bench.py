@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+"""Time `govarc package build` and `govarc verify` against bagit.py, sha256sum and the hashing limit.
+
+Generates a deterministic corpus (many small files, a few large ones), warms the page cache by
+reading it once, then runs every tool as a subprocess and prints seconds, MB/s, files/s, the peak
+RSS of the tool's largest process and the ratio to the hashing limit (SHA-256 alone with hashlib,
+1 MiB blocks, on a thread pool of all cores). MB is 10^6 bytes.
+
+    .venv/bin/python bench/package_bench.py                 # defaults: 6000 x 4-200 KB + 2 x 32 MB
+    .venv/bin/python bench/package_bench.py --repeat 3      # median of three runs per tool
+    .venv/bin/python bench/package_bench.py --small 500 --large 1 --large-mb 8 --zip --sm3 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import shutil
+import ssl
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+# The hashing limit, run in a fresh interpreter so its RSS and start-up count like the others'.
+HASH_LIMIT = r"""
+import hashlib, os, sys
+from concurrent.futures import ThreadPoolExecutor
+paths = sys.stdin.read().split("\0")
+def digest(path):
+    h = hashlib.sha256()
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        while n := os.readv(fd, [buf]):
+            h.update(view[:n])
+    finally:
+        os.close(fd)
+    return h.hexdigest()
+with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+    n = sum(1 for _ in pool.map(digest, paths))
+assert n == len(paths)
+"""
+
+
+@dataclass
+class Row:
+    tool: str
+    seconds: float
+    mb_per_s: float
+    files_per_s: float
+    peak_rss_mb: float
+    ratio: float | None = None
+    runs: tuple[float, ...] = ()
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--small", type=int, default=6000, help="number of small files (default 6000)")
+    p.add_argument("--small-min-kb", type=int, default=4, help="smallest small file in KB (default 4)")
+    p.add_argument("--small-max-kb", type=int, default=200, help="largest small file in KB (default 200)")
+    p.add_argument("--large", type=int, default=2, help="number of large files (default 2)")
+    p.add_argument("--large-mb", type=int, default=32, help="size of each large file in MB (default 32)")
+    p.add_argument("--out", type=Path, default=HERE / "out", help="work folder (default bench/out)")
+    p.add_argument("--sm3", action="store_true", help="also time a build with SM3 manifests")
+    p.add_argument("--zip", action="store_true", help="also time a zip build and its verify")
+    p.add_argument("--repeat", type=int, default=1, help="runs per tool; the table shows the median")
+    p.add_argument("--keep", action="store_true", help="keep the corpus (reused by the next run) and the outputs")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    p.add_argument("--seed", type=int, default=46, help="corpus seed (default 46)")
+    return p.parse_args()
+
+
+def machine_facts() -> dict[str, object]:
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        cpuinfo = ""
+    model = next((ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if ln.startswith("model name")), platform.processor())
+    flags = next((ln.split(":", 1)[1].split() for ln in cpuinfo.splitlines() if ln.startswith("flags")), [])
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "sha_ni": "sha_ni" in flags,
+        "python": platform.python_version(),
+        "openssl": ssl.OPENSSL_VERSION,
+        "platform": platform.platform(),
+        "load_avg": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
+
+
+def make_corpus(args: argparse.Namespace) -> tuple[Path, list[Path], int]:
+    """Write the corpus under out/corpus (reused when its parameters match) and list its files."""
+    root = args.out / "corpus"
+    stamp = args.out / "corpus.json"
+    params = {k: getattr(args, k) for k in ("small", "small_min_kb", "small_max_kb", "large", "large_mb", "seed")}
+    if not (stamp.exists() and json.loads(stamp.read_text()) == params and root.is_dir()):
+        shutil.rmtree(root, ignore_errors=True)
+        stamp.unlink(missing_ok=True)
+        rng = random.Random(args.seed)
+        for i in range(args.small):
+            # A mix of folders and names, some Chinese, as a records office would hand over.
+            folder = root / (f"卷{i % 30:02d}" if i % 3 else f"vol-{i % 20:02d}")
+            name = f"正文与附件-{i:05d}.pdf" if i % 4 == 0 else f"attachment_{i:05d}.dat"
+            size = rng.randint(args.small_min_kb * 1000, args.small_max_kb * 1000)
+            data = rng.randbytes(size)
+            if name.endswith(".pdf"):
+                data = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + data[16:]
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+        for i in range(args.large):
+            with open(root / f"扫描件-{i}.tif", "wb") as f:
+                for _ in range(args.large_mb):
+                    f.write(rng.randbytes(1_000_000))
+        stamp.write_text(json.dumps(params))
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    return root, files, sum(p.stat().st_size for p in files)
+
+
+def warm(files: list[Path]) -> None:
+    """Read every file once so every tool starts with the corpus in the page cache."""
+    buf = bytearray(1 << 20)
+    for p in files:
+        with open(p, "rb", buffering=0) as f:
+            while f.readinto(buf):
+                pass
+
+
+def run(cmd: list[str], stdin: bytes | None = None, cwd: Path | None = None) -> tuple[float, float]:
+    """Run ``cmd``; return its wall seconds and the peak RSS in MB of its largest process.
+
+    wait4 reports max(ru_maxrss) over a child and the descendants it reaped, so for bagit's worker
+    pool and xargs this is the largest single process, not their sum. But Linux carries the RSS of
+    the process that forked a child into the child's ru_maxrss across exec, so a child of this
+    (20+ MB) Python would never show less than this script's own size. GNU time, a small process,
+    forks the tool itself and reports its wait4 figure, so it is used when present.
+    """
+    rss_file = None
+    if GNU_TIME:
+        rss_file = OUT_TMP / "rss.txt"
+        cmd = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *cmd]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
+    # Drain both pipes before wait4 so a chatty tool never blocks on a full pipe.
+    out, err = _drain(proc, stdin)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    proc.returncode = code
+    if code != 0:
+        raise SystemExit(f"{cmd[0]} failed ({code}): {err.decode(errors='replace')[-2000:]}")
+    if "verify" in cmd and b"INVALID" in out:
+        raise SystemExit(f"govarc verify says the package is invalid: {out.decode(errors='replace')[:2000]}")
+    if rss_file is not None:
+        return seconds, int(rss_file.read_text().split()[-1]) / 1024
+    return seconds, usage.ru_maxrss / 1024
+
+
+GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+OUT_TMP = Path(".")
+def _drain(proc: subprocess.Popen[bytes], stdin: bytes | None) -> tuple[bytes, bytes]:
+    """Feed ``stdin`` and read stdout and stderr to their ends without reaping the child."""
+    import threading
+
+    chunks: dict[str, bytes] = {}
+
+    def read(name: str, stream) -> None:  # type: ignore[no-untyped-def]
+        chunks[name] = stream.read()
+
+    readers = [threading.Thread(target=read, args=(n, s)) for n, s in (("out", proc.stdout), ("err", proc.stderr))]
+    for t in readers:
+        t.start()
+    if proc.stdin is not None:
+        proc.stdin.write(stdin or b"")
+        proc.stdin.close()
+    for t in readers:
+        t.join()
+    return chunks["out"], chunks["err"]
+
+
+def tool(name: str) -> str:
+    found = BIN / name
+    if found.exists():
+        return str(found)
+    which = shutil.which(name)
+    if which is None:
+        raise SystemExit(f"{name} not found beside {sys.executable} or on PATH")
+    return which
+
+
+def metadata_file(out: Path) -> Path:
+    path = out / "record.json"
+    path.write_text(json.dumps({
+        "archival_code": "0012-WS·2024-Y-BGS-0001",
+        "title": "关于基准测试的通知",
+        "issuer": ["办公室"],
+        "date": "2024-05-20",
+        "classification": "公开",
+        "agency_code": "BGS",
+        "fonds_name": "某市人民政府办公室",
+        "creator_name": "某市人民政府办公室",
+    }, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def main() -> int:
+    args = parse_args()
+    args.out = args.out.resolve()
+    args.out.mkdir(parents=True, exist_ok=True)
+    global OUT_TMP
+    OUT_TMP = args.out
+    govarc, bagit = tool("govarc"), tool("bagit.py")
+    say = (lambda *a: print(*a, file=sys.stderr)) if not args.json else (lambda *a: None)
+
+    say("generating corpus…")
+    corpus, files, total = make_corpus(args)
+    say(f"corpus: {len(files)} files, {total / 1e6:.1f} MB; warming the page cache")
+    warm(files)
+    rel = [str(p.relative_to(corpus)) for p in files]
+    nul_list = "\0".join(rel).encode()
+    meta = metadata_file(args.out)
+    pkg, pkg_zip, pkg_sm3, bag = (args.out / n for n in ("pkg", "pkg.zip", "pkg-sm3", "bagit-copy"))
+
+    def build(target: Path, *extra: str):
+        def prepare() -> None:
+            remove(target)
+        return prepare, [govarc, "package", "build", str(corpus), "--metadata", str(meta), "--out", str(target), *extra]
+
+    def bagit_copy() -> None:
+        remove(bag)
+        shutil.copytree(corpus, bag)  # bagit bags in place: time only the make, never the copy
+
+    half = max(1, (len(files) + 7) // 8)  # 8 batches so two sha256sum processes stay balanced
+    plan: list[tuple[str, object, list[str], bytes | None, Path | None]] = [
+        ("hashing limit (hashlib, %d threads)" % (os.cpu_count() or 1), None,
+         [sys.executable, "-c", HASH_LIMIT], nul_list, corpus),
+        ("sha256sum (1 process)", None, ["xargs", "-0", "-s", "1900000", "sha256sum", "--"], nul_list, corpus),
+        ("sha256sum (xargs -P2)", None, ["xargs", "-0", "-P2", "-n", str(half), "sha256sum", "--"], nul_list, corpus),
+        ("govarc package build", *build(pkg), None, None),
+        ("govarc verify", None, [govarc, "verify", "--allow-unsigned", str(pkg)], None, None),
+        ("bagit.py make (--processes 2)", bagit_copy, [bagit, "--processes", "2", "--sha256", "--quiet", str(bag)], None, None),
+        ("bagit.py validate (--processes 2)", None, [bagit, "--validate", "--processes", "2", "--quiet", str(bag)], None, None),
+    ]
+    if args.sm3:
+        plan.append(("govarc package build --sm3", *build(pkg_sm3, "--sm3"), None, None))
+        plan.append(("govarc verify (sha256+sm3)", None, [govarc, "verify", "--allow-unsigned", str(pkg_sm3)], None, None))
+    if args.zip:
+        plan.append(("govarc package build --zip", *build(pkg_zip, "--zip"), None, None))
+        plan.append(("govarc verify (zip)", None, [govarc, "verify", "--allow-unsigned", str(pkg_zip)], None, None))
+
+    times: dict[str, list[float]] = {name: [] for name, *_ in plan}
+    rss: dict[str, float] = {name: 0.0 for name, *_ in plan}
+    for rep in range(args.repeat):
+        for name, prepare, cmd, stdin, cwd in plan:
+            if callable(prepare):
+                prepare()
+            say(f"[{rep + 1}/{args.repeat}] {name}")
+            seconds, peak = run(cmd, stdin, cwd)
+            times[name].append(seconds)
+            rss[name] = max(rss[name], peak)
+
+    rows = []
+    limit = statistics.median(times[plan[0][0]])
+    for name, *_ in plan:
+        s = statistics.median(times[name])
+        rows.append(Row(name, s, total / 1e6 / s, len(files) / s, rss[name], s / limit, tuple(times[name])))
+
+    targets = {
+        "govarc verify": 1.25,
+        "govarc package build": 1.8,
+    }
+    verdicts = {t: (next(r.ratio for r in rows if r.tool == t) or 0) <= limit_ratio for t, limit_ratio in targets.items()}
+    facts = machine_facts()
+    corpus_facts = {"files": len(files), "bytes": total, "small": args.small, "small_kb": [args.small_min_kb, args.small_max_kb],
+                    "large": args.large, "large_mb": args.large_mb, "repeat": args.repeat, "cache": "warm"}
+    if args.json:
+        print(json.dumps({"machine": facts, "corpus": corpus_facts, "rows": [asdict(r) for r in rows],
+                          "targets": {t: {"max_ratio": targets[t], "met": verdicts[t]} for t in targets}},
+                         ensure_ascii=False, indent=2))
+    else:
+        print(f"machine: {facts['cpu']}, {facts['cores']} cores, sha_ni {'yes' if facts['sha_ni'] else 'no'}, "
+              f"Python {facts['python']}, {facts['openssl']}, load {facts['load_avg'][0]:.2f}"
+              if facts["load_avg"] else "")
+        print(f"corpus: {len(files)} files ({args.small} x {args.small_min_kb}-{args.small_max_kb} KB + "
+              f"{args.large} x {args.large_mb} MB), {total / 1e6:.1f} MB; page cache warm (read once before timing); "
+              f"median of {args.repeat} run(s); MB = 10^6 bytes; RSS = largest process"
+              + ("" if GNU_TIME else " (incl. this script's size: no GNU time)"))
+        header = f"{'tool':<36} {'seconds':>8} {'MB/s':>8} {'files/s':>8} {'peak RSS MB':>11} {'x limit':>8}"
+        print(header)
+        print("-" * len(header))
+        for r in rows:
+            print(f"{r.tool:<36} {r.seconds:>8.2f} {r.mb_per_s:>8.0f} {r.files_per_s:>8.0f} {r.peak_rss_mb:>11.1f} {r.ratio:>8.2f}")
+        for t, v in verdicts.items():
+            print(f"target: {t} <= {targets[t]}x the hashing limit: {'met' if v else 'NOT met'}")
+    if not args.keep:
+        for p in (pkg, pkg_zip, pkg_sm3, bag, corpus, args.out / "corpus.json", meta, args.out / "rss.txt"):
+            remove(p)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
