@@ -68,7 +68,7 @@ CODES: dict[str, CodeInfo] = {
         CodeInfo("NAME_NOT_NFC", _W, _I, "A payload file name is not in Unicode NFC form."),
         CodeInfo("METADATA_MISSING", _E, _I, "`metadata/record.xml` is missing."),
         CodeInfo("METADATA_NOT_WELLFORMED", _E, _I, "`metadata/record.xml` is not well-formed XML, or has a DOCTYPE."),
-        CodeInfo("METADATA_INVALID", _E, _I, "`metadata/record.xml` is not valid against `record.xsd`."),
+        CodeInfo("METADATA_INVALID", _E, _I, "`metadata/record.xml` is not valid against `record.xsd`, or contradicts itself (档号 string vs its parts, 保管期限 vs the 档号, not exactly one main file)."),
         CodeInfo("METADATA_MISMATCH", _E, _I, "`record.xml` disagrees with `bag-info.txt` or with the payload (names, sizes, digests)."),
         # Ingest: an error refuses the item (exit 3), a warning is recorded with the record.
         CodeInfo("INGEST_METADATA_MISSING", _E, _G, "A document has neither a sidecar nor a register row."),

@@ -232,13 +232,14 @@ class _Check:
                     self.add("UNSAFE_PATH", m.name, f"{name!r} has no place in a tag manifest")
                 else:
                     self.add("TAG_FILE_MISSING", name, f"listed in {m.name} but not in the package")
-            for name in sorted(tag_files - set(m.entries)):
-                self.add("TAG_FILE_UNLISTED", name, f"tag file not listed in {m.name}")
             required = {layout.BAGIT_TXT, layout.BAG_INFO, layout.RECORD_XML} | {
                 n for n in tag_files if layout.is_manifest(n)
             }
-            for name in sorted(required - set(m.entries) - (required - tag_files)):
-                self.add("TAGMANIFEST_INCOMPLETE", m.name, f"does not list {name}")
+            for name in sorted(tag_files - set(m.entries)):
+                if name in required:  # one finding per omission, not two
+                    self.add("TAGMANIFEST_INCOMPLETE", m.name, f"does not list {name}")
+                else:
+                    self.add("TAG_FILE_UNLISTED", name, f"tag file not listed in {m.name}")
 
     def check_digests(self, manifests: list[_Manifest], tagmanifests: list[_Manifest]) -> None:
         # One pass per file with every algorithm that lists it.
@@ -299,6 +300,23 @@ class _Check:
             return
         self.check_metadata_agrees(tree, manifests)
 
+    def check_metadata_self(self, root: etree._Element) -> None:
+        """What the XSD cannot say: the 档号 string agrees with its parts and with 保管期限; one main file."""
+        ns = {"r": NS}
+        code = root.find("r:archivalCode", ns)
+        parts = {k: (code.findtext(f"r:{k}", namespaces=ns) or "") for k in ("fonds", "category", "year", "retention", "unit", "itemNumber")}  # type: ignore[union-attr]
+        expected = (f"{parts['fonds']}-{parts['category']}·{parts['year']}-{parts['retention']}-{parts['unit']}-"
+                    f"{int(parts['itemNumber'] or 0):04d}")
+        value = code.get("value")  # type: ignore[union-attr]
+        if value != expected:
+            self.add("METADATA_INVALID", layout.RECORD_XML, f"archivalCode {value!r} disagrees with its parts ({expected})")
+        retention = root.findtext("r:retention", namespaces=ns)
+        if retention != parts["retention"]:
+            self.add("METADATA_INVALID", layout.RECORD_XML, f"retention {retention!r} disagrees with the archival code's {parts['retention']!r}")
+        mains = root.findall("r:files/r:file[@role='main']", ns)
+        if root.find("r:files", ns) is not None and len(mains) != 1:
+            self.add("METADATA_INVALID", layout.RECORD_XML, f"{len(mains)} files have role main; exactly one must")
+
     def check_metadata_agrees(self, tree: etree._ElementTree, manifests: list[_Manifest]) -> None:
         ns = {"r": NS}
         root = tree.getroot()
@@ -310,6 +328,7 @@ class _Check:
             info = bag_info_get(self.bag_info, label)
             if info is not None and info != value:
                 self.add("METADATA_MISMATCH", layout.RECORD_XML, f"{what} {value!r} differs from bag-info {label} {info!r}")
+        self.check_metadata_self(root)
         files = {}
         for fe in root.iterfind("r:files/r:file", ns):
             name = nfc(fe.findtext("r:name", namespaces=ns) or "")

@@ -478,14 +478,14 @@ def make_TAG_FILE_UNLISTED(c: Ctx) -> Case:
 def make_TAGMANIFEST_INCOMPLETE(c: Ctx) -> Case:
     pkg = c.dir()
     drop_line(pkg / "tagmanifest-sha256.txt", "bag-info.txt")
-    return case("tagmanifest-sha256.txt", also={"TAG_FILE_UNLISTED"})(pkg)
+    return case("tagmanifest-sha256.txt")(pkg)
 
 
 @tamper("TAGMANIFEST_INCOMPLETE", "tag manifest omits manifest-sha256.txt")
 def make_TAGMANIFEST_INCOMPLETE_manifest(c: Ctx) -> Case:
     pkg = c.dir()
     drop_line(pkg / "tagmanifest-sha256.txt", "manifest-sha256.txt")
-    return case("tagmanifest-sha256.txt", also={"TAG_FILE_UNLISTED"})(pkg)
+    return case("tagmanifest-sha256.txt")(pkg)
 
 
 @tamper("BAG_INFO_MISSING", "bag-info.txt deleted")
@@ -637,6 +637,30 @@ def make_METADATA_INVALID_title(c: Ctx) -> Case:
     text = r.read_text(encoding="utf-8")
     start, end = text.index("<title>"), text.index("</title>") + len("</title>")
     r.write_text(text[:start] + text[end:], encoding="utf-8")
+    retag(pkg)
+    return case("metadata/record.xml")(pkg)
+
+
+@tamper("METADATA_INVALID", "archival code string disagrees with its item number")
+def make_METADATA_INVALID_code_parts(c: Ctx) -> Case:
+    pkg = c.dir()
+    edit(pkg / "metadata" / "record.xml", "<itemNumber>12<", "<itemNumber>13<")
+    retag(pkg)
+    return case("metadata/record.xml")(pkg)
+
+
+@tamper("METADATA_INVALID", "retention disagrees with the archival code")
+def make_METADATA_INVALID_retention(c: Ctx) -> Case:
+    pkg = c.dir()
+    edit(pkg / "metadata" / "record.xml", "<retention>Y</retention>\n  <itemCount>", "<retention>D10</retention>\n  <itemCount>")
+    retag(pkg)
+    return case("metadata/record.xml")(pkg)
+
+
+@tamper("METADATA_INVALID", "no file has role main")
+def make_METADATA_INVALID_no_main(c: Ctx) -> Case:
+    pkg = c.dir()
+    edit(pkg / "metadata" / "record.xml", 'role="main"', 'role="attachment"')
     retag(pkg)
     return case("metadata/record.xml")(pkg)
 
