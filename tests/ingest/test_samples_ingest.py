@@ -30,7 +30,7 @@ def test_every_sample_document_of_every_agency_is_registered(city):
             total += report.count("registered")
         formats = {r[0] for r in cat.conn.execute("SELECT DISTINCT format_name FROM record_files")}
     assert total >= 30
-    assert {"PDF", "PDF/A", "OFD", "JPEG", "TIFF"} <= formats
+    assert {"PDF", "PDF/A", "OFD", "JPEG", "TIFF", "Office Open XML Document (DOCX)"} <= formats
 
 
 @pytest.mark.parametrize("folder", BAD, ids=[p.name for p in BAD])
