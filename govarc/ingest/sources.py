@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from govarc.findings import Finding
-from govarc.package.metadata import NS, normalise_keys
+from govarc.package.metadata import NS, json_object, normalise_keys
 from govarc.xmlsafe import parse_bytes
 
 REGISTER_NAMES = ("register.csv", "register.xlsx", "登记表.csv", "登记表.xlsx")
@@ -71,13 +70,7 @@ def read_sidecar(path: Path) -> dict[str, Any]:
     """Fields of a JSON or XML sidecar; raises ValueError with a short reason when unreadable."""
     data = path.read_bytes()
     if path.suffix.lower() == ".json":
-        try:
-            obj = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ValueError(f"not valid JSON: {e}") from None
-        if not isinstance(obj, dict):
-            raise ValueError("JSON sidecar must be an object")
-        return _keys(obj)
+        return _keys(json_object(data))
     try:
         root = parse_bytes(data).getroot()
     except etree.XMLSyntaxError as e:

@@ -374,6 +374,17 @@ def record_from_xml(data: bytes) -> Record:
     )
 
 
+def json_object(data: bytes) -> dict[str, Any]:
+    """A JSON object from UTF-8 bytes (a BOM allowed); ValueError with a short reason otherwise."""
+    try:
+        obj = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"not valid JSON: {e}") from None
+    if not isinstance(obj, dict):
+        raise ValueError("JSON metadata must be an object")
+    return obj
+
+
 def load_metadata(path: Path) -> Record:
     """Read a metadata file: JSON (English or Chinese keys) or XML in the record schema.
 
@@ -388,11 +399,8 @@ def load_metadata(path: Path) -> Record:
         if data.lstrip()[:1] == b"<":
             return record_from_xml(data)
         try:
-            obj = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise MetadataError(f"not valid JSON: {e}") from None
-        if not isinstance(obj, dict):
-            raise MetadataError("JSON metadata must be an object")
-        return record_from_dict(obj)
+            return record_from_dict(json_object(data))
+        except ValueError as e:
+            raise MetadataError(str(e)) from None
     except MetadataError as e:
         raise MetadataError(e.message, str(path)) from None
