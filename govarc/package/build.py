@@ -226,7 +226,9 @@ class _Durability:
     per file straight after writing it cost 5.6 s, six times the hashing itself, because each one
     forces its own journal commit while the workers wait. Linux's syncfs(2) on the package's
     filesystem once at the end cost about 0.4 s; fsyncing every file and directory afterwards
-    from 8 threads, so the kernel batches the commits, about 0.9 s.
+    from 8 threads, so the kernel batches the commits, about 0.9 s. Starting each file's
+    write-back as soon as it is written (sync_file_range, no waiting) brings the final syncfs
+    down to about 0.01 s, the disk having worked while the workers copied.
 
     The trade-off of syncfs: it writes back every dirty page of that filesystem, other programs'
     too, so on a filesystem where something else is writing gigabytes the build waits for them
