@@ -170,31 +170,6 @@ def _fsync_file(path: str) -> None:
         os.close(fd)
 
 
-def _start_writeback() -> Callable[[int], None] | None:
-    """A function that asks Linux to start writing a file's dirty pages now, without waiting.
-
-    sync_file_range(SYNC_FILE_RANGE_WRITE) is no durability guarantee (the final sync is), but
-    started right after each file is written, the disk works while the workers copy the next
-    files, so the sync before the rename has little left to wait for.
-    """
-    if not hasattr(os, "uname") or os.uname().sysname != "Linux":
-        return None
-    import ctypes
-
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong, ctypes.c_uint]
-    fn.restype = ctypes.c_int
-    sync_file_range_write = 2
-
-    def start(fd: int) -> None:
-        fn(fd, 0, 0, sync_file_range_write)  # a failure here is caught by the final sync
-
-    return start
-
-
 def _syncfs() -> Callable[[int], int] | None:
     """libc's syncfs(2) when it reports write-back errors (Linux 5.8 or later), else None."""
     if not hasattr(os, "uname") or os.uname().sysname != "Linux":
@@ -227,8 +202,9 @@ class _Durability:
     forces its own journal commit while the workers wait. Linux's syncfs(2) on the package's
     filesystem once at the end cost about 0.4 s; fsyncing every file and directory afterwards
     from 8 threads, so the kernel batches the commits, about 0.9 s. Starting each file's
-    write-back as soon as it is written (sync_file_range, no waiting) brings the final syncfs
-    down to about 0.01 s, the disk having worked while the workers copied.
+    write-back as soon as it was written (sync_file_range) took the final syncfs to 0.01 s but
+    made the whole build slower on the busy 2-core machine (the kernel's write-back competes
+    with the workers for the cores), so it is not done.
 
     The trade-off of syncfs: it writes back every dirty page of that filesystem, other programs'
     too, so on a filesystem where something else is writing gigabytes the build waits for them
@@ -243,7 +219,6 @@ class _Durability:
         self.enabled = enabled
         self.fd: int | None = None
         self.syncfs = _syncfs() if enabled else None
-        self.start_writeback = _start_writeback() if enabled else None
         if self.syncfs is not None:
             self.fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
 
@@ -427,7 +402,7 @@ def _build_dir(
             # Identify in the worker too: libmagic runs outside the GIL (ctypes), so both cores
             # share it, and only the FormatInfo, not the 8 KiB head, outlives the worker.
             try:
-                d = copy_file(f.path, os.path.join(data, f.name), algorithms, HEAD_SIZE, progress, sync.start_writeback)
+                d = copy_file(f.path, os.path.join(data, f.name), algorithms, HEAD_SIZE, progress)
             except OSError as e:
                 raise InvalidInputError(f"cannot copy: {e.strerror}", str(f.path)) from None
             return Digests(d.size, d.hexdigests), identify_head(d.head)

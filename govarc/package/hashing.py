@@ -113,14 +113,12 @@ def copy_file(
     algorithms: Sequence[Algorithm],
     head_size: int = 0,
     progress: Progress | None = None,
-    written: Callable[[int], None] | None = None,
 ) -> Digests:
     """Copy ``src`` to a new file ``dst`` (never replacing one), digesting it in the same pass.
 
-    The copy is not fsynced: the caller decides how to make it durable, and ``written`` is
-    called with the destination's descriptor once all is written (to start write-back early).
-    Works on raw file descriptors, so a small file costs a handful of system calls and no Python
-    file objects. Raises :class:`OSError` (``FileExistsError`` when ``dst`` exists).
+    The copy is not fsynced: the caller decides how to make it durable. Works on raw file
+    descriptors, so a small file costs a handful of system calls and no Python file objects.
+    Raises :class:`OSError` (``FileExistsError`` when ``dst`` exists).
     """
     hashers = [new_hasher(alg) for alg in algorithms]
     view = _buffer()
@@ -145,8 +143,6 @@ def copy_file(
                 size += n
                 if progress is not None:
                     progress(n)
-            if written is not None:
-                written(fd_out)
         finally:
             os.close(fd_out)
     finally:
