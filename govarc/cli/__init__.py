@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -15,8 +16,31 @@ from govarc.cli.output import Output
 from govarc.errors import EXIT_UNEXPECTED, GovarcError
 
 
+# Commands load on first use: a cron job calling `govarc verify` should not pay for pypdf and SQLite.
+_COMMANDS = {
+    "init": ("govarc.cli.workspace", "init"),
+    "agency": ("govarc.cli.workspace", "agency"),
+    "status": ("govarc.cli.workspace", "status"),
+    "ingest": ("govarc.cli.ingest", "ingest"),
+    "nightly": ("govarc.cli.ingest", "nightly"),
+    "package": ("govarc.cli.package", "package"),
+    "verify": ("govarc.cli.verify", "verify"),
+    "pki": ("govarc.cli.pki", "pki"),
+    "sign": ("govarc.cli.sign", "sign"),
+}
+
+
 class _Group(click.Group):
     """The one boundary: a GovarcError becomes one line and its exit code; a traceback only with --verbose."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(_COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _COMMANDS and cmd_name not in self.commands:
+            module, attr = _COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -62,20 +86,3 @@ def main(ctx: click.Context, json_: bool, verbose: bool, quiet: bool, home: str 
     ctx.obj = Output(json=json_, verbose=verbose, quiet=quiet, home=home or os.getcwd(), tty=sys.stdout.isatty())
     # pypdf warns on stderr about harmless quirks of real PDFs; cron jobs must stay quiet when fine.
     logging.getLogger("pypdf").setLevel(logging.WARNING if verbose else logging.ERROR)
-
-
-def _register() -> None:
-    from govarc.cli import ingest, package, pki, sign, verify, workspace
-
-    main.add_command(workspace.init)
-    main.add_command(workspace.agency)
-    main.add_command(workspace.status)
-    main.add_command(ingest.ingest)
-    main.add_command(ingest.nightly)
-    main.add_command(package.package)
-    main.add_command(verify.verify)
-    main.add_command(pki.pki)
-    main.add_command(sign.sign)
-
-
-_register()

@@ -11,7 +11,10 @@ from govarc.cli import main
 def walk(cmd: click.Command, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found = [path]
     if isinstance(cmd, click.Group):
-        for name, sub in sorted(cmd.commands.items()):
+        ctx = click.Context(cmd)
+        for name in cmd.list_commands(ctx):  # through get_command: the top level loads lazily
+            sub = cmd.get_command(ctx, name)
+            assert sub is not None, name
             found += walk(sub, (*path, name))
     return found
 
