@@ -25,7 +25,8 @@ from govarc.errors import InvalidInputError
 from govarc.findings import Finding, Level
 from govarc.ingest.inspect import compare, inspect_file
 from govarc.ingest.sources import Item, discover
-from govarc.package.hashing import Algorithm, digest_stream
+from govarc.package.build import name_problem
+from govarc.package.hashing import Algorithm, digest_stream, parallel_map
 from govarc.package.manifest import nfc
 from govarc.package.metadata import Classification, Retention, parse_date
 from govarc.workspace import Agency
@@ -64,8 +65,7 @@ class Prepared:
 
     @property
     def content_key(self) -> str:
-        parts = sorted(f"{f.role}:{f.name}:{f.sha256}" for f in self.files)
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+        return content_key((f.role, f.name, f.sha256) for f in self.files)
 
 
 @dataclass(frozen=True)
@@ -191,8 +191,15 @@ def resolve_fields(item: Item, agency: Agency, files: Sequence[PreparedFile], ma
     return out, findings
 
 
-def prepare(item: Item, agency: Agency) -> Prepared:
-    """Hash and inspect every file of ``item`` and resolve its metadata; never raises for bad input."""
+FileDigests = dict[str, tuple[int, str]]
+"""Size and SHA-256 of files already hashed, by path."""
+
+
+def prepare(item: Item, agency: Agency, digests: FileDigests | None = None) -> Prepared:
+    """Hash and inspect every file of ``item`` and resolve its metadata; never raises for bad input.
+
+    ``digests`` gives the size and SHA-256 of files hashed before (see :func:`hash_item`).
+    """
     findings = list(item.findings)
     files: list[PreparedFile] = []
     main_inspection = None
@@ -201,12 +208,17 @@ def prepare(item: Item, agency: Agency) -> Prepared:
     for path, role in paths:
         if not path.is_file():
             continue
-        try:
-            with open(path, "rb", buffering=0) as fh:
-                digests = digest_stream(fh, [Algorithm.SHA256])
-        except OSError as e:
-            findings.append(Finding("INGEST_UNREADABLE", str(path), f"cannot read: {e.strerror}"))
-            continue
+        known = digests.get(str(path)) if digests else None
+        if known is not None:
+            size, sha256 = known
+        else:
+            try:
+                with open(path, "rb", buffering=0) as fh:
+                    d = digest_stream(fh, [Algorithm.SHA256])
+            except OSError as e:
+                findings.append(Finding("INGEST_UNREADABLE", str(path), f"cannot read: {e.strerror}"))
+                continue
+            size, sha256 = d.size, d.hexdigests[Algorithm.SHA256]
         ins = inspect_file(path)
         if role == "main":
             main_inspection = ins
@@ -223,10 +235,13 @@ def prepare(item: Item, agency: Agency) -> Prepared:
             findings.append(Finding("INGEST_FORMAT_NOT_ACCEPTED", str(path),
                                     f"{ins.format.name} ({ins.format.mime}) is not in {agency.code}'s accepted formats"))
         name = nfc(path.name)
+        problem = name_problem(name)
+        if problem:
+            findings.append(Finding("INGEST_FIELD_INVALID", str(path), f"file name cannot be packaged: {problem}"))
         if name in names:
             findings.append(Finding("INGEST_FIELD_INVALID", str(path), f"two files of this record are named {name}"))
         names.add(name)
-        files.append(PreparedFile(path, name, role, digests.size, digests.hexdigests[Algorithm.SHA256],
+        files.append(PreparedFile(path, name, role, size, sha256,
                                   ins.format.mime, ins.format.name, ins.format.version, ins.page_count))
     fields: dict[str, Any] = {}
     if not any(f.code in ("INGEST_METADATA_MISSING", "INGEST_METADATA_UNREADABLE") for f in findings):
@@ -235,8 +250,32 @@ def prepare(item: Item, agency: Agency) -> Prepared:
     return Prepared(item, tuple(files), fields, tuple(findings))
 
 
-def _prepare_star(args: tuple[Item, Agency]) -> Prepared:
+def _prepare_star(args: tuple[Item, Agency, FileDigests | None]) -> Prepared:
     return prepare(*args)
+
+
+def content_key(files: Iterable[tuple[str, str, str]]) -> str:
+    """The identity of a record's content: its files' (role, NFC name, SHA-256), in any order."""
+    parts = sorted(f"{role}:{name}:{sha256}" for role, name, sha256 in files)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def hash_item(item: Item) -> FileDigests | None:
+    """Size and SHA-256 of every file of ``item``; None when one is missing or unreadable."""
+    out: FileDigests = {}
+    for path in (item.main, *item.attachments):
+        try:
+            with open(path, "rb", buffering=0) as fh:
+                d = digest_stream(fh, [Algorithm.SHA256])
+        except OSError:
+            return None
+        out[str(path)] = (d.size, d.hexdigests[Algorithm.SHA256])
+    return out
+
+
+def _item_key(item: Item, digests: FileDigests) -> str:
+    roles = [(item.main, "main")] + [(a, "attachment") for a in item.attachments]
+    return content_key((role, nfc(path.name), digests[str(path)][1]) for path, role in roles)
 
 
 def _exit_with(owner: int) -> None:
@@ -255,21 +294,31 @@ def _exit_with(owner: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def prepare_all(items: Sequence[Item], agency: Agency, workers: int, progress: ItemProgress | None = None) -> list[Prepared]:
-    """:func:`prepare` every item, on a process pool when there are enough of them."""
+def prepare_all(
+    items: Sequence[Item], agency: Agency, workers: int, progress: ItemProgress | None = None,
+    digests: Sequence[FileDigests | None] | None = None,
+) -> list[Prepared]:
+    """:func:`prepare` every item, on a process pool when there are enough of them.
+
+    ``digests``, when given, holds the files already hashed for each item (or None).
+    """
+    known: Sequence[FileDigests | None] = digests if digests is not None else [None] * len(items)
     if workers <= 1 or len(items) < 8:
         out = []
-        for it in items:
-            out.append(prepare(it, agency))
+        for it, d in zip(items, known):
+            out.append(prepare(it, agency, d))
             if progress:
                 progress(1)
         return out
     # forkserver, not fork: a forked worker would inherit the run lock's descriptor and keep the
     # lock held after a kill -9 of this process, and would share the catalog's SQLite handle.
     ctx = multiprocessing.get_context("forkserver")
+    # Workers fork from a server that has imported pypdf, lxml and libmagic once, instead of each
+    # importing them (about half a second of CPU per worker, and a pool per agency).
+    ctx.set_forkserver_preload([__name__])
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_exit_with, initargs=(os.getpid(),)) as pool:
         out = []
-        for p in pool.map(_prepare_star, [(it, agency) for it in items], chunksize=8):
+        for p in pool.map(_prepare_star, [(it, agency, d) for it, d in zip(items, known)], chunksize=8):
             out.append(p)
             if progress:
                 progress(1)
@@ -282,21 +331,94 @@ def object_path(objects: Path, sha256: str) -> Path:
 
 def store_object(objects: Path, pf: PreparedFile) -> None:
     """Copy a file into the content-addressed object store, atomically; verify its digest on the way."""
+    tmp = _copy_object(objects, pf)
+    temps = {pf.sha256: tmp} if tmp is not None else {}
+    try:
+        _publish(objects, temps)
+    finally:
+        for t in temps.values():
+            t.unlink(missing_ok=True)
+
+
+_FSYNC_THREADS = 8  # fsync waits on the disk, not the CPU: several at once share journal commits
+
+
+def _fsync_path(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy_object(objects: Path, pf: PreparedFile) -> Path | None:
+    """Copy ``pf`` to a temporary file beside its object path, verifying its digest; None if stored already."""
     dest = object_path(objects, pf.sha256)
     if dest.exists():
-        return
+        return None
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{secrets.token_hex(4)}")
     try:
         with open(pf.path, "rb", buffering=0) as src, open(tmp, "xb", buffering=0) as dst:
             d = digest_stream(src, [Algorithm.SHA256], sink=dst)
-            os.fsync(dst.fileno())
         if d.hexdigests[Algorithm.SHA256] != pf.sha256:
             raise InvalidInputError("file changed while it was being ingested", str(pf.path))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _publish(objects: Path, temps: dict[str, Path]) -> None:
+    """Fsync the temporary copies together, rename each to its object path, fsync the folders.
+
+    An object is only ever renamed to its digest's name once its content is on disk, and the
+    renames are on disk when this returns. Removes from ``temps`` what it renamed.
+    """
+    if not temps:
+        return
+    for _ in parallel_map(_fsync_path, [str(t) for t in temps.values()], _FSYNC_THREADS):
+        pass
+    folders = set()
+    for sha, tmp in list(temps.items()):
+        dest = object_path(objects, sha)
         os.replace(tmp, dest)
+        del temps[sha]
+        folders.add(str(dest.parent))
+    for folder in sorted(folders):
+        _fsync_path(folder)
+
+
+def _store_batch(objects: Path, batch: Sequence[Prepared]) -> tuple[list[Prepared], list[Outcome]]:
+    """Copy the files of a batch of items into the object store; the items stored and those refused.
+
+    An item whose file no longer has its digest is refused and nothing of it is stored.
+    """
+    temps: dict[str, Path] = {}
+    accepted: list[Prepared] = []
+    refused: list[Outcome] = []
+    try:
+        for p in batch:
+            mine: dict[str, Path] = {}
+            try:
+                for pf in p.files:
+                    if pf.sha256 not in temps and pf.sha256 not in mine:
+                        tmp = _copy_object(objects, pf)
+                        if tmp is not None:
+                            mine[pf.sha256] = tmp
+            except InvalidInputError as e:
+                for tmp in mine.values():
+                    tmp.unlink(missing_ok=True)
+                refused.append(Outcome(str(p.item.main), "refused",
+                                       p.findings + (Finding("INGEST_UNREADABLE", e.path or "", e.message),)))
+                continue
+            temps.update(mine)
+            accepted.append(p)
+        _publish(objects, temps)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)
+    return accepted, refused
 
 
 def _register_batch(catalog: Catalog, agency: Agency, batch: Sequence[Prepared], now: str) -> list[Outcome]:
@@ -351,6 +473,35 @@ def _register_batch(catalog: Catalog, agency: Agency, batch: Sequence[Prepared],
     return outcomes
 
 
+def _known(
+    catalog: Catalog, agency: Agency, items: Sequence[Item], progress: ItemProgress | None,
+) -> tuple[list[Outcome], list[Item], list[FileDigests | None]]:
+    """Hash every item and look its content up: outcomes of those registered already, the others.
+
+    A drop folder keeps what it held on earlier nights, so most items of a nightly run are
+    already registered: hashing them is cheap, inspecting them (pypdf) is not. An item registered
+    already is a duplicate whatever its sidecar says now, as it always was; its outcome carries
+    the findings of discovery only (those of its inspection are stored with the record).
+    """
+    outcomes: list[Outcome] = []
+    fresh: list[Item] = []
+    digests: list[FileDigests | None] = []
+    hashed = parallel_map(hash_item, items)
+    for item, d in zip(items, hashed):
+        if d is not None and not any(f.level is Level.ERROR for f in item.findings):
+            row = catalog.conn.execute(
+                "SELECT id, archival_code FROM records WHERE agency=? AND content_key=?", (agency.code, _item_key(item, d))
+            ).fetchone()
+            if row:
+                outcomes.append(Outcome(str(item.main), "duplicate", item.findings, row[1], row[0]))
+                if progress:
+                    progress(1)
+                continue
+        fresh.append(item)
+        digests.append(d)
+    return outcomes, fresh, digests
+
+
 def ingest(
     catalog: Catalog,
     objects: Path,
@@ -368,8 +519,8 @@ def ingest(
     items = discover(list(paths))
     if on_total:
         on_total(len(items))
-    prepared = prepare_all(items, agency, workers or (os.cpu_count() or 1), progress)
-    outcomes: list[Outcome] = []
+    outcomes, fresh, digests = _known(catalog, agency, items, progress)
+    prepared = prepare_all(fresh, agency, workers or (os.cpu_count() or 1), progress, digests)
     good: list[Prepared] = []
     for p in prepared:
         if p.refused:
@@ -378,15 +529,8 @@ def ingest(
             good.append(p)
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     for start in range(0, len(good), BATCH):
-        batch = good[start:start + BATCH]
-        accepted = []
-        for p in batch:
-            try:
-                for pf in p.files:
-                    store_object(objects, pf)
-                accepted.append(p)
-            except InvalidInputError as e:
-                outcomes.append(Outcome(str(p.item.main), "refused", p.findings + (Finding("INGEST_UNREADABLE", e.path or "", e.message),)))
+        accepted, refused = _store_batch(objects, good[start:start + BATCH])
+        outcomes.extend(refused)
         outcomes.extend(_register_batch(catalog, agency, accepted, now))
     outcomes.sort(key=lambda o: o.path)
     return IngestReport(agency.code, tuple(outcomes))

@@ -71,6 +71,20 @@ class PackageInfo:
         }
 
 
+def name_problem(name: str) -> str | None:
+    """Why ``name`` (a path below data/) cannot be packaged, or None when it can."""
+    reason = unsafe_reason(name)
+    if reason is None and any(c in name for c in "%\r\n"):
+        # RFC 8493 wants these percent-encoded, but the LoC validator does not decode %25:
+        # refusing them keeps every package valid for both (specs/package-profile.md §names).
+        reason = "names with %, CR or LF are not allowed"
+    elif reason is None and any(part != part.strip() for part in name.split("/")):
+        # Manifest readers (bagit-python too) strip the ends of a line, and 计算机文件名 in
+        # record.xml may not start or end with a space: such a name could not round-trip.
+        reason = "names that start or end with whitespace are not allowed"
+    return reason
+
+
 def collect_source(source: Path) -> list[SourceFile]:
     """The files of ``source`` (a file or a folder) with their names below ``data/``.
 
@@ -104,11 +118,7 @@ def collect_source(source: Path) -> list[SourceFile]:
         raise InvalidInputError("source holds no files", str(source))
     seen: dict[str, Path] = {}
     for f in files:
-        reason = unsafe_reason(f.name)
-        if reason is None and any(c in f.name for c in "%\r\n"):
-            # RFC 8493 wants these percent-encoded, but the LoC validator does not decode %25:
-            # refusing them keeps every package valid for both (specs/package-profile.md §names).
-            reason = "names with %, CR or LF are not allowed"
+        reason = name_problem(f.name)
         if reason:
             raise InvalidInputError(f"file name cannot be packaged: {reason}", str(f.path))
         key = f.name.casefold()

@@ -166,3 +166,14 @@ def test_two_concurrent_ingests_share_one_gap_free_sequence(ws, tmp_path):
         assert p.returncode == 0, err.decode()
     items = sorted(int(c.rsplit("-", 1)[1]) for c in codes(ws))
     assert items == list(range(1, 17))
+
+
+@pytest.mark.parametrize("name", ["100%完成.pdf", " 通知.pdf"])
+def test_a_name_that_cannot_be_packaged_is_refused_at_ingest(ws, tmp_path, name):
+    drop = tmp_path / "in"
+    pdf = make_pdf(drop / name, "柳政发〔2024〕5号", "关于印发方案的通知", "2024年3月5日")
+    (drop / (pdf.stem + ".json")).write_text(
+        '{"题名": "关于印发方案的通知", "责任者": "柳州市人民政府", "保管期限": "Y", "密级": "公开"}', encoding="utf-8")
+    (outcome,) = run(ws, drop).outcomes
+    assert outcome.status == "refused"
+    assert [f.code for f in outcome.findings] == ["INGEST_FIELD_INVALID"]
