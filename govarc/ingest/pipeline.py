@@ -24,7 +24,7 @@ from govarc.catalog.db import Catalog
 from govarc.errors import InvalidInputError
 from govarc.findings import Finding, Level
 from govarc.ingest.inspect import compare, inspect_file
-from govarc.ingest.sources import Item, discover
+from govarc.ingest.sources import Item, RealPaths, discover
 from govarc.package.build import name_problem
 from govarc.package.hashing import Algorithm, digest_stream, parallel_map
 from govarc.package.manifest import nfc
@@ -424,6 +424,7 @@ def _store_batch(objects: Path, batch: Sequence[Prepared]) -> tuple[list[Prepare
 def _register_batch(catalog: Catalog, agency: Agency, batch: Sequence[Prepared], now: str) -> list[Outcome]:
     """Register a batch in one transaction: duplicates skipped, versions linked, 件号 assigned."""
     outcomes = []
+    real = RealPaths()
     with catalog.write() as conn:
         for p in batch:
             key = p.content_key
@@ -432,7 +433,7 @@ def _register_batch(catalog: Catalog, agency: Agency, batch: Sequence[Prepared],
                 outcomes.append(Outcome(str(p.item.main), "duplicate", p.findings, row[1], row[0]))
                 continue
             findings = list(p.findings)
-            source = str(p.item.main.resolve())
+            source = str(real(p.item.main))
             prev = conn.execute(
                 "SELECT id, version, archival_code FROM records WHERE agency=? AND source=? ORDER BY version DESC LIMIT 1",
                 (agency.code, source),
@@ -467,7 +468,7 @@ def _register_batch(catalog: Catalog, agency: Agency, batch: Sequence[Prepared],
                 "INSERT INTO record_files (record_id, position, role, name, size, sha256, mime, format_name, "
                 "format_version, source) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [(rid, i, pf.role, pf.name, pf.size, pf.sha256, pf.mime, pf.format_name, pf.format_version,
-                  str(pf.path.resolve())) for i, pf in enumerate(p.files)],
+                  str(real(pf.path))) for i, pf in enumerate(p.files)],
             )
             outcomes.append(Outcome(str(p.item.main), "registered", tuple(findings), code, rid))
     return outcomes

@@ -162,6 +162,19 @@ def _item(main: Path, fields: dict[str, Any], base: Path, origin: str) -> Item:
     return Item(main, tuple(attachments), fields, origin, tuple(findings))
 
 
+class RealPaths:
+    """``path.resolve()`` for many files of few folders: each folder is resolved once."""
+
+    def __init__(self) -> None:
+        self._folders: dict[Path, Path] = {}
+
+    def __call__(self, path: Path) -> Path:
+        folder = self._folders.get(path.parent)
+        if folder is None:
+            folder = self._folders[path.parent] = path.parent.resolve()
+        return folder / path.name
+
+
 def discover(paths: Sequence[Path]) -> list[Item]:
     """Every record in ``paths`` (files or folders), in a stable order, each main document once."""
     items: list[Item] = []
@@ -175,8 +188,9 @@ def discover(paths: Sequence[Path]) -> list[Item]:
             items.append(Item(path, findings=(Finding("INGEST_UNREADABLE", str(path), "no such file or folder"),)))
     seen: set[Path] = set()
     unique = []
+    real = RealPaths()
     for it in items:
-        key = it.main.resolve()
+        key = real(it.main)
         if key not in seen:
             seen.add(key)
             unique.append(it)

@@ -139,9 +139,9 @@ def _roles(files: Sequence[SourceFile], record: Record) -> dict[str, str]:
     return {f.name: ("main" if f.name == main else "attachment") for f in files}
 
 
-def _remove_stale_temps(parent: Path, name: str) -> None:
-    """Remove temporary builds of ``name`` left by a crashed process (its pid no longer runs)."""
-    pattern = re.compile(rf"^\.{re.escape(name)}{re.escape(_TMP_MARK)}(\d+)-[0-9a-f]+$")
+def remove_stale_temps(parent: Path, name: str | None = None) -> None:
+    """Remove temporary builds (of ``name``, or of any package) left in ``parent`` by a dead process."""
+    pattern = re.compile(rf"^\.{re.escape(name) if name else '.+'}{re.escape(_TMP_MARK)}(\d+)-[0-9a-f]+$")
     try:
         entries = list(os.scandir(parent))
     except OSError:
@@ -320,6 +320,7 @@ def build_package(
     bagging_date: dt.date | None = None,
     durable: bool = True,
     signer: Signer | None = None,
+    clean_stale: bool = True,
 ) -> PackageInfo:
     """Build the package of ``record`` from ``source`` at ``out`` (a folder, or a .zip if ``zip``).
 
@@ -327,6 +328,9 @@ def build_package(
     :class:`MetadataError` when the record does not fit the source. ``durable`` fsyncs every file
     before the final rename, so a power loss cannot leave a renamed but empty package.
     ``signer`` signs the tag manifest before the rename, so a signed package never exists unsigned.
+    ``clean_stale`` first removes this package's temporaries left by a dead process; a caller that
+    builds many packages into one folder cleans it once with :func:`remove_stale_temps` instead
+    (listing a folder of thousands of packages per build would make a run quadratic).
     """
     from govarc.formats import HEAD_SIZE  # imported here: pulls in libmagic, which only a build needs
 
@@ -345,7 +349,8 @@ def build_package(
     free = shutil.disk_usage(out.parent).free
     if free < needed:
         raise GovarcError(f"not enough free space: {needed} bytes needed, {free} free", str(out.parent))
-    _remove_stale_temps(out.parent, out.name)
+    if clean_stale:
+        remove_stale_temps(out.parent, out.name)
     tmp = out.parent / f".{out.name}{_TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
     try:
         if zip:

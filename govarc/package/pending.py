@@ -26,7 +26,7 @@ from govarc.catalog.db import Catalog
 from govarc.errors import InvalidInputError
 from govarc.ingest.pipeline import object_path
 from govarc.package import layout
-from govarc.package.build import PackageInfo, Signer, build_package
+from govarc.package.build import PackageInfo, Signer, build_package, remove_stale_temps
 from govarc.package.hashing import Progress
 from govarc.package.manifest import bag_info_get
 from govarc.package.metadata import Record, record_from_dict
@@ -188,7 +188,8 @@ def _build(stages: _Stages, files: list[tuple[str, Path]], record: Record, out: 
     stage = stages.get()
     try:
         _stage(files, stage)
-        info: PackageInfo = build_package(stage, record, out, zip=zip, sm3=sm3, progress=progress, signer=counting)
+        info: PackageInfo = build_package(stage, record, out, zip=zip, sm3=sm3, progress=progress, signer=counting,
+                                          clean_stale=False)
     finally:
         _empty(stage)
     return Packaged(code, out, info.size, info.tagmanifest_sha256, counting is not None and counting.signed)
@@ -222,6 +223,7 @@ def package_pending(
     store.mkdir(parents=True, exist_ok=True)
     tmp.mkdir(parents=True, exist_ok=True)
     _remove_stale_stages(tmp)
+    remove_stale_temps(store)  # once per run, not once per package
     last = time.monotonic()
 
     def record() -> None:
