@@ -25,6 +25,7 @@ from typing import Any
 import tomli_w
 
 from govarc.errors import ConfigError
+from govarc.package.metadata import AGENCY_CODE
 
 CONFIG_NAME = "govarc.toml"
 CONFIG_SCHEMA = 1
@@ -37,6 +38,7 @@ DEFAULT_ACCEPTED = (
     "image/png",
 )
 _CODE = re.compile(r"^[A-Za-z0-9]{1,16}$")
+_AGENCY = re.compile(rf"^{AGENCY_CODE}$")
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,8 @@ def _agency(raw: dict[str, Any], base: Path, where: str) -> Agency:
         return value.strip()
 
     code = need("code")
-    if not _CODE.match(code):
-        raise ConfigError(f"agency code {code!r} must be 1-16 letters or digits", where)
+    if not _AGENCY.match(code):
+        raise ConfigError(f"agency code {code!r} must be 1-32 letters, digits or hyphens", where)
     for key in ("fonds", "unit", "category"):
         if key in raw and not _CODE.match(str(raw[key])):
             raise ConfigError(f"agency {code}: `{key}` {raw[key]!r} must be 1-16 letters or digits", where)

@@ -67,6 +67,9 @@ class Classification(str, Enum):
 
 
 _CODE_PART = r"[A-Za-z0-9]{1,16}"
+# An agency code may be a 统一社会信用代码 (18 characters) or an ETSI-style identifier such as
+# NTRCN-91450200…, which is what CAs put in organizationIdentifier.
+AGENCY_CODE = r"[A-Za-z0-9][A-Za-z0-9-]{0,31}"
 _ARCHIVAL_CODE = re.compile(
     rf"^({_CODE_PART})-({_CODE_PART})[·.]([0-9]{{4}})-(Y|D30|D10)-({_CODE_PART})-([0-9]{{1,9}})$"
 )
@@ -236,8 +239,8 @@ def record_from_dict(data: dict[str, Any]) -> Record:
     if not issuers:
         raise MetadataError("required field issuer (责任者) is empty")
     agency = _required(d, "agency_code")
-    if not re.fullmatch(_CODE_PART, agency):
-        raise MetadataError(f"agency code {agency!r} must be 1-16 letters or digits")
+    if not re.fullmatch(AGENCY_CODE, agency):
+        raise MetadataError(f"agency code {agency!r} must be 1-32 letters, digits or hyphens")
     return Record(
         archival_code=code,
         title=_required(d, "title"),

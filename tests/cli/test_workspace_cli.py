@@ -35,8 +35,8 @@ def test_agency_add_list_and_refusals(tmp_path):
     assert [a["code"] for a in listed] == ["CZJ"] and listed[0]["fonds"] == "0035"
     dup = CliRunner().invoke(main, ["--home", str(home), "agency", "add", "CZJ", "--name", "x", "--fonds", "1"])
     assert dup.exit_code == 6 and "exists already" in dup.output
-    bad = CliRunner().invoke(main, ["--home", str(home), "agency", "add", "C-1", "--name", "x", "--fonds", "1"])
-    assert bad.exit_code == 6 and "letters or digits" in bad.output
+    bad = CliRunner().invoke(main, ["--home", str(home), "agency", "add", "C_1", "--name", "x", "--fonds", "1"])
+    assert bad.exit_code == 6 and "letters, digits or hyphens" in bad.output
 
 
 def test_commands_outside_a_workspace_exit_6(tmp_path):
@@ -70,3 +70,11 @@ def test_package_builds_every_pending_record_once(tmp_path):
     assert json.loads(invoke(home, "--json", "package").output) == []
     status = json.loads(invoke(home, "--json", "status").output)
     assert status[0]["records"] == 3 and status[0]["packages"] == 3
+
+
+def test_an_agency_code_can_be_a_unified_social_credit_code(tmp_path):
+    home = tmp_path / "home"
+    invoke(home, "init")
+    added = invoke(home, "agency", "add", "NTRCN-91450200MB1234567X", "--name", "柳州市财政局", "--fonds", "0035")
+    assert added.exit_code == 0
+    assert json.loads(invoke(home, "--json", "agency", "list").output)[0]["code"] == "NTRCN-91450200MB1234567X"

@@ -119,7 +119,7 @@ def test_xml_metadata_builds_a_package(tmp_path: Path, sample_source: Path, samp
         ({"题名": None}, "required field title (题名) is missing"),
         ({"题名": "   "}, "required field title (题名) is missing"),
         ({"责任者": None}, "required field issuer (责任者) is missing"),
-        ({"机构标识": "柳州"}, "agency code '柳州' must be 1-16 letters or digits"),
+        ({"机构标识": "柳州"}, "agency code '柳州' must be 1-32 letters, digits or hyphens"),
         ({"页数": -1}, "page count (页数) -1 is below 0"),
         ({"件数": "两"}, "item count (件数) '两' is not a whole number"),
         ({"保管期限": "D10"}, "retention 'D10' disagrees with archival code"),
