@@ -376,4 +376,6 @@ def verify_package(
     except zipfile.BadZipFile as e:
         return VerifyResult(str(path), (Finding("ZIP_INVALID", path.name, f"cannot read the zip: {e}"),))
     except (FileNotFoundError, NotADirectoryError):
-        return VerifyResult(str(path), (Finding("PKG_NOT_FOUND", str(path), "no package directory or .zip here"),))
+        why = ("a symbolic link, which is never followed; verify its target" if path.is_symlink()
+               else "no package directory or .zip here")
+        return VerifyResult(str(path), (Finding("PKG_NOT_FOUND", str(path), why),))

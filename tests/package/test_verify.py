@@ -141,6 +141,13 @@ def make_PKG_NOT_FOUND(c: Ctx) -> Case:
     return case(str(p))(p)
 
 
+@tamper("PKG_NOT_FOUND", "the path is a symbolic link to a package")
+def make_PKG_NOT_FOUND_link(c: Ctx) -> Case:
+    link = c.tmp / "link-to-pkg"
+    link.symlink_to(c.dir())
+    return case(str(link))(link)
+
+
 @tamper("ZIP_INVALID", "CRC error in a payload entry")
 def make_ZIP_INVALID(c: Ctx) -> Case:
     z = zip_dir(c.dir(), c.tmp / "pkg.zip")
