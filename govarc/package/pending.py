@@ -27,8 +27,8 @@ from govarc.errors import InvalidInputError
 from govarc.ingest.pipeline import object_path
 from govarc.package import layout
 from govarc.package.build import PackageInfo, Signer, build_package, remove_stale_temps
-from govarc.package.hashing import Progress
-from govarc.package.manifest import bag_info_get
+from govarc.package.hashing import Algorithm, Progress
+from govarc.package.manifest import bag_info_get, nfc, parse_manifest
 from govarc.package.metadata import Record, record_from_dict
 from govarc.package.reader import open_package
 from govarc.package.verify import verify_package
@@ -87,12 +87,20 @@ def _empty(stage: Path) -> None:
             os.unlink(entry.path)
 
 
-def _existing(out: Path, code: str) -> tuple[bool, str]:
-    """Whether a package already at ``out`` is whole and is ``code``'s; and its tag manifest digest."""
+def _existing(out: Path, code: str, expected: dict[str, str]) -> tuple[bool, str]:
+    """Whether a package already at ``out`` is whole and holds exactly this record's files.
+
+    ``expected`` maps each payload path (``data/<name>``) to its SHA-256. A whole package under
+    the same archival code but with other content (say, from a catalog that was replaced) is
+    never adopted. Returns the verdict and the package's tag-manifest digest.
+    """
     result = verify_package(out)
     if not result.valid or bag_info_get(list(result.bag_info), "External-Identifier") != code:
         return False, ""
     with open_package(out) as r:
+        lines, _ = parse_manifest(r.read(layout.REQUIRED_MANIFEST).decode("utf-8"), Algorithm.SHA256)
+        if {nfc(line.path): line.digest for line in lines} != expected:
+            return False, ""
         return True, hashlib.sha256(r.read(layout.REQUIRED_TAGMANIFEST)).hexdigest()
 
 
@@ -253,7 +261,9 @@ def package_pending(
         for record_id, code in rows:
             out = store / (code + (".zip" if zip else ""))
             if os.path.lexists(out):
-                whole, tm = _existing(out, code)
+                expected = {f"{layout.DATA_DIR}/{nfc(name)}": sha for name, sha in catalog.conn.execute(
+                    "SELECT name, sha256 FROM record_files WHERE record_id=?", (record_id,))}
+                whole, tm = _existing(out, code, expected)
                 if whole:
                     finished(record_id, Packaged(code, out, _size(out), tm, _signed(out), adopted=True))
                     continue

@@ -90,6 +90,33 @@ def test_a_partial_package_at_the_destination_is_quarantined_and_rebuilt(ws):
     assert len(list((ws.store_dir("SZF") / ".quarantine").iterdir())) == 1
 
 
+def test_a_whole_package_of_other_content_under_the_same_code_is_never_adopted(ws, tmp_path):
+    import shutil
+
+    from govarc.package.build import build_package
+
+    first = {p.archival_code: p for p in package(ws)}
+    code = sorted(first)[0]
+    # As if the catalog had been replaced: a whole, valid package of other content under this code.
+    with open_catalog(ws.catalog_path) as cat:
+        rid, name = cat.conn.execute(
+            "SELECT records.id, name FROM records JOIN record_files ON records.id = record_id "
+            "WHERE archival_code=? AND role='main'", (code,)).fetchone()
+        record = pending.catalog_record(cat, rid)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / name).write_bytes(b"%PDF-1.4\nanother document\n%%EOF\n")
+    shutil.rmtree(first[code].path)
+    build_package(other, record, first[code].path, durable=False)
+    assert verify_package(first[code].path).valid
+    forget_packages(ws, [code])
+    (again,) = package(ws)
+    assert again.archival_code == code and not again.adopted
+    assert len(list((ws.store_dir("SZF") / ".quarantine").iterdir())) == 1
+    assert (again.path / "data" / name).read_bytes() != b"%PDF-1.4\nanother document\n%%EOF\n"
+    assert verify_package(again.path).valid
+
+
 def test_a_failing_build_keeps_the_packages_built_before_it(ws):
     with open_catalog(ws.catalog_path) as cat:
         sha = cat.conn.execute(
