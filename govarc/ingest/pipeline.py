@@ -244,7 +244,8 @@ def prepare(item: Item, agency: Agency, digests: FileDigests | None = None) -> P
         files.append(PreparedFile(path, name, role, size, sha256,
                                   ins.format.mime, ins.format.name, ins.format.version, ins.page_count))
     fields: dict[str, Any] = {}
-    if not any(f.code in ("INGEST_METADATA_MISSING", "INGEST_METADATA_UNREADABLE") for f in findings):
+    # Fields are judged only when there are metadata and a main document to judge them against.
+    if item.main.is_file() and not any(f.code in ("INGEST_METADATA_MISSING", "INGEST_METADATA_UNREADABLE") for f in findings):
         fields, more = resolve_fields(item, agency, files, main_inspection)
         findings.extend(more)
     return Prepared(item, tuple(files), fields, tuple(findings))

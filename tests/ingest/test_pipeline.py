@@ -177,3 +177,9 @@ def test_a_name_that_cannot_be_packaged_is_refused_at_ingest(ws, tmp_path, name)
     (outcome,) = run(ws, drop).outcomes
     assert outcome.status == "refused"
     assert [f.code for f in outcome.findings] == ["INGEST_FIELD_INVALID"]
+
+
+def test_a_missing_path_is_one_clear_refusal(ws, tmp_path):
+    (outcome,) = run(ws, tmp_path / "no-such-folder").outcomes
+    assert outcome.status == "refused"
+    assert [(f.code, f.message) for f in outcome.findings] == [("INGEST_UNREADABLE", "no such file or folder")]
