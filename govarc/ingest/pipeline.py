@@ -23,6 +23,7 @@ from typing import Any
 from govarc.catalog.db import Catalog
 from govarc.errors import InvalidInputError
 from govarc.findings import Finding, Level
+from govarc.fsutil import fsync_path
 from govarc.ingest.inspect import compare, inspect_file
 from govarc.ingest.sources import Item, RealPaths, discover
 from govarc.package.build import name_problem
@@ -344,14 +345,6 @@ def store_object(objects: Path, pf: PreparedFile) -> None:
 _FSYNC_THREADS = 8  # fsync waits on the disk, not the CPU: several at once share journal commits
 
 
-def _fsync_path(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _copy_object(objects: Path, pf: PreparedFile) -> Path | None:
     """Copy ``pf`` to a temporary file beside its object path, verifying its digest; None if stored already."""
     dest = object_path(objects, pf.sha256)
@@ -378,7 +371,7 @@ def _publish(objects: Path, temps: dict[str, Path]) -> None:
     """
     if not temps:
         return
-    for _ in parallel_map(_fsync_path, [str(t) for t in temps.values()], _FSYNC_THREADS):
+    for _ in parallel_map(fsync_path, [str(t) for t in temps.values()], _FSYNC_THREADS):
         pass
     folders = set()
     for sha, tmp in list(temps.items()):
@@ -387,7 +380,7 @@ def _publish(objects: Path, temps: dict[str, Path]) -> None:
         del temps[sha]
         folders.add(str(dest.parent))
     for folder in sorted(folders):
-        _fsync_path(folder)
+        fsync_path(folder)
 
 
 def _store_batch(objects: Path, batch: Sequence[Prepared]) -> tuple[list[Prepared], list[Outcome]]:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from govarc import PROFILE_IDENTIFIER, __version__
 from govarc.errors import GovarcError, InvalidInputError, MetadataError
+from govarc.fsutil import fsync_path, walk_tree
 from govarc.package import layout
 from govarc.package.hashing import Algorithm, Digests, Progress, copy_file, digest_stream, parallel_map
 from govarc.package.manifest import BAGIT_TXT, format_bag_info, format_manifest, nfc, payload_oxum, unsafe_reason
@@ -99,19 +100,10 @@ def collect_source(source: Path) -> list[SourceFile]:
     if stat.S_ISREG(st.st_mode):
         files.append(SourceFile(source, nfc(source.name), st.st_size))
     elif stat.S_ISDIR(st.st_mode):
-        stack = [(source, "")]
-        while stack:
-            folder, prefix = stack.pop()
-            with os.scandir(folder) as it:
-                for entry in it:
-                    rel = prefix + entry.name
-                    est = entry.stat(follow_symlinks=False)
-                    if stat.S_ISDIR(est.st_mode):
-                        stack.append((Path(entry.path), rel + "/"))
-                    elif stat.S_ISREG(est.st_mode):
-                        files.append(SourceFile(Path(entry.path), nfc(rel), est.st_size))
-                    else:
-                        raise InvalidInputError("links and special files cannot be packaged", entry.path)
+        for rel, entry, est in walk_tree(source):
+            if not stat.S_ISREG(est.st_mode):
+                raise InvalidInputError("links and special files cannot be packaged", entry.path)
+            files.append(SourceFile(Path(entry.path), nfc(rel), est.st_size))
     else:
         raise InvalidInputError("source is neither a file nor a folder", str(source))
     if not files:
@@ -162,22 +154,6 @@ def remove_stale_temps(parent: Path, name: str | None = None) -> None:
             shutil.rmtree(entry.path, ignore_errors=True)
         else:
             os.unlink(entry.path)
-
-
-def _fsync_dir(path: Path | str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _syncfs() -> Callable[[int], int] | None:
@@ -243,10 +219,10 @@ class _Durability:
                 err = ctypes.get_errno()
                 raise OSError(err, os.strerror(err))
             return
-        for _ in parallel_map(_fsync_file, files, self._FSYNC_THREADS):
+        for _ in parallel_map(fsync_path, files, self._FSYNC_THREADS):
             pass
         for d in dirs:  # children before parents does not matter: all are done before the rename
-            _fsync_dir(d)
+            fsync_path(d)
 
     def close(self) -> None:
         if self.fd is not None:
@@ -362,7 +338,7 @@ def build_package(
             built = _build_dir(files, record, roles, tmp, algorithms, progress, workers, bagging_date, durable, signer)
             os.rename(tmp, out)
         if durable:
-            _fsync_dir(out.parent)
+            fsync_path(out.parent)
     except BaseException:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -480,5 +456,5 @@ def _build_zip(
         if durable:
             zf.fp.flush()  # type: ignore[union-attr]
     if durable:
-        _fsync_file(str(tmp))
+        fsync_path(str(tmp))
     return _Built(record, tagmanifests[layout.REQUIRED_TAGMANIFEST], 0)

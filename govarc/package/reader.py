@@ -61,6 +61,7 @@ class _EntryStream:
         self.close()
 
 from govarc.findings import Finding
+from govarc.fsutil import walk_tree
 from govarc.package.manifest import unsafe_reason
 
 
@@ -102,22 +103,14 @@ class DirReader(PackageReader):
         self.path = root
         self.entries = {}
         self.problems = []
-        stack = [(root, "")]
-        while stack:
-            folder, prefix = stack.pop()
-            with os.scandir(folder) as it:
-                for de in it:
-                    rel = prefix + de.name
-                    st = de.stat(follow_symlinks=False)
-                    if stat.S_ISDIR(st.st_mode):
-                        stack.append((Path(de.path), rel + "/"))
-                    elif stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
-                        self.entries[rel] = Entry(rel, st.st_size, "file")
-                    else:
-                        what = "symbolic link" if stat.S_ISLNK(st.st_mode) else (
-                            "hard link" if stat.S_ISREG(st.st_mode) else "special file")
-                        self.entries[rel] = Entry(rel, st.st_size, "link")
-                        self.problems.append(Finding("LINK_IN_PACKAGE", rel, f"{what} in package"))
+        for rel, _entry, st in walk_tree(root):
+            if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+                self.entries[rel] = Entry(rel, st.st_size, "file")
+            else:
+                what = "symbolic link" if stat.S_ISLNK(st.st_mode) else (
+                    "hard link" if stat.S_ISREG(st.st_mode) else "special file")
+                self.entries[rel] = Entry(rel, st.st_size, "link")
+                self.problems.append(Finding("LINK_IN_PACKAGE", rel, f"{what} in package"))
 
     def open(self, name: str) -> BinaryIO:
         if self.entries.get(name, Entry(name, 0, "")).kind != "file":
