@@ -14,7 +14,6 @@ RSS of the tool's largest process and the ratio to the hashing limit (SHA-256 al
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform

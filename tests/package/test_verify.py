@@ -20,8 +20,6 @@ from pathlib import Path
 import pytest
 
 from govarc.findings import CODES, Kind, Level
-from govarc.package.build import build_package
-from govarc.package.metadata import load_metadata
 from govarc.package.verify import verify_package
 
 # --- helpers that tamper with a package ---------------------------------------------------------

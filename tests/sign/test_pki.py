@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
 from cryptography.x509.oid import NameOID
 
 from govarc.errors import ConfigError, SignatureError
-from govarc.sign.keys import KeyAlgorithm, generate_key
+from govarc.sign.keys import generate_key
 from govarc.sign.pki import (
     Credentials,
     identity_of,
