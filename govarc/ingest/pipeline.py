@@ -23,6 +23,7 @@ from typing import Any
 from govarc.catalog.db import Catalog
 from govarc.errors import InvalidInputError
 from govarc.findings import Finding, Level
+from govarc.formats import FormatInfo
 from govarc.fsutil import fsync_path
 from govarc.ingest.inspect import compare, inspect_file
 from govarc.ingest.sources import Item, RealPaths, discover
@@ -232,7 +233,7 @@ def prepare(item: Item, agency: Agency, digests: FileDigests | None = None) -> P
         if not ins.extension_ok:
             findings.append(Finding("INGEST_EXTENSION_MISMATCH", str(path),
                                     f"extension {path.suffix or '(none)'} but the content is {ins.format.name} ({ins.format.mime})"))
-        if ins.format.mime not in agency.accepted_formats:
+        if not accepted(ins.format, agency.accepted_formats):
             findings.append(Finding("INGEST_FORMAT_NOT_ACCEPTED", str(path),
                                     f"{ins.format.name} ({ins.format.mime}) is not in {agency.code}'s accepted formats"))
         name = nfc(path.name)

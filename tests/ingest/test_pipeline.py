@@ -183,3 +183,12 @@ def test_a_missing_path_is_one_clear_refusal(ws, tmp_path):
     (outcome,) = run(ws, tmp_path / "no-such-folder").outcomes
     assert outcome.status == "refused"
     assert [(f.code, f.message) for f in outcome.findings] == [("INGEST_UNREADABLE", "no such file or folder")]
+
+
+def test_accepted_formats_may_name_a_format_instead_of_a_mime_type():
+    from govarc.formats import FormatInfo
+    from govarc.ingest.pipeline import accepted
+
+    pdfa, pdf = FormatInfo("application/pdf", "PDF/A", "1b"), FormatInfo("application/pdf", "PDF", "1.7")
+    assert accepted(pdfa, ["PDF/A"]) and not accepted(pdf, ["PDF/A"])
+    assert accepted(pdf, ["application/pdf"]) and accepted(pdfa, ["application/pdf"])
