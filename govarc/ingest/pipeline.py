@@ -197,6 +197,12 @@ FileDigests = dict[str, tuple[int, str]]
 """Size and SHA-256 of files already hashed, by path."""
 
 
+def accepted(fmt: FormatInfo, accepted_formats: Sequence[str]) -> bool:
+    """Whether a format is on an agency's list, which names MIME types (``application/pdf``) or
+    format names (``PDF/A``, ``OFD``), so that an agency can accept PDF/A but not plain PDF."""
+    return fmt.mime in accepted_formats or fmt.name in accepted_formats
+
+
 def prepare(item: Item, agency: Agency, digests: FileDigests | None = None) -> Prepared:
     """Hash and inspect every file of ``item`` and resolve its metadata; never raises for bad input.
 
