@@ -108,3 +108,32 @@ def test_kill_9_at_random_points_then_rerun_converges(tmp_path):
     assert leftovers == []
     for p in (home / "store" / "SZF").iterdir():
         assert verify_package(p).valid, p
+
+
+def test_zip_sm3_signed_packages_from_the_nightly_job_verify_with_govarc_and_openssl(tmp_path):
+    import zipfile
+
+    city = make_city(tmp_path, n=3)
+    home = tmp_path / "home"
+    ws, _ = init_workspace(home, city)
+    config = home / "govarc.toml"
+    text = config.read_text(encoding="utf-8").replace("zip = false", "zip = true").replace("sm3 = false", "sm3 = true")
+    config.write_text(text, encoding="utf-8")
+    env = {**os.environ, "GOVARC_KEY_PASSPHRASE": "nightly-test"}
+    for args in (("pki", "init-ca", "--name", "测试CA"), ("pki", "issue", "SZF"), ("nightly",)):
+        result = govarc(home, *args, env=env)
+        assert result.returncode == 0, result.stderr
+    packages = sorted((home / "store" / "SZF").glob("*.zip"))
+    assert len(packages) == 3
+    verified = govarc(home, "--json", "verify", *map(str, packages))
+    assert verified.returncode == 0, verified.stdout
+    with zipfile.ZipFile(packages[0]) as zf:
+        zf.extractall(tmp_path / "unzipped")
+        assert any(n.endswith("/manifest-sm3.txt") for n in zf.namelist())
+    (bag,) = (tmp_path / "unzipped").iterdir()
+    openssl = subprocess.run(
+        ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(bag / "signatures" / "SZF.p7s"),
+         "-content", str(bag / "tagmanifest-sha256.txt"), "-CAfile", str(home / "pki" / "ca.pem"),
+         "-purpose", "any", "-out", os.devnull],
+        capture_output=True, text=True)
+    assert openssl.returncode == 0, openssl.stderr
