@@ -65,15 +65,24 @@ def test_a_second_concurrent_run_exits_7(tmp_path):
     assert "lock" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_missing_drop_folder_is_a_configuration_error(tmp_path):
-    city = make_city(tmp_path, n=1)
+def test_one_agency_failing_does_not_stop_the_others(tmp_path):
+    city = make_city(tmp_path, n=2)
+    from tests.citykit import make_doc
+
+    make_doc(tmp_path / "drop" / "CZJ", 1, prefix="柳财预")
+    with open(city, "a", encoding="utf-8") as f:
+        f.write('\n[[agency]]\ncode = "GONE"\nname = "已撤销单位"\nfonds = "0099"\ndrop = "drop/GONE"\n'
+                '\n[[agency]]\ncode = "CZJ"\nname = "柳州市财政局"\nfonds = "0035"\nunit = "CWK"\ndrop = "drop/CZJ"\n')
     home = tmp_path / "home"
     init_workspace(home, city)
-    for p in (tmp_path / "drop" / "SZF").iterdir():
-        p.unlink()
-    (tmp_path / "drop" / "SZF").rmdir()
     result = govarc(home, "nightly")
-    assert result.returncode == 6 and "drop folder" in result.stderr
+    assert result.returncode == 6
+    assert result.stderr.strip().splitlines() == [
+        f"govarc: error: agency GONE: {tmp_path / 'drop' / 'GONE'}: drop folder of agency GONE does not exist"]
+    assert len(list((home / "store" / "SZF").iterdir())) == 2
+    assert len(list((home / "store" / "CZJ").iterdir())) == 1  # the agency after the broken one too
+    with open_catalog(home / "catalog.sqlite") as cat:
+        assert cat.conn.execute("SELECT status FROM runs").fetchone()[0] == "error"
 
 
 def test_kill_9_at_random_points_then_rerun_converges(tmp_path):

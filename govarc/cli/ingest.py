@@ -81,10 +81,12 @@ def nightly(out: Output, passphrase_file: Path | None) -> None:
         for run in report.agencies:
             if run.ingest:
                 report_findings(run.ingest, out)
+            if run.error:
+                click.echo(f"govarc: error: agency {run.code}: {run.error}", err=True)
         if out.verbose:
             for run in report.agencies:
                 reg = run.ingest.count("registered") if run.ingest else 0
                 click.echo(f"{run.code}: {reg} registered, {len(run.packaged)} packaged")
             click.echo(f"log: {report.log_path}")
-    if report.refused:
-        raise SystemExit(EXIT_INVALID)
+    if report.exit_code:
+        raise SystemExit(report.exit_code)
