@@ -345,16 +345,24 @@ def pdfa_claim(xmp: bytes | None) -> str | None:
     return part + conformance.lower()
 
 
-def _xmp_value(root: etree._Element, ns: str, local: str) -> str | None:
+def find_xmp(root: etree._Element, ns: str, local: str) -> str | etree._Element | None:
+    """An XMP property written either way RDF allows: an attribute's value, or the element itself."""
     key = f"{{{ns}}}{local}"
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
         if key in el.attrib:
-            return el.attrib[key].strip()
+            return str(el.attrib[key])
         if el.tag == key:
-            return "".join(el.itertext()).strip()
+            return el
     return None
+
+
+def _xmp_value(root: etree._Element, ns: str, local: str) -> str | None:
+    found = find_xmp(root, ns, local)
+    if found is None:
+        return None
+    return (found if isinstance(found, str) else "".join(found.itertext())).strip()
 
 
 def pdf_format(head: bytes, xmp: bytes | None = None, catalog_version: str | None = None) -> FormatInfo:

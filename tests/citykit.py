@@ -51,3 +51,12 @@ def make_city(root: Path, n: int = 6) -> Path:
         encoding="utf-8",
     )
     return city
+
+
+def ingest_into(ws: Any, *paths: Path, agency: Any = None, workers: int = 1) -> Any:
+    """Ingest ``paths`` into workspace ``ws`` for ``agency`` (default SZF); the IngestReport."""
+    from govarc.catalog.db import open_catalog
+    from govarc.ingest.pipeline import ingest
+
+    with open_catalog(ws.catalog_path) as cat:
+        return ingest(cat, ws.objects_dir, agency or ws.agency("SZF"), [Path(p) for p in paths], workers=workers)

@@ -244,17 +244,13 @@ def _pdf_info(reader: PdfReader, xmp: bytes | None) -> dict[str, str]:
 
 def _xmp_text(root: etree._Element, ns: str, local: str) -> str | None:
     # dc:title and dc:creator hold rdf:Alt/rdf:Seq lists: the first item is the value.
-    key = f"{{{ns}}}{local}"
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
-        if key in el.attrib:
-            return _clean(el.attrib[key]) or None
-        if el.tag == key:
-            items = [i for i in el.iter("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li")]
-            text = "".join(items[0].itertext()) if items else "".join(el.itertext())
-            return _clean(text) or None
-    return None
+    found = formats.find_xmp(root, ns, local)
+    if found is None:
+        return None
+    if isinstance(found, str):
+        return _clean(found) or None
+    items = list(found.iter("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li"))
+    return _clean("".join(items[0].itertext()) if items else "".join(found.itertext())) or None
 
 
 class _Budget:

@@ -183,3 +183,15 @@ def gen() -> SimpleNamespace:
         OFFICIAL_LINES=OFFICIAL_LINES, pdf_bytes=pdf_bytes, rewrite=rewrite, add_xmp=add_xmp, ofd_bytes=ofd_bytes,
         docx_bytes=docx_bytes, odt_bytes=odt_bytes, image_bytes=image_bytes,
     )
+
+
+@pytest.fixture
+def ws(tmp_path):
+    """A workspace with agency SZF (fonds 0012, unit BGS) and an empty drop folder."""
+    from govarc.admin import init_workspace
+    from tests.citykit import make_city
+
+    city = make_city(tmp_path, n=0)
+    (tmp_path / "drop" / "SZF").mkdir(parents=True, exist_ok=True)
+    workspace, _ = init_workspace(tmp_path / "home", city)
+    return workspace

@@ -7,25 +7,10 @@ import hashlib
 import json
 from pathlib import Path
 
-import pytest
-
-from govarc.admin import init_workspace
 from govarc.catalog.db import open_catalog
-from govarc.ingest.pipeline import ingest, object_path
-from tests.citykit import make_city, make_doc, make_pdf
-
-
-@pytest.fixture
-def ws(tmp_path):
-    city = make_city(tmp_path, n=0)
-    (tmp_path / "drop" / "SZF").mkdir(parents=True, exist_ok=True)
-    workspace, _ = init_workspace(tmp_path / "home", city)
-    return workspace
-
-
-def run(ws, *paths, agency=None, workers=1):
-    with open_catalog(ws.catalog_path) as cat:
-        return ingest(cat, ws.objects_dir, agency or ws.agency("SZF"), [Path(p) for p in paths], workers=workers)
+from govarc.ingest.pipeline import object_path
+from tests.citykit import ingest_into as run
+from tests.citykit import make_doc, make_pdf
 
 
 def test_a_second_run_finds_every_item_registered_on_a_pool_too(ws, tmp_path):
