@@ -100,10 +100,13 @@ def collect_source(source: Path) -> list[SourceFile]:
     if stat.S_ISREG(st.st_mode):
         files.append(SourceFile(source, nfc(source.name), st.st_size))
     elif stat.S_ISDIR(st.st_mode):
-        for rel, entry, est in walk_tree(source):
-            if not stat.S_ISREG(est.st_mode):
-                raise InvalidInputError("links and special files cannot be packaged", entry.path)
-            files.append(SourceFile(Path(entry.path), nfc(rel), est.st_size))
+        try:
+            for rel, entry, est in walk_tree(source):
+                if not stat.S_ISREG(est.st_mode):
+                    raise InvalidInputError("links and special files cannot be packaged", entry.path)
+                files.append(SourceFile(Path(entry.path), nfc(rel), est.st_size))
+        except OSError as e:  # an unreadable sub-folder: name it, as for any bad input
+            raise InvalidInputError(f"cannot read folder: {e.strerror}", e.filename or str(source)) from None
     else:
         raise InvalidInputError("source is neither a file nor a folder", str(source))
     if not files:

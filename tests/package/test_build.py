@@ -143,3 +143,30 @@ def test_names_with_surrounding_whitespace_are_refused(tmp_path: Path, sample_me
         build_package(src, load(sample_metadata), out, durable=False)
     assert name.strip() in str(e.value) and "whitespace" in str(e.value)
     assert not out.exists()
+
+
+def test_an_unreadable_sub_folder_is_a_clear_input_error(tmp_path: Path, sample_metadata: Path, monkeypatch) -> None:
+    import os
+
+    from govarc.package import build as build_module
+
+    src = tmp_path / "src"
+    (src / "附件").mkdir(parents=True)
+    (src / "正文.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    if os.geteuid() == 0:  # root reads a mode-0 folder anyway: fail the walk where it would fail
+        real = build_module.walk_tree
+
+        def failing(root):
+            yield from real(root)
+            raise PermissionError(13, "Permission denied", str(src / "附件"))
+
+        monkeypatch.setattr(build_module, "walk_tree", failing)
+    else:
+        (src / "附件").chmod(0)
+    try:
+        with pytest.raises(InvalidInputError) as e:
+            build_package(src, load_metadata(sample_metadata), tmp_path / "pkg", durable=False)
+    finally:
+        (src / "附件").chmod(0o755)
+    assert "附件" in str(e.value) and "cannot read folder" in str(e.value)
+    assert not (tmp_path / "pkg").exists()
