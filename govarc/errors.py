@@ -2,7 +2,8 @@
 
 Exit codes (documented in the README):
 0 ok, 1 unexpected error, 2 usage, 3 invalid package or input, 4 signature not valid or not
-trusted, 5 transfer or exchange failure, 6 configuration error, 7 another run holds the lock.
+trusted, 5 transfer or exchange failure, 6 configuration error, 7 another run holds the lock,
+8 disk full (no space left on a device).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ EXIT_SIGNATURE = 4
 EXIT_TRANSFER = 5
 EXIT_CONFIG = 6
 EXIT_LOCKED = 7
+EXIT_DISK_FULL = 8
 
 
 class GovarcError(Exception):
@@ -64,3 +66,9 @@ class LockedError(GovarcError):
     """Another run holds the workspace lock."""
 
     exit_code = EXIT_LOCKED
+
+
+class DiskFullError(GovarcError):
+    """No space left on a device (ENOSPC, EDQUOT): nothing was half-written; free space and re-run."""
+
+    exit_code = EXIT_DISK_FULL
