@@ -14,6 +14,7 @@ from govarc.cli import _Group, main
 from govarc.cli.output import Output
 from govarc.errors import (
     ConfigError,
+    DiskFullError,
     GovarcError,
     InvalidInputError,
     InvalidPackageError,
@@ -34,6 +35,7 @@ EXPECTED = {
     TransferError: 5,
     ConfigError: 6,
     LockedError: 7,
+    DiskFullError: 8,
 }
 
 
@@ -57,9 +59,10 @@ def test_every_error_class_is_covered() -> None:
 
 def test_exit_codes_are_documented_in_the_readme() -> None:
     table = documented_codes()
-    assert set(table) == {0, 1, 2, 3, 4, 5, 6, 7}
+    assert set(table) == {0, 1, 2, 3, 4, 5, 6, 7, 8}
     assert "usage" in table[2] and "invalid" in table[3] and "signature" in table[4]
     assert "transfer" in table[5] and "configuration" in table[6] and "lock" in table[7]
+    assert "disk full" in table[8]
     assert set(EXPECTED.values()) <= set(table)
 
 
