@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEB_PACKAGES := libmagic1 openssl
+# fonts-wqy-microhei: the CJK font tests/test_make_samples.py regenerates the samples with
+DEB_PACKAGES := libmagic1 openssl fonts-wqy-microhei
 
 .PHONY: demo test deps venv bench clean
 
