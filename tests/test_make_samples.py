@@ -129,3 +129,30 @@ def test_an_unusable_font_is_refused_in_one_line(tmp_path: Path, font: str) -> N
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"make_samples: {tmp_path / font}: "), result.stderr
     assert not (out / "drop").exists() and not (out / "bad").exists()
+
+
+@pytest.mark.parametrize("name", ["drop", "bad", "city.toml"])
+@pytest.mark.parametrize("kind", ["symlink", "wrong-kind"])
+def test_an_output_that_is_a_link_or_the_wrong_kind_is_refused(tmp_path: Path, name: str, kind: str) -> None:
+    """--out/drop as a link elsewhere must not be followed (nor emptied); nothing is written."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep")
+    out = tmp_path / "out"
+    out.mkdir()
+    if kind == "symlink":
+        (out / name).symlink_to(outside / "precious.txt" if name == "city.toml" else outside)
+    elif name == "city.toml":
+        (out / name).mkdir()
+    else:
+        (out / name).write_text("a file, not a folder")
+
+    result = run_maker("--out", out)
+
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"make_samples: {out / name}: not the generator's output")
+    assert sorted(p.name for p in outside.iterdir()) == ["precious.txt"]
+    assert (outside / "precious.txt").read_text() == "keep"
+    assert sorted(p.name for p in out.iterdir()) == [name]

@@ -27,6 +27,11 @@ def generate(city: City, out: Path, ttf: Path) -> None:
 
     register_fonts(ttf)
     out.mkdir(parents=True, exist_ok=True)
+    for name in ("drop", "bad", "city.toml"):
+        old = out / name
+        # never follow a link out of the output folder, nor replace what the generator did not make
+        if old.is_symlink() or (old.exists() and old.is_dir() != (name != "city.toml")):
+            raise MakerError(f"{old}: not the generator's output (a link or another kind of file); remove it first")
     for sub in ("drop", "bad"):
         shutil.rmtree(out / sub, ignore_errors=True)
     build_city(city, out, str(ttf))
