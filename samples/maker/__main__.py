@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the folder to write drop/, bad/ and city.toml into (default: samples/)")
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="the corpus file (default: %(default)s)")
     parser.add_argument("--font", type=Path, default=None,
-                        help="a CJK TrueType font (default: Debian's fonts-wqy-microhei, else the first fontconfig finds)")
+                        help="a CJK TrueType font (default: Debian's fonts-wqy-microhei, "
+                             "else the first fontconfig finds)")
     args = parser.parse_args(argv)
     try:
         from .fonts import find_cjk_font

@@ -92,7 +92,8 @@ def make_ofd(doc: Doc, creator_version: str) -> bytes:
                               LineWidth=_n(op.width))
                 _ofd_el(obj, "StrokeColor", Value=_rgb255(op.color))
                 _ofd_el(obj, "AbbreviatedData",
-                        f"M {_n(op.x1 - x0)} {_n(op.y1 - y0 + op.width)} L {_n(op.x2 - x0)} {_n(op.y2 - y0 + op.width)}")
+                        f"M {_n(op.x1 - x0)} {_n(op.y1 - y0 + op.width)} "
+                        f"L {_n(op.x2 - x0)} {_n(op.y2 - y0 + op.width)}")
             elif isinstance(op, Seal):
                 r = op.r
                 obj = _ofd_el(layer, "PathObject", ID=str(next(ids)),
