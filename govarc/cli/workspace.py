@@ -113,24 +113,21 @@ def agency_list(out: Output) -> None:
 @click.command("status")
 @click.pass_obj
 def status(out: Output) -> None:
-    """Records and packages per agency.
+    """Records and packages per agency; `signed` counts the packages whose agency signature is on disk.
 
     \b
     Example:
       govarc --home /srv/govarc status
     """
+    from govarc.package.pending import agency_counts
+
     ws = Workspace.open(Path(out.home))
-    with open_catalog(ws.catalog_path) as cat:
-        counts = {
-            row[0]: row[1:] for row in cat.conn.execute(
-                "SELECT agency, COUNT(*), SUM(state != 'registered'), SUM(COALESCE(package_signed, 0)), "
-                "COALESCE(SUM(package_size), 0) FROM records GROUP BY agency")
-        }
     rows = []
-    for a in ws.agencies:
-        n, packaged, signed, size = counts.get(a.code, (0, 0, 0, 0))
-        rows.append({"agency": a.code, "name": a.name, "records": n, "packages": packaged or 0,
-                     "signed": signed or 0, "bytes": size or 0})
+    with open_catalog(ws.catalog_path) as cat:
+        for a in ws.agencies:
+            c = agency_counts(cat, ws.store_dir(a.code), a.code)
+            rows.append({"agency": a.code, "name": a.name, "records": c.records, "packages": c.packages,
+                         "signed": c.signed, "bytes": c.bytes})
     if out.json:
         out.emit_json(rows)
         return

@@ -36,6 +36,7 @@ def ws(tmp_path):
 
 
 def package(ws, **kw):
+    kw.setdefault("unsigned", True)  # these tests are about packaging; the key rule has its own tests
     with open_catalog(ws.catalog_path) as cat:
         return package_pending(cat, ws.objects_dir, ws.store_dir("SZF"), ws.tmp_dir, "SZF", **kw)
 
