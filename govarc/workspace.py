@@ -102,7 +102,7 @@ KEY_ALGORITHMS = ("ec-p256", "rsa3072")
 _OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 
 
-def _unknown(keys: Any, known: tuple[str, ...] | list[str], table: str, where: str) -> None:
+def _unknown(keys: Any, known: tuple[str, ...] | list[str], table: str, where: str, noun: str = "key") -> None:
     """Refuse a key that is not in ``known``, suggesting the nearest known one."""
     import difflib
 
@@ -110,7 +110,7 @@ def _unknown(keys: Any, known: tuple[str, ...] | list[str], table: str, where: s
         if key not in known:
             near = difflib.get_close_matches(str(key), list(known), n=1)
             hint = f" (did you mean `{near[0]}`?)" if near else f"; known: {', '.join(known)}"
-            raise ConfigError(f"unknown key `{key}` in {table}{hint}", where)
+            raise ConfigError(f"unknown {noun} `{key}` in {table}{hint}", where)
 
 
 def _table(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
@@ -187,7 +187,7 @@ def parse_agencies(data: dict[str, Any], base: Path, where: str, *, city: bool =
     may appear; unknown keys are refused either way.
     """
     if city:
-        _unknown(data, ("agency",), "the city file (only [[agency]] tables)", where)
+        _unknown(data, ("agency",), "the city file (only [[agency]] tables)", where, "section")
     raw = data.get("agency", [])
     if not isinstance(raw, list):
         raise ConfigError("`agency` must be an array of tables ([[agency]])", where)
@@ -218,7 +218,7 @@ def load_settings(home: Path) -> Settings:
     path = home / CONFIG_NAME
     data = read_toml(path)
     where = str(path)
-    _unknown(data, list(SECTIONS) + ["agency"], "govarc.toml (sections)", where)
+    _unknown(data, list(SECTIONS) + ["agency"], CONFIG_NAME, where, "section")
     ws, pkg, pki = (_table(data, name, where) for name in SECTIONS)
     for name, table in (("workspace", ws), ("package", pkg), ("pki", pki)):
         _unknown(table, SECTIONS[name], f"[{name}]", where)

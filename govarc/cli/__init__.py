@@ -68,10 +68,9 @@ class _Group(click.Group):
             err = disk_full(e)
             if err is not None:
                 _fail(ctx, str(err), err.exit_code, err.message, err.path)
-            where = e.filename if e.filename is not None else None
+            where = None if e.filename is None else str(e.filename)
             message = e.strerror or str(e)
-            _fail(ctx, f"{where}: {message}" if where else message, EXIT_UNEXPECTED, message,
-                  None if where is None else str(where))
+            _fail(ctx, f"{where}: {message}" if where else message, EXIT_UNEXPECTED, message, where)
         except Exception as e:  # the last resort: never a bare traceback for a user
             err = disk_full(e)
             if err is not None:
@@ -93,9 +92,8 @@ _DISK_FULL_ERRNOS = {errno.ENOSPC} | ({errno.EDQUOT} if hasattr(errno, "EDQUOT")
 def disk_full(e: BaseException) -> DiskFullError | None:
     """The :class:`DiskFullError` an exception means (ENOSPC or EDQUOT, or SQLite's "disk is full"), else None."""
     if isinstance(e, OSError) and e.errno in _DISK_FULL_ERRNOS:
-        where = e.filename if e.filename is not None else None
-        return DiskFullError(f"{e.strerror or 'no space left on device'}; free space and run again",
-                             None if where is None else str(where))
+        where = None if e.filename is None else str(e.filename)
+        return DiskFullError(f"{e.strerror or 'no space left on device'}; free space and run again", where)
     if type(e).__module__ == "sqlite3" and "disk is full" in str(e):
         return DiskFullError("the catalog cannot grow: the disk is full; free space and run again")
     return None

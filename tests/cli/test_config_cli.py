@@ -39,7 +39,7 @@ def test_a_correct_config_with_every_key_loads(home: Path) -> None:
 
 # (what to change in GOOD, what the one error line must say)
 BAD = [
-    (("[package]", "[pakage]"), "unknown key `pakage` in govarc.toml (sections) (did you mean `package`?)"),
+    (("[package]", "[pakage]"), "unknown section `pakage` in govarc.toml (did you mean `package`?)"),
     (("zip = false", "zipp = true"), "unknown key `zipp` in [package] (did you mean `zip`?)"),
     (("workers = 2", "worker = 2"), "unknown key `worker` in [workspace] (did you mean `workers`?)"),
     (('fonds = "0012"\n', 'fonds = "0012"\ndorp = "drop/SZF"\n'), "unknown key `dorp` in [[agency]] SZF (did you mean `drop`?)"),
@@ -64,7 +64,7 @@ BAD = [
     (("schema = 1", "schema = true"), "config schema True is not 1"),
     (('key_algorithm = "ec-p256"', 'key_algorithm = "rsa-3072"'), "`pki.key_algorithm` must be one of ec-p256, rsa3072"),
     (('identity_oid = "2.5.4.97"', 'identity_oid = "organizationIdentifier"'), "`pki.identity_oid` must be a dotted OID"),
-    (("[pki]\n", "pki = 3\n[pkix]\n"), "unknown key `pkix`"),
+    (("[pki]\n", "pki = 3\n[pkix]\n"), "unknown section `pkix` in govarc.toml"),
     (("[workspace]\nschema = 1\nworkers = 2\n", "workspace = 1\n"), "`workspace` must be a table ([workspace])"),
     (("[[agency]]", "[agency]"), "`agency` must be an array of tables ([[agency]])"),
     (("[package]", "[package\n"), "not valid TOML"),
@@ -103,8 +103,8 @@ def test_the_known_values_agree_with_the_code() -> None:
 
 
 CITY_BAD = [
-    ("[[agency]]\n", "[[agnecy]]\n", "unknown key `agnecy` in the city file (only [[agency]] tables) (did you mean `agency`?)"),
-    ("[[agency]]\n", "[package]\nzip = true\n\n[[agency]]\n", "unknown key `package` in the city file"),
+    ("[[agency]]\n", "[[agnecy]]\n", "unknown section `agnecy` in the city file (only [[agency]] tables) (did you mean `agency`?)"),
+    ("[[agency]]\n", "[package]\nzip = true\n\n[[agency]]\n", "unknown section `package` in the city file"),
     ('drop = "drop/SZF"', 'dorp = "drop/SZF"', "unknown key `dorp` in [[agency]] SZF (did you mean `drop`?)"),
     ('unit = "BGS"', 'unit = "BGS"\naccepted_formats = ["image/jpg"]', "names 'image/jpg'"),
     ('unit = "BGS"', 'unit = "BGS"\nallow_classified = "false"', "allow_classified` must be true or false"),
