@@ -147,7 +147,7 @@ def make_corpus(root: Path, n: int, agencies: list[tuple[str, str, str, str, str
     lines = []
     for code, name, fonds, unit, _prefix in agencies:
         lines += ["[[agency]]", f'code = "{code}"', f'name = "{name}"', f'fonds = "{fonds}"', f'unit = "{unit}"',
-                  f'drop = "drop/{code}"', ""]
+                  f'drop = "drop/{code}"', "unsigned = true  # allows --no-sign runs; with a key packages are signed", ""]
     (corpus / "city.toml").write_text("\n".join(lines), encoding="utf-8")
     done.write_text(f"{n} records\n", encoding="utf-8")
     return corpus, time.monotonic() - started

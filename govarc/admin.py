@@ -20,7 +20,7 @@ def init_workspace(home: Path, config: Path | None = None) -> tuple[Workspace, b
     agencies: tuple[Agency, ...] = ()
     if config is not None:
         config = Path(config)
-        agencies = parse_agencies(read_toml(config), config.parent.resolve(), str(config))
+        agencies = parse_agencies(read_toml(config), config.parent.resolve(), str(config), city=True)
     changed = False
     if Workspace.exists(home):
         ws = Workspace.open(home)

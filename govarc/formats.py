@@ -448,3 +448,9 @@ def extension_matches(path: str | Path, info: FormatInfo) -> bool:
     if expected is not None:
         return ext in expected
     return ext not in _ANY_KNOWN_EXTENSION
+
+
+def known_formats() -> frozenset[str]:
+    """Every MIME type and format name this module can answer, e.g. for checking ``accepted_formats``."""
+    return (frozenset(_NAMES) | frozenset(_NAMES.values()) | frozenset(EXPECTED_EXTENSIONS)
+            | frozenset(OOXML_MAIN_PARTS.values()) | {"PDF/A", "BigTIFF"})

@@ -119,7 +119,8 @@ def run_nightly(
                     on_agency(agency.code, "package")
                 packaged = package_pending(
                     cat, ws.objects_dir, ws.store_dir(agency.code), ws.tmp_dir, agency.code,
-                    signer=signers[agency.code], zip=ws.settings.package_zip, sm3=ws.settings.package_sm3,
+                    signer=signers[agency.code], unsigned=agency.unsigned, keys=ws.keys_dir(agency.code),
+                    zip=ws.settings.package_zip, sm3=ws.settings.package_sm3,
                 )
             except GovarcError as e:
                 runs.append(AgencyRun(agency.code, report, (), str(e), e.exit_code))

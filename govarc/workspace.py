@@ -54,6 +54,7 @@ class Agency:
     drop: Path | None = None
     accepted_formats: tuple[str, ...] = DEFAULT_ACCEPTED
     allow_classified: bool = False
+    unsigned: bool = False  # packages may go unsigned while the agency has no key
 
     def as_toml(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -63,6 +64,8 @@ class Agency:
         }
         if self.drop is not None:
             d["drop"] = str(self.drop)
+        if self.unsigned:
+            d["unsigned"] = True
         return d
 
 
@@ -87,7 +90,67 @@ class Settings:
         }
 
 
-def _agency(raw: dict[str, Any], base: Path, where: str) -> Agency:
+# Every key govarc.toml may hold, per table: a typo is an error naming the key, never a silent default.
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "workspace": ("schema", "workers"),
+    "package": ("zip", "sm3"),
+    "pki": ("identity_oid", "key_algorithm"),
+}
+AGENCY_KEYS = ("code", "name", "fonds", "fonds_name", "unit", "category", "drop", "accepted_formats",
+               "allow_classified", "unsigned")
+KEY_ALGORITHMS = ("ec-p256", "rsa3072")
+_OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
+
+
+def _unknown(keys: Any, known: tuple[str, ...] | list[str], table: str, where: str, noun: str = "key") -> None:
+    """Refuse a key that is not in ``known``, suggesting the nearest known one."""
+    import difflib
+
+    for key in keys:
+        if key not in known:
+            near = difflib.get_close_matches(str(key), list(known), n=1)
+            hint = f" (did you mean `{near[0]}`?)" if near else f"; known: {', '.join(known)}"
+            raise ConfigError(f"unknown {noun} `{key}` in {table}{hint}", where)
+
+
+def _table(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"`{name}` must be a table ([{name}])", where)
+    return value
+
+
+def _bool(table: dict[str, Any], key: str, label: str, where: str, default: bool = False) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"`{label}` must be true or false, not {value!r}", where)
+    return value
+
+
+def check_accepted_formats(values: Any, label: str, where: str) -> tuple[str, ...]:
+    """``accepted_formats`` as a tuple, each a MIME type or format name :mod:`govarc.formats` can answer."""
+    if not isinstance(values, list) or not all(isinstance(a, str) for a in values):
+        raise ConfigError(f"{label}: `accepted_formats` must be a list of MIME types or format names", where)
+    unknown = [v for v in values if v not in DEFAULT_ACCEPTED]
+    if unknown:
+        import difflib
+
+        from govarc.formats import known_formats
+
+        known = known_formats()
+        for value in unknown:
+            if value not in known:
+                near = difflib.get_close_matches(value, sorted(known), n=1)
+                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                raise ConfigError(f"{label}: `accepted_formats` names {value!r}, which is no MIME type or format name "
+                                  f"govarc identifies{hint}", where)
+    return tuple(values)
+
+
+def _agency(raw: Any, base: Path, where: str) -> Agency:
+    if not isinstance(raw, dict):
+        raise ConfigError("each `agency` entry must be a table ([[agency]])", where)
+
     def need(key: str) -> str:
         value = raw.get(key)
         if not isinstance(value, str) or not value.strip():
@@ -97,27 +160,34 @@ def _agency(raw: dict[str, Any], base: Path, where: str) -> Agency:
     code = need("code")
     if not _AGENCY.match(code):
         raise ConfigError(f"agency code {code!r} must be 1-32 letters, digits or hyphens", where)
+    _unknown(raw, AGENCY_KEYS, f"[[agency]] {code}", where)
     for key in ("fonds", "unit", "category"):
-        if key in raw and not _CODE.match(str(raw[key])):
+        if key in raw and not (isinstance(raw[key], str) and _CODE.match(raw[key])):
             raise ConfigError(f"agency {code}: `{key}` {raw[key]!r} must be 1-16 letters or digits", where)
+    for key in ("name", "fonds_name", "drop"):
+        if key in raw and not isinstance(raw[key], str):
+            raise ConfigError(f"agency {code}: `{key}` must be a string, not {raw[key]!r}", where)
     drop = raw.get("drop")
-    accepted = raw.get("accepted_formats", list(DEFAULT_ACCEPTED))
-    if not isinstance(accepted, list) or not all(isinstance(a, str) for a in accepted):
-        raise ConfigError(f"agency {code}: `accepted_formats` must be a list of MIME types", where)
-    allow = raw.get("allow_classified", False)
-    if not isinstance(allow, bool):
-        raise ConfigError(f"agency {code}: `allow_classified` must be true or false", where)
+    accepted = check_accepted_formats(raw.get("accepted_formats", list(DEFAULT_ACCEPTED)), f"agency {code}", where)
+    allow = _bool(raw, "allow_classified", f"agency {code}: allow_classified", where)
+    unsigned = _bool(raw, "unsigned", f"agency {code}: unsigned", where)
     name = need("name")
     return Agency(
         code=code, name=name, fonds=need("fonds"), fonds_name=str(raw.get("fonds_name") or name),
         unit=str(raw.get("unit", "BGS")), category=str(raw.get("category", "WS")),
         drop=(base / drop).resolve() if isinstance(drop, str) and drop else None,
-        accepted_formats=tuple(accepted), allow_classified=allow,
+        accepted_formats=accepted, allow_classified=allow, unsigned=unsigned,
     )
 
 
-def parse_agencies(data: dict[str, Any], base: Path, where: str) -> tuple[Agency, ...]:
-    """The ``[[agency]]`` tables of a config; drop folders resolve against ``base``."""
+def parse_agencies(data: dict[str, Any], base: Path, where: str, *, city: bool = False) -> tuple[Agency, ...]:
+    """The ``[[agency]]`` tables of a config; drop folders resolve against ``base``.
+
+    With ``city`` (a city file for ``govarc init --config``) nothing but ``[[agency]]`` tables
+    may appear; unknown keys are refused either way.
+    """
+    if city:
+        _unknown(data, ("agency",), "the city file (only [[agency]] tables)", where, "section")
     raw = data.get("agency", [])
     if not isinstance(raw, list):
         raise ConfigError("`agency` must be an array of tables ([[agency]])", where)
@@ -135,27 +205,39 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError("configuration file not found", str(path)) from None
+    except IsADirectoryError:
+        raise ConfigError("is a folder, not a configuration file", str(path)) from None
+    except UnicodeDecodeError:
+        raise ConfigError("not valid TOML: not UTF-8 text", str(path)) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"not valid TOML: {e}", str(path)) from None
 
 
 def load_settings(home: Path) -> Settings:
+    """Read and check govarc.toml: unknown sections or keys and wrong value types are ConfigErrors."""
     path = home / CONFIG_NAME
     data = read_toml(path)
     where = str(path)
-    ws = data.get("workspace", {})
-    if ws.get("schema", CONFIG_SCHEMA) != CONFIG_SCHEMA:
-        raise ConfigError(f"config schema {ws.get('schema')!r} is not {CONFIG_SCHEMA}", where)
-    pkg = data.get("package", {})
-    pki = data.get("pki", {})
+    _unknown(data, list(SECTIONS) + ["agency"], CONFIG_NAME, where, "section")
+    ws, pkg, pki = (_table(data, name, where) for name in SECTIONS)
+    for name, table in (("workspace", ws), ("package", pkg), ("pki", pki)):
+        _unknown(table, SECTIONS[name], f"[{name}]", where)
+    schema = ws.get("schema", CONFIG_SCHEMA)
+    if schema != CONFIG_SCHEMA or isinstance(schema, bool):
+        raise ConfigError(f"config schema {schema!r} is not {CONFIG_SCHEMA}", where)
     workers = ws.get("workers", 0)
-    if not isinstance(workers, int) or workers < 0:
-        raise ConfigError("`workspace.workers` must be a whole number ≥ 0", where)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
+        raise ConfigError(f"`workspace.workers` must be a whole number ≥ 0, not {workers!r}", where)
+    identity_oid = pki.get("identity_oid", "2.5.4.97")
+    if not isinstance(identity_oid, str) or not _OID.match(identity_oid):
+        raise ConfigError(f"`pki.identity_oid` must be a dotted OID such as \"2.5.4.97\", not {identity_oid!r}", where)
+    key_algorithm = pki.get("key_algorithm", "ec-p256")
+    if key_algorithm not in KEY_ALGORITHMS:
+        raise ConfigError(f"`pki.key_algorithm` must be one of {', '.join(KEY_ALGORITHMS)}, not {key_algorithm!r}", where)
     return Settings(
         home=home, agencies=parse_agencies(data, home, where),
-        package_zip=bool(pkg.get("zip", False)), package_sm3=bool(pkg.get("sm3", False)),
-        identity_oid=str(pki.get("identity_oid", "2.5.4.97")), key_algorithm=str(pki.get("key_algorithm", "ec-p256")),
-        workers=workers,
+        package_zip=_bool(pkg, "zip", "package.zip", where), package_sm3=_bool(pkg, "sm3", "package.sm3", where),
+        identity_oid=identity_oid, key_algorithm=key_algorithm, workers=workers,
     )
 
 

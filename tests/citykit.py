@@ -40,14 +40,18 @@ def make_doc(folder: Path, i: int, *, prefix: str = "柳政发", year: int = 202
     return pdf
 
 
-def make_city(root: Path, n: int = 6) -> Path:
-    """A one-agency city with ``n`` documents; returns the city.toml."""
+def make_city(root: Path, n: int = 6, *, unsigned: bool = True) -> Path:
+    """A one-agency city with ``n`` documents; returns the city.toml.
+
+    ``unsigned``: the agency may be packaged without a key (else packaging it without one is refused).
+    """
     drop = root / "drop" / "SZF"
     for i in range(1, n + 1):
         make_doc(drop, i, retention="Y" if i % 2 else "D30")
     city = root / "city.toml"
     city.write_text(
-        '[[agency]]\ncode = "SZF"\nname = "柳州市人民政府办公室"\nfonds = "0012"\nunit = "BGS"\ndrop = "drop/SZF"\n',
+        '[[agency]]\ncode = "SZF"\nname = "柳州市人民政府办公室"\nfonds = "0012"\nunit = "BGS"\ndrop = "drop/SZF"\n'
+        + ("unsigned = true\n" if unsigned else ""),
         encoding="utf-8",
     )
     return city

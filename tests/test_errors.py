@@ -122,3 +122,81 @@ def test_real_command_error_is_one_line_unless_verbose(runner, tmp_path: Path, s
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     verbose = runner.invoke(main, ["--verbose", *args])
     assert verbose.exit_code == 3 and "Traceback" in verbose.stderr
+
+
+# -- --json on failure, and OSErrors at the boundary ----------------------------------------------
+
+def json_app() -> click.Group:
+    """The real boundary class, with --json, whose command raises what it is told to (fault injection)."""
+    import errno
+    import sqlite3
+
+    @click.group(cls=_Group)
+    @click.option("--json", "json_", is_flag=True)
+    @click.pass_context
+    def app(ctx: click.Context, json_: bool) -> None:
+        ctx.obj = Output(json=json_, verbose=False, quiet=False, home=".", tty=False)
+
+    @app.command()
+    @click.argument("name")
+    def fail(name: str) -> None:
+        raises: dict[str, BaseException] = {
+            "ENOSPC": OSError(errno.ENOSPC, "No space left on device", "store/SZF/pkg.zip"),
+            "EDQUOT": OSError(errno.EDQUOT, "Disk quota exceeded", "objects/ab/cd"),
+            "EACCES": PermissionError(errno.EACCES, "Permission denied", "store/SZF"),
+            "ENOENT-nofile": OSError(errno.ENOENT, "No such file or directory"),
+            "sqlite-full": sqlite3.OperationalError("database or disk is full"),
+            "ValueError": ValueError("something broke"),
+            "KeyboardInterrupt": KeyboardInterrupt(),
+        }
+        if name in raises:
+            raise raises[name]
+        raise {c.__name__: c for c in EXPECTED}[name]("the problem", "some/file.txt")
+
+    return app
+
+
+def one_json(stdout: str) -> dict:
+    import json
+
+    data = json.loads(stdout)  # exactly one JSON document, nothing else on stdout
+    assert isinstance(data, dict) and set(data) == {"error", "exit_code"} and set(data["error"]) == {"code", "message", "path"}
+    return data
+
+
+@pytest.mark.parametrize(("cls", "code"), EXPECTED.items(), ids=[c.__name__ for c in EXPECTED])
+def test_json_failure_is_one_object_on_stdout_and_one_line_on_stderr(runner, cls: type[GovarcError], code: int) -> None:
+    from govarc.cli import EXIT_NAMES
+
+    result = runner.invoke(json_app(), ["--json", "fail", cls.__name__])
+    assert result.exit_code == code
+    assert one_json(result.stdout) == {"error": {"code": EXIT_NAMES[code], "message": "the problem", "path": "some/file.txt"},
+                                       "exit_code": code}
+    assert result.stderr == "govarc: error: some/file.txt: the problem\n"
+
+
+@pytest.mark.parametrize(("name", "code", "line", "path"), [
+    ("ENOSPC", 8, "store/SZF/pkg.zip: No space left on device; free space and run again", "store/SZF/pkg.zip"),
+    ("EDQUOT", 8, "objects/ab/cd: Disk quota exceeded; free space and run again", "objects/ab/cd"),
+    ("sqlite-full", 8, "the catalog cannot grow: the disk is full; free space and run again", None),
+    ("EACCES", 1, "store/SZF: Permission denied", "store/SZF"),
+    ("ENOENT-nofile", 1, "No such file or directory", None),
+    ("ValueError", 1, "unexpected error: ValueError: something broke", None),
+    ("KeyboardInterrupt", 130, "interrupted", None),
+])
+def test_oserrors_and_unexpected_errors_at_the_boundary(runner, name: str, code: int, line: str, path: str | None) -> None:
+    plain = runner.invoke(json_app(), ["fail", name])
+    assert plain.exit_code == code
+    assert plain.stderr == f"govarc: error: {line}\n" and plain.stdout == ""
+    js = runner.invoke(json_app(), ["--json", "fail", name])
+    assert js.exit_code == code and js.stderr == plain.stderr
+    data = one_json(js.stdout)
+    assert data["exit_code"] == code and data["error"]["path"] == path
+    assert data["error"]["code"] == {8: "disk_full", 1: "unexpected", 130: "interrupted"}[code]
+
+
+def test_exit_code_names_cover_every_documented_code() -> None:
+    from govarc.cli import EXIT_NAMES
+
+    assert set(documented_codes()) - {0} <= set(EXIT_NAMES)
+    assert len(set(EXIT_NAMES.values())) == len(EXIT_NAMES)

@@ -72,7 +72,7 @@ def test_one_agency_failing_does_not_stop_the_others(tmp_path):
     make_doc(tmp_path / "drop" / "CZJ", 1, prefix="柳财预")
     with open(city, "a", encoding="utf-8") as f:
         f.write('\n[[agency]]\ncode = "GONE"\nname = "已撤销单位"\nfonds = "0099"\ndrop = "drop/GONE"\n'
-                '\n[[agency]]\ncode = "CZJ"\nname = "柳州市财政局"\nfonds = "0035"\nunit = "CWK"\ndrop = "drop/CZJ"\n')
+                '\n[[agency]]\ncode = "CZJ"\nname = "柳州市财政局"\nfonds = "0035"\nunit = "CWK"\ndrop = "drop/CZJ"\nunsigned = true\n')
     home = tmp_path / "home"
     init_workspace(home, city)
     result = govarc(home, "nightly")

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
+import json
 import logging
 import os
 import sys
 import traceback
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from govarc import __version__
 from govarc.cli.output import Output
-from govarc.errors import EXIT_UNEXPECTED, GovarcError
+from govarc.errors import (
+    EXIT_CONFIG,
+    EXIT_DISK_FULL,
+    EXIT_INVALID,
+    EXIT_LOCKED,
+    EXIT_SIGNATURE,
+    EXIT_TRANSFER,
+    EXIT_UNEXPECTED,
+    EXIT_USAGE,
+    DiskFullError,
+    GovarcError,
+)
 
 
 # Commands load on first use: a cron job calling `govarc verify` should not pay for pypdf and SQLite.
@@ -48,18 +61,57 @@ class _Group(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except GovarcError as e:
-            _fail(ctx, str(e), e.exit_code)
+            _fail(ctx, str(e), e.exit_code, e.message, e.path)
         except KeyboardInterrupt:
-            _fail(ctx, "interrupted", 130)
+            _fail(ctx, "interrupted", EXIT_INTERRUPTED, "interrupted", None)
+        except OSError as e:
+            err = disk_full(e)
+            if err is not None:
+                _fail(ctx, str(err), err.exit_code, err.message, err.path)
+            where = None if e.filename is None else str(e.filename)
+            message = e.strerror or str(e)
+            _fail(ctx, f"{where}: {message}" if where else message, EXIT_UNEXPECTED, message, where)
         except Exception as e:  # the last resort: never a bare traceback for a user
-            _fail(ctx, f"unexpected error: {type(e).__name__}: {e}", EXIT_UNEXPECTED)
+            err = disk_full(e)
+            if err is not None:
+                _fail(ctx, str(err), err.exit_code, err.message, err.path)
+            message = f"unexpected error: {type(e).__name__}: {e}"
+            _fail(ctx, message, EXIT_UNEXPECTED, message, None)
 
 
-def _fail(ctx: click.Context, message: str, code: int) -> None:
+# Exit codes by name, for `--json` errors ({"error": {"code": "config", ...}, "exit_code": 6}).
+EXIT_INTERRUPTED = 130
+EXIT_NAMES = {
+    EXIT_UNEXPECTED: "unexpected", EXIT_USAGE: "usage", EXIT_INVALID: "invalid", EXIT_SIGNATURE: "signature",
+    EXIT_TRANSFER: "transfer", EXIT_CONFIG: "config", EXIT_LOCKED: "locked", EXIT_DISK_FULL: "disk_full",
+    EXIT_INTERRUPTED: "interrupted",
+}
+_DISK_FULL_ERRNOS = {errno.ENOSPC} | ({errno.EDQUOT} if hasattr(errno, "EDQUOT") else set())
+
+
+def disk_full(e: BaseException) -> DiskFullError | None:
+    """The :class:`DiskFullError` an exception means (ENOSPC or EDQUOT, or SQLite's "disk is full"), else None."""
+    if isinstance(e, OSError) and e.errno in _DISK_FULL_ERRNOS:
+        where = None if e.filename is None else str(e.filename)
+        return DiskFullError(f"{e.strerror or 'no space left on device'}; free space and run again", where)
+    if type(e).__module__ == "sqlite3" and "disk is full" in str(e):
+        return DiskFullError("the catalog cannot grow: the disk is full; free space and run again")
+    return None
+
+
+def error_json(message: str, code: int, path: str | None) -> dict[str, Any]:
+    """The one JSON object `--json` prints on stdout when a command fails."""
+    return {"error": {"code": EXIT_NAMES.get(code, str(code)), "message": message, "path": path}, "exit_code": code}
+
+
+def _fail(ctx: click.Context, line: str, code: int, message: str, path: str | None) -> NoReturn:
+    """Print the one line on stderr (and with --json one JSON object on stdout), then exit ``code``."""
     out = ctx.find_object(Output)
     if out is not None and out.verbose:
         traceback.print_exc()
-    click.echo(f"govarc: error: {message}", err=True)
+    if out is not None and out.json:
+        click.echo(json.dumps(error_json(message, code, path), ensure_ascii=False))
+    click.echo(f"govarc: error: {line}", err=True)
     ctx.exit(code)
 
 

@@ -19,8 +19,9 @@ from govarc.package.metadata import load_metadata
 def package(ctx: click.Context, code: str | None, passphrase_file: Path | None) -> None:
     """Build archival packages (BagIt bags, govarc profile v1).
 
-    Without a subcommand: build (and sign, when the agency has a key) a package for every record
-    of the catalog that has none, into the agency's store; `--json` lists what was built.
+    Without a subcommand: build and sign a package for every record of the catalog that has none,
+    into the agency's store; `--json` lists what was built. An agency without a key is refused
+    (PACKAGE_NO_KEY, exit 6) unless govarc.toml sets `unsigned = true` for it.
 
     \b
     Example:
@@ -45,8 +46,8 @@ def package(ctx: click.Context, code: str | None, passphrase_file: Path | None) 
             with out.progress(f"packaging {agency.code}") as progress:
                 built += package_pending(
                     cat, ws.objects_dir, ws.store_dir(agency.code), ws.tmp_dir, agency.code,
-                    signer=signer_for(agency), zip=ws.settings.package_zip, sm3=ws.settings.package_sm3,
-                    progress=progress,
+                    signer=signer_for(agency), unsigned=agency.unsigned, keys=ws.keys_dir(agency.code),
+                    zip=ws.settings.package_zip, sm3=ws.settings.package_sm3, progress=progress,
                 )
     if out.json:
         out.emit_json([p.as_dict() for p in built])

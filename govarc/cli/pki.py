@@ -13,7 +13,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 from govarc.cli.output import Output
 from govarc.errors import ConfigError, InvalidInputError, SignatureError
-from govarc.sign.keys import KeyAlgorithm, certificates_pem, load_certificates, parse_private_key, write_atomic
+from govarc.sign.keys import (
+    KeyAlgorithm,
+    certificates_pem,
+    load_certificates,
+    parse_private_key,
+    read_secret,
+    write_atomic,
+)
 from govarc.sign.pki import (
     CA_CERT,
     Credentials,
@@ -38,10 +45,7 @@ class CliPrompter:
 
     def passphrase(self, purpose: str, confirm: bool) -> bytes:
         if self.passphrase_file is not None:
-            try:
-                value = Path(self.passphrase_file).read_bytes().rstrip(b"\r\n")
-            except OSError as e:
-                raise ConfigError(f"cannot read the passphrase file: {e.strerror}", str(self.passphrase_file)) from None
+            value = read_secret(Path(self.passphrase_file), "the passphrase file").rstrip(b"\r\n")
             if not value:
                 raise ConfigError("the passphrase file is empty", str(self.passphrase_file))
             return value
@@ -70,11 +74,11 @@ def fingerprint(cert: x509.Certificate) -> str:
 
 
 def read_private_key(path: Path, source_passphrase_file: Path | None, purpose: str):  # type: ignore[no-untyped-def]
-    """A key file that may or may not be encrypted; asks for its passphrase only when it is."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise InvalidInputError(f"cannot read the key: {e.strerror}", str(path)) from None
+    """A key file that may or may not be encrypted; asks for its passphrase only when it is.
+
+    Like ssh, a key file group or others may read is refused (see :func:`read_secret`).
+    """
+    data = read_secret(path, "the private key")
     try:
         return parse_private_key(data, None, str(path))
     except SignatureError as e:

@@ -9,6 +9,7 @@ import click
 from govarc.admin import add_agency, init_workspace
 from govarc.catalog.db import open_catalog
 from govarc.cli.output import Output
+from govarc.errors import ConfigError
 from govarc.workspace import DEFAULT_ACCEPTED, Agency, Workspace
 
 
@@ -52,9 +53,10 @@ def agency() -> None:
 @click.option("--drop", type=click.Path(file_okay=False, path_type=Path), help="The agency's drop folder.")
 @click.option("--accept", "accepted", multiple=True, help="An accepted MIME type (repeat; default: PDF, OFD, DOCX, TIFF, JPEG, PNG).")
 @click.option("--allow-classified", is_flag=True, help="Accept 秘密/机密 material.")
+@click.option("--unsigned", is_flag=True, help="Package without a signature while the agency has no key.")
 @click.pass_obj
 def agency_add(out: Output, code: str, name: str, fonds: str, fonds_name: str | None, unit: str,
-               drop: Path | None, accepted: tuple[str, ...], allow_classified: bool) -> None:
+               drop: Path | None, accepted: tuple[str, ...], allow_classified: bool, unsigned: bool) -> None:
     """Add agency CODE to the workspace.
 
     \b
@@ -63,9 +65,14 @@ def agency_add(out: Output, code: str, name: str, fonds: str, fonds_name: str | 
     """
     from govarc.workspace import parse_agencies
 
-    raw = {"code": code, "name": name, "fonds": fonds, "fonds_name": fonds_name or name, "unit": unit,
-           "accepted_formats": list(accepted or DEFAULT_ACCEPTED), "allow_classified": allow_classified}
+    raw: dict[str, object] = {
+        "code": code, "name": name, "fonds": fonds, "fonds_name": fonds_name or name, "unit": unit,
+        "accepted_formats": list(accepted or DEFAULT_ACCEPTED), "allow_classified": allow_classified,
+        "unsigned": unsigned,
+    }
     if drop is not None:
+        if not drop.is_dir():
+            raise ConfigError("`--drop` names no existing folder; create it first", str(drop))
         raw["drop"] = str(drop.resolve())
     ws = Workspace.open(Path(out.home))
     (new,) = parse_agencies({"agency": [raw]}, Path.cwd(), "command line")
@@ -106,24 +113,21 @@ def agency_list(out: Output) -> None:
 @click.command("status")
 @click.pass_obj
 def status(out: Output) -> None:
-    """Records and packages per agency.
+    """Records and packages per agency; `signed` counts the packages whose agency signature is on disk.
 
     \b
     Example:
       govarc --home /srv/govarc status
     """
+    from govarc.package.pending import agency_counts
+
     ws = Workspace.open(Path(out.home))
-    with open_catalog(ws.catalog_path) as cat:
-        counts = {
-            row[0]: row[1:] for row in cat.conn.execute(
-                "SELECT agency, COUNT(*), SUM(state != 'registered'), SUM(COALESCE(package_signed, 0)), "
-                "COALESCE(SUM(package_size), 0) FROM records GROUP BY agency")
-        }
     rows = []
-    for a in ws.agencies:
-        n, packaged, signed, size = counts.get(a.code, (0, 0, 0, 0))
-        rows.append({"agency": a.code, "name": a.name, "records": n, "packages": packaged or 0,
-                     "signed": signed or 0, "bytes": size or 0})
+    with open_catalog(ws.catalog_path) as cat:
+        for a in ws.agencies:
+            c = agency_counts(cat, ws.store_dir(a.code), a.code)
+            rows.append({"agency": a.code, "name": a.name, "records": c.records, "packages": c.packages,
+                         "signed": c.signed, "bytes": c.bytes})
     if out.json:
         out.emit_json(rows)
         return

@@ -13,7 +13,9 @@ import json
 import os
 import re
 import shutil
+import stat
 import threading
+import zipfile
 import time
 from collections import deque
 from collections.abc import Callable
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from govarc.catalog.db import Catalog
-from govarc.errors import InvalidInputError
+from govarc.errors import ConfigError, GovarcError, InvalidInputError
 from govarc.ingest.pipeline import object_path
 from govarc.package import layout
 from govarc.package.build import PackageInfo, Signer, build_package, remove_stale_temps
@@ -32,6 +34,9 @@ from govarc.package.manifest import bag_info_get, nfc, parse_manifest
 from govarc.package.metadata import Record, record_from_dict
 from govarc.package.reader import open_package
 from govarc.package.verify import verify_package
+
+
+NO_KEY = "PACKAGE_NO_KEY"
 
 
 @dataclass(frozen=True)
@@ -211,21 +216,32 @@ def package_pending(
     agency_code: str,
     *,
     signer: Signer | None = None,
+    unsigned: bool = False,
+    keys: Path | None = None,
     zip: bool = False,
     sm3: bool = False,
     progress: Progress | None = None,
     on_package: Callable[[Packaged], None] | None = None,
     threads: int = BUILD_THREADS,
 ) -> list[Packaged]:
-    """Build (and sign, given ``signer``) a package for every registered record of an agency.
+    """Build and sign (with ``signer``) a package for every registered record of an agency.
 
-    Builds ``threads`` packages at a time. ``on_package`` is called for each package once the
-    catalog records it (in batches). When a build fails, the packages built before it are
-    recorded and the error is raised.
+    Without a ``signer`` nothing is built unless ``unsigned`` says unsigned packages are wanted:
+    a :class:`ConfigError` starting ``PACKAGE_NO_KEY`` names the agency and ``keys`` (where its
+    key would be), so that no agency gets unsigned packages by accident. Builds ``threads``
+    packages at a time. ``on_package`` is called for each package once the catalog records it
+    (in batches). When a build fails, the packages built before it are recorded and the error is
+    raised.
     """
     rows = catalog.conn.execute(
         "SELECT id, archival_code FROM records WHERE agency=? AND state='registered' ORDER BY id", (agency_code,)
     ).fetchall()
+    if rows and signer is None and not unsigned:
+        where = f" ({keys / 'key.pem'} does not exist)" if keys is not None else ""
+        raise ConfigError(
+            f"{NO_KEY}: agency {agency_code} has no signing key{where}, so {len(rows)} record(s) wait unpackaged; "
+            f"issue or import one (govarc pki issue {agency_code}, or govarc pki import {agency_code}), "
+            f"or set `unsigned = true` for the agency in govarc.toml to package without a signature")
     done: list[Packaged] = []
     unrecorded: list[tuple[int, Packaged, str]] = []
     store.mkdir(parents=True, exist_ok=True)
@@ -292,3 +308,150 @@ def package_pending(
         if unrecorded:
             record()
     return done
+
+
+# -- signatures on disk, and signing the backlog -------------------------------------------------
+
+def has_agency_signature(path: Path, code: str) -> bool:
+    """Whether the package at ``path`` (a folder or a .zip) holds ``signatures/<code>.p7s``.
+
+    Looks at the disk, not the catalog, and follows no link: a link at the package, at
+    ``signatures/`` or at the signature does not count. Whether the signature is valid is for
+    ``govarc verify`` to say.
+    """
+    rel = f"{layout.SIGNATURES_DIR}/{code}.p7s"
+    try:
+        st = os.lstat(path)
+        if stat.S_ISDIR(st.st_mode):
+            return (stat.S_ISDIR(os.lstat(path / layout.SIGNATURES_DIR).st_mode)
+                    and stat.S_ISREG(os.lstat(path / rel).st_mode))
+        if stat.S_ISREG(st.st_mode):
+            with zipfile.ZipFile(path) as z:
+                return any(n.count("/") == 2 and n.split("/", 1)[1] == rel for n in z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return False
+
+
+def _store_path(store: Path, package_path: str) -> Path | None:
+    """The package a catalog row names, found by its name in ``store`` (never outside it)."""
+    name = Path(package_path).name
+    if not name or name.startswith(".") or name != os.path.basename(package_path):
+        return None
+    return store / name
+
+
+@dataclass(frozen=True)
+class AgencyCounts:
+    """What ``govarc status`` shows for an agency; ``signed`` is counted on disk."""
+
+    records: int
+    packages: int
+    signed: int
+    bytes: int
+
+
+def agency_counts(catalog: Catalog, store: Path, agency_code: str) -> AgencyCounts:
+    """Records and packages of an agency; a package counts as signed when its agency's signature is on disk."""
+    records, size = catalog.conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(package_size), 0) FROM records WHERE agency=?", (agency_code,)).fetchone()
+    paths = [r[0] for r in catalog.conn.execute(
+        "SELECT package_path FROM records WHERE agency=? AND package_path IS NOT NULL", (agency_code,))]
+    signed = 0
+    for package_path in paths:
+        path = _store_path(store, package_path)
+        if path is not None and has_agency_signature(path, agency_code):
+            signed += 1
+    return AgencyCounts(records, len(paths), signed, size)
+
+
+@dataclass(frozen=True)
+class SignedPackage:
+    """A package of the store signed by :func:`sign_pending` (or found signed and recorded as such)."""
+
+    archival_code: str
+    path: Path
+    size: int
+    tagmanifest_sha256: str
+    already: bool = False  # signed on disk before, only the catalog is brought up to date
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"archival_code": self.archival_code, "path": str(self.path), "size": self.size,
+                "tagmanifest_sha256": self.tagmanifest_sha256, "already_signed": self.already}
+
+
+@dataclass(frozen=True)
+class SignFailure:
+    archival_code: str
+    path: Path
+    message: str
+    exit_code: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"archival_code": self.archival_code, "path": str(self.path), "error": self.message,
+                "exit_code": self.exit_code}
+
+
+def unsigned_packages(catalog: Catalog, store: Path, agency_code: str) -> list[tuple[int, str, Path]]:
+    """``(record id, archival code, path)`` of each package of the agency that lacks its signature on disk."""
+    out = []
+    for rid, code, package_path in catalog.conn.execute(
+            "SELECT id, archival_code, package_path FROM records WHERE agency=? AND package_path IS NOT NULL "
+            "ORDER BY id", (agency_code,)).fetchall():
+        path = _store_path(store, package_path) or Path(package_path)
+        if not has_agency_signature(path, agency_code):
+            out.append((rid, code, path))
+    return out
+
+
+def _tagmanifest_sha256(path: Path) -> str:
+    with open_package(path) as r:
+        return hashlib.sha256(r.read(layout.REQUIRED_TAGMANIFEST)).hexdigest()
+
+
+def sign_pending(
+    catalog: Catalog,
+    store: Path,
+    agency_code: str,
+    sign: Callable[[Path], object],
+    *,
+    on_package: Callable[[SignedPackage], None] | None = None,
+) -> tuple[list[SignedPackage], list[SignFailure]]:
+    """Sign every package of the agency in ``store`` that lacks ``signatures/<agency_code>.p7s``.
+
+    ``sign(path)`` signs one package atomically (see :func:`govarc.sign.cms.sign_package`, which
+    verifies it first). After each, the catalog records it signed with its size and tag-manifest
+    digest as now on disk. A package found signed on disk that the catalog calls unsigned (a crash
+    between signing and recording) is only recorded. A package that cannot be signed (missing,
+    a link, invalid) is reported in the failures and the others go on.
+    """
+    signed: list[SignedPackage] = []
+    failed: list[SignFailure] = []
+
+    def record(rid: int, result: SignedPackage) -> None:
+        with catalog.write() as conn:
+            conn.execute("UPDATE records SET package_signed=1, package_size=?, package_tagmanifest_sha256=? WHERE id=?",
+                         (result.size, result.tagmanifest_sha256, rid))
+        signed.append(result)
+        if on_package:
+            on_package(result)
+
+    for rid, code, package_path, flag in catalog.conn.execute(
+            "SELECT id, archival_code, package_path, COALESCE(package_signed, 0) FROM records "
+            "WHERE agency=? AND package_path IS NOT NULL ORDER BY id", (agency_code,)).fetchall():
+        path = _store_path(store, package_path)
+        if path is None:
+            failed.append(SignFailure(code, Path(package_path), "the catalog names a package outside the store", 3))
+            continue
+        try:
+            if has_agency_signature(path, agency_code):
+                if not flag:
+                    record(rid, SignedPackage(code, path, _size(path), _tagmanifest_sha256(path), already=True))
+                continue
+            if not os.path.lexists(path):
+                raise InvalidInputError("the package is missing from the store", str(path))
+            sign(path)
+            record(rid, SignedPackage(code, path, _size(path), _tagmanifest_sha256(path)))
+        except GovarcError as e:
+            failed.append(SignFailure(code, path, str(e), e.exit_code))
+    return signed, failed

@@ -15,7 +15,7 @@ from govarc.errors import SignatureError
 from govarc.package.build import Signer
 from govarc.sign.cms import make_signer
 from govarc.sign.keys import Prompter
-from govarc.sign.pki import check_agency_certificate, has_agency_key, load_agency_credentials, subject_of
+from govarc.sign.pki import Credentials, check_agency_certificate, has_agency_key, load_agency_credentials, subject_of
 from govarc.sign.validate import SignaturePolicy, load_crls, load_trust_anchors
 
 if TYPE_CHECKING:
@@ -32,12 +32,13 @@ def check_usable_now(cert: x509.Certificate, now: dt.datetime | None = None) -> 
         )
 
 
-def load_agency_signer(ws: Workspace, code: str, prompter: Prompter) -> Signer | None:
-    """The signer for ``build_package(signer=...)`` from agency ``code``'s stored key, or None if it has none.
+def load_agency_key(ws: Workspace, code: str, prompter: Prompter) -> Credentials | None:
+    """Agency ``code``'s stored key, certificate and chain, checked for signing now; None if it has none.
 
     Asks ``prompter`` for the key's passphrase only when a key is stored. Raises
     :class:`SignatureError` for a wrong passphrase, a key that does not match its certificate, a
-    certificate that does not name the agency, or one that is not valid now.
+    certificate that does not name the agency, or one that is not valid now; :class:`ConfigError`
+    for a key file or key folder that group or others may read.
     """
     keys = ws.keys_dir(code)
     if not has_agency_key(keys):
@@ -45,7 +46,13 @@ def load_agency_signer(ws: Workspace, code: str, prompter: Prompter) -> Signer |
     creds = load_agency_credentials(keys, prompter.passphrase(f"the key of agency {code}", False))
     check_agency_certificate(creds.cert, code, ws.settings.identity_oid)
     check_usable_now(creds.cert)
-    return make_signer(code, creds)
+    return creds
+
+
+def load_agency_signer(ws: Workspace, code: str, prompter: Prompter) -> Signer | None:
+    """The signer for ``build_package(signer=...)`` from agency ``code``'s stored key (see :func:`load_agency_key`)."""
+    creds = load_agency_key(ws, code, prompter)
+    return None if creds is None else make_signer(code, creds)
 
 
 def workspace_policy(ws: Workspace, *, at: dt.datetime | None = None, allow_unsigned: bool = False) -> SignaturePolicy:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
@@ -16,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from govarc.errors import InvalidInputError, SignatureError
+from govarc.errors import ConfigError, InvalidInputError, SignatureError
 
 PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
 
@@ -49,6 +50,68 @@ class FixedPrompter:
 
     def __repr__(self) -> str:
         return "FixedPrompter(<hidden>)"
+
+
+# A secret (a key, a passphrase file) bigger than this is not one: never read it whole.
+MAX_SECRET_BYTES = 1 << 20
+
+
+def _mode(mode: int) -> str:
+    return format(stat.S_IMODE(mode), "04o")
+
+
+def check_secret_dir(path: Path, what: str) -> None:
+    """Refuse a folder of secrets (``keys/<CODE>/``, ``pki/``) that group or others may enter or read.
+
+    Like ssh: the mode of what a link points to is what counts. Raises :class:`ConfigError`
+    naming the folder and the fix (``chmod 700``).
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return  # nothing stored yet: the caller reports what is missing
+    except OSError as e:
+        raise ConfigError(f"cannot read {what}: {e.strerror}", str(path)) from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise ConfigError(f"{what} is not a folder", str(path))
+    if st.st_mode & 0o077:
+        raise ConfigError(f"{what} is open to group or others (mode {_mode(st.st_mode)}); "
+                          f"run `chmod 700 {path}`", str(path))
+
+
+def read_secret(path: Path, what: str) -> bytes:
+    """The bytes of a secret file (a private key, a passphrase file), refused unless private.
+
+    Like ssh: a link is followed and its target judged. The file is opened without blocking and
+    checked on the open descriptor, so a FIFO, a device or a folder is refused without hanging, and
+    a file group or others may read or write (mode & 0o077) is refused with the fix
+    (``chmod 600``). Raises :class:`ConfigError`; never puts the contents in a message.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise ConfigError(f"{what} does not exist", str(path)) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read {what}: {e.strerror}", str(path)) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise ConfigError(f"{what} is {kind}; it must be a regular file", str(path))
+        if st.st_mode & 0o077:
+            raise ConfigError(f"{what} is readable or writable by group or others (mode {_mode(st.st_mode)}); "
+                              f"run `chmod 600 {path}`", str(path))
+        if st.st_size > MAX_SECRET_BYTES:
+            raise ConfigError(f"{what} is {st.st_size} bytes; a key or passphrase file is at most {MAX_SECRET_BYTES}",
+                              str(path))
+        with os.fdopen(fd, "rb", closefd=True) as f:
+            fd = -1
+            return f.read(MAX_SECRET_BYTES + 1)[:MAX_SECRET_BYTES]
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 def generate_key(algorithm: KeyAlgorithm = KeyAlgorithm.EC_P256) -> PrivateKey:
@@ -106,14 +169,11 @@ def load_private_key(path: Path, passphrase: bytes | None) -> PrivateKey:
     """Load an RSA or EC private key from PEM or DER, decrypting it with ``passphrase``.
 
     Raises :class:`SignatureError` for a wrong passphrase or a file that is not a usable key,
-    without repeating either in the message.
+    without repeating either in the message, and :class:`ConfigError` for a key file that group
+    or others may read, or that is not a regular file (see :func:`read_secret`).
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise InvalidInputError(f"cannot read the key: {e.strerror}", str(path)) from None
-    return parse_private_key(data, passphrase, str(path))
+    return parse_private_key(read_secret(path, "the private key"), passphrase, str(path))
 
 
 def parse_private_key(data: bytes, passphrase: bytes | None, where: str = "key") -> PrivateKey:

@@ -9,6 +9,7 @@ configuring another OID.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from govarc.sign.keys import (
     KeyAlgorithm,
     PrivateKey,
     certificates_pem,
+    check_secret_dir,
     generate_key,
     load_certificates,
     load_private_key,
@@ -144,6 +146,7 @@ def init_ca(
     if (pki_dir / CA_KEY).exists() or (pki_dir / CA_CERT).exists():
         raise ConfigError("a CA already exists here; remove it first to make a new one", str(pki_dir))
     pki_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(pki_dir, 0o700)  # it holds the CA key: private even if it existed before
     key = generate_key(algorithm)
     cert = make_ca_certificate(key, name, days)
     save_private_key(key, pki_dir / CA_KEY, passphrase)
@@ -156,6 +159,7 @@ def load_ca(pki_dir: Path, passphrase: bytes) -> Credentials:
     pki_dir = Path(pki_dir)
     if not (pki_dir / CA_CERT).exists():
         raise ConfigError("no local CA; run `govarc pki init-ca` first", str(pki_dir))
+    check_secret_dir(pki_dir, "the CA folder")
     cert = load_certificates(pki_dir / CA_CERT)[0]
     key = load_private_key(pki_dir / CA_KEY, passphrase)
     return Credentials(key, cert)
@@ -184,6 +188,7 @@ def store_agency_credentials(keys_dir: Path, creds: Credentials, passphrase: byt
     if not replace and (keys_dir / KEY_FILE).exists():
         raise ConfigError("this agency already has a key; pass --replace to replace it", str(keys_dir))
     keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(keys_dir, 0o700)  # it holds the key: private even if it existed before
     save_private_key(creds.key, keys_dir / KEY_FILE, passphrase, overwrite=replace)
     write_atomic(keys_dir / CERT_FILE, certificates_pem([creds.cert]), overwrite=replace)
     if creds.chain:
@@ -235,8 +240,12 @@ def read_pkcs12(data: bytes, password: bytes | None, where: str = "PKCS#12") -> 
 
 
 def load_agency_credentials(keys_dir: Path, passphrase: bytes) -> Credentials:
-    """The stored key, certificate and chain of one agency (see :func:`store_agency_credentials`)."""
+    """The stored key, certificate and chain of one agency (see :func:`store_agency_credentials`).
+
+    Like ssh, refuses (:class:`ConfigError`) a key folder or key file that group or others may read.
+    """
     keys_dir = Path(keys_dir)
+    check_secret_dir(keys_dir, "the agency's key folder")
     if not (keys_dir / CERT_FILE).exists():
         raise ConfigError("no certificate stored for this agency", str(keys_dir))
     cert = load_certificates(keys_dir / CERT_FILE)[0]

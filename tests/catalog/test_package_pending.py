@@ -36,6 +36,7 @@ def ws(tmp_path):
 
 
 def package(ws, **kw):
+    kw.setdefault("unsigned", True)  # these tests are about packaging; the key rule has its own tests
     with open_catalog(ws.catalog_path) as cat:
         return package_pending(cat, ws.objects_dir, ws.store_dir("SZF"), ws.tmp_dir, "SZF", **kw)
 
@@ -169,3 +170,18 @@ def test_staging_left_by_a_dead_process_is_removed(ws):
     alive.mkdir()
     package(ws)
     assert sorted(p.name for p in ws.tmp_dir.iterdir()) == [alive.name]
+
+
+def test_without_a_key_nothing_is_built_unless_unsigned_is_wanted(ws):
+    from govarc.errors import ConfigError
+
+    before = rows(ws)
+    for kw in ({}, {"keys": ws.keys_dir("SZF")}):
+        with pytest.raises(ConfigError) as e:
+            package(ws, unsigned=False, **kw)
+        assert e.value.message.startswith("PACKAGE_NO_KEY: agency SZF has no signing key")
+        assert e.value.exit_code == 6
+    assert str(ws.keys_dir("SZF") / "key.pem") in e.value.message
+    assert rows(ws) == before and not any(ws.store_dir("SZF").glob("*"))
+    assert len(package(ws, unsigned=True)) == 7
+    assert package(ws, unsigned=False) == []  # nothing pending: nothing to refuse

@@ -68,6 +68,7 @@ def test_no_passphrase_is_a_config_error(runner: CliRunner, home: Path) -> None:
 def test_passphrase_file_and_wrong_passphrase(runner: CliRunner, home: Path, tmp_path: Path) -> None:
     pf = tmp_path / "pass.txt"
     pf.write_text("from-a-file\n")
+    pf.chmod(0o600)
     no_env: dict[str, str | None] = {"GOVARC_KEY_PASSPHRASE": None}
     assert run(runner, home, "pki", "init-ca", "--passphrase-file", str(pf), env=no_env).exit_code == 0
     load_ca(home / "pki", b"from-a-file")  # the trailing newline is not part of it
@@ -99,6 +100,8 @@ def real_ca(tmp_path: Path) -> dict[str, Path]:
     (d / "other-key.pem").write_bytes(generate_key().private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     (d / "lz.p12").write_bytes(pkcs12.serialize_key_and_certificates(b"lz", key, cert, [ca], BestAvailableEncryption(b"p12-pass")))
     (d / "p12.pass").write_text("p12-pass\n")
+    for secret in ("lz-key.pem", "other-key.pem", "p12.pass"):
+        (d / secret).chmod(0o600)  # secrets are private, or govarc refuses them
     now = dt.datetime.now(dt.timezone.utc)
     crl = (x509.CertificateRevocationListBuilder().issuer_name(ca.subject).last_update(now)
            .next_update(now + dt.timedelta(days=7)).sign(ca_key, hashes.SHA256()))

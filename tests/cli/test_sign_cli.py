@@ -86,6 +86,7 @@ def test_sign_outside_a_workspace_with_an_unencrypted_key(runner: CliRunner, hom
     clear = tmp_path / "clear-key.pem"
     clear.write_bytes(load_private_key(lz / "key.pem", PASS.encode()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    clear.chmod(0o600)
     elsewhere = tmp_path / "nowhere"
     r = run(runner, elsewhere, "sign", str(pkg), "--key", str(clear), "--cert", str(lz / "cert.pem"),
             env={"GOVARC_KEY_PASSPHRASE": None})

@@ -103,6 +103,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         (d / f"{name}-cert.pem").write_bytes(_pem(c.cert))
         (d / f"{name}-key.pem").write_bytes(c.key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        (d / f"{name}-key.pem").chmod(0o600)  # keys are private, or govarc refuses them
     assert isinstance(root_key, ec.EllipticCurvePrivateKey)
     return Pki(root, other, creds, crl, d)
 
