@@ -21,6 +21,7 @@ class Kind(str, Enum):
     INTEGRITY = "integrity"
     SIGNATURE = "signature"
     INGEST = "ingest"
+    CATALOG = "catalog"
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class CodeInfo:
 
 
 _E, _W = Level.ERROR, Level.WARNING
-_I, _S, _G = Kind.INTEGRITY, Kind.SIGNATURE, Kind.INGEST
+_I, _S, _G, _C = Kind.INTEGRITY, Kind.SIGNATURE, Kind.INGEST, Kind.CATALOG
 
 CODES: dict[str, CodeInfo] = {
     c.code: c
@@ -90,7 +91,7 @@ CODES: dict[str, CodeInfo] = {
         CodeInfo("INGEST_NOT_REGULAR", _E, _G, "A document, sidecar, register or attachment is a FIFO, device, socket or other non-regular file."),
         CodeInfo("INGEST_TOO_LARGE", _E, _G, "An input exceeds a documented limit: file size, field length, list length, row count or nesting depth."),
         CodeInfo("PACKAGE_NO_KEY", _E, _S, "The agency has no signing key and the configuration does not allow unsigned packages; nothing was packaged."),
-        CodeInfo("CATALOG_UNRECOVERED", _E, _I, "`govarc catalog rebuild` could not recover a package of the store into the catalog."),
+        CodeInfo("CATALOG_UNRECOVERED", _E, _C, "`govarc catalog rebuild` could not recover a package of the store into the catalog."),
         # Signatures: an error makes `govarc verify` exit 4 when no integrity error is present.
         CodeInfo("SIGNATURE_MISSING", _E, _S, "The package has no signature in `signatures/` (allowed only with `--allow-unsigned`)."),
         CodeInfo("SIGNATURE_MALFORMED", _E, _S, "A `.p7s` is empty, truncated or garbage, not a detached DER CMS SignedData with one SignerInfo, or lacks the signer certificate."),
