@@ -7,7 +7,6 @@ name to ``TRANSPORTS`` to put it through the contract (issue #9: ``sftp`` agains
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,8 +30,3 @@ def transport(request: pytest.FixtureRequest) -> Iterator[Transport]:
     assert t.list() == [], "a contract run starts from an empty location"
     yield t
     t.close()
-
-
-def blob(n: int, seed: int = 0) -> bytes:
-    """``n`` reproducible pseudo-random bytes (incompressible, unlike zeros)."""
-    return random.Random(seed).randbytes(n)

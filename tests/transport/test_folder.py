@@ -27,8 +27,7 @@ from govarc.transport import (
     UnsafeObjectError,
 )
 from govarc.transport.folder import PART_PREFIX, part_name
-from tests.transport.conftest import blob
-from tests.transport.test_contract import Interrupted, Source, sha
+from tests.transport.streams import Interrupted, Source, blob, sha
 
 ROOT_DIR = Path(__file__).resolve().parents[2]
 SECRET = b"outside the transport root"
