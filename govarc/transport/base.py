@@ -383,7 +383,7 @@ class Transport(abc.ABC):
         dest = Path(dest)
         if os.path.lexists(dest):
             raise TransportError("the download destination already exists", str(dest))
-        tmp = dest.parent / f".{dest.name[:100]}{RESERVED_PREFIX}dl-{os.getpid()}-{secrets.token_hex(4)}"
+        tmp = dest.parent / f"{RESERVED_PREFIX}dl-{os.getpid()}-{secrets.token_hex(4)}"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except OSError as e:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import builtins
 import errno
-import fcntl
 import hashlib
 import os
 import stat
 import time
 from pathlib import Path
 
+from govarc.errors import DiskFullError
 from govarc.transport.base import (
     BLOCK_SIZE,
     DEFAULT_TEMPORARY_AGE,
@@ -40,7 +40,6 @@ from govarc.transport.base import (
     PutResult,
     Readable,
     Transport,
-    TransportBusyError,
     TransportError,
     TransportUnavailableError,
     UnsafeObjectError,
@@ -53,67 +52,29 @@ from govarc.transport.base import (
     validate_key,
     validate_prefix,
 )
-from govarc.errors import DiskFullError
+from govarc.transport.confined import (
+    DIR_FLAGS,
+    SKIP_ERRNOS,
+    Missing,
+    common_prefix,
+    kind,
+    lstat_at,
+    open_folder,
+    open_locked,
+    open_regular,
+    pwrite_all,
+    remove_if_unlocked,
+)
 
 PART_PREFIX = RESERVED_PREFIX + "part-"
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-_PART_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 # link(2) is not offered by every file system (FAT, some network shares): then check, then rename.
 _NO_LINK = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS}
-
-
-class _Missing(Exception):
-    """A folder on the way to a key does not exist (or is a plain file): no object can be there."""
 
 
 def part_name(name: str) -> str:
     """The name of the partial upload of the object called ``name`` (fits any name length)."""
     return PART_PREFIX + hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]
-
-
-def _lstat(dfd: int, name: str) -> os.stat_result | None:
-    try:
-        return os.stat(name, dir_fd=dfd, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    return "not a regular file"
-
-
-def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.pwrite(fd, view, offset)
-        view = view[n:]
-        offset += n
-
-
-def _common_prefix(a: bytes, b: bytes) -> int:
-    n = min(len(a), len(b))
-    if a[:n] == b[:n]:
-        return n
-    lo, hi = 0, n  # a[:lo] == b[:lo], a[:hi] != b[:hi]
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if a[:mid] == b[:mid]:
-            lo = mid
-        else:
-            hi = mid
-    return lo
 
 
 class FolderTransport(Transport):
@@ -153,68 +114,8 @@ class FolderTransport(Transport):
             raise TransportUnavailableError(f"the transport folder cannot be opened: {e.strerror}", self.url) from e
 
     def _dir(self, segments: list[str], create: bool) -> int:
-        """An fd of the folder ``segments`` below the root; ``_Missing`` if absent (and not ``create``)."""
-        fd = self._root_fd()
-        try:
-            for i, seg in enumerate(segments):
-                try:
-                    nfd = os.open(seg, _DIR_FLAGS, dir_fd=fd)
-                except FileNotFoundError:
-                    if not create:
-                        raise _Missing() from None
-                    try:
-                        os.mkdir(seg, 0o755, dir_fd=fd)
-                    except FileExistsError:
-                        pass
-                    nfd = self._open_subdir(fd, seg, segments[: i + 1], create)
-                except OSError as e:
-                    if e.errno not in (errno.ELOOP, errno.ENOTDIR):
-                        raise
-                    nfd = self._open_subdir(fd, seg, segments[: i + 1], create)
-                os.close(fd)
-                fd = nfd
-            return fd
-        except BaseException:
-            os.close(fd)
-            raise
-
-    def _open_subdir(self, fd: int, seg: str, path: list[str], create: bool) -> int:
-        try:
-            return os.open(seg, _DIR_FLAGS, dir_fd=fd)
-        except OSError as e:
-            if e.errno not in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
-                raise
-        st = _lstat(fd, seg)
-        where = self.where("/".join(path))
-        if st is None:
-            raise _Missing()
-        if stat.S_ISREG(st.st_mode):
-            if not create:
-                raise _Missing()
-            raise ObjectExistsError("an object is there, so it cannot hold other keys", where)
-        raise UnsafeObjectError(f"the key goes through {_kind(st.st_mode)}, not a folder", where)
-
-    def _open_object(self, dfd: int, name: str, key: str) -> tuple[int, os.stat_result]:
-        """An fd of the regular file ``name`` in ``dfd`` and its fstat, checked before and after opening."""
-        where = self.where(key)
-        st = _lstat(dfd, name)
-        if st is None or stat.S_ISDIR(st.st_mode):
-            raise ObjectNotFoundError("no such object", where)
-        if not stat.S_ISREG(st.st_mode):
-            raise UnsafeObjectError(f"{_kind(st.st_mode)} is there, not an object", where)
-        try:
-            fd = os.open(name, _READ_FLAGS, dir_fd=dfd)
-        except FileNotFoundError:
-            raise ObjectNotFoundError("no such object", where) from None
-        except OSError as e:
-            if e.errno == errno.ELOOP:
-                raise UnsafeObjectError("a symbolic link is there, not an object", where) from None
-            raise
-        fst = os.fstat(fd)
-        if not stat.S_ISREG(fst.st_mode):
-            os.close(fd)
-            raise UnsafeObjectError(f"{_kind(fst.st_mode)} is there, not an object", where)
-        return fd, fst
+        """An fd of the folder ``segments`` below the root; ``Missing`` if absent (and not ``create``)."""
+        return open_folder(self._root_fd(), segments, create, self.where)
 
     def _locate(self, key: str, create: bool = False) -> tuple[int, str]:
         validate_key(key)
@@ -228,10 +129,10 @@ class FolderTransport(Transport):
         try:
             try:
                 dfd, name = self._locate(key)
-            except _Missing:
+            except Missing:
                 raise ObjectNotFoundError("no such object", where) from None
             try:
-                fd, st = self._open_object(dfd, name, key)
+                fd, st = open_regular(dfd, name, self.where(key))
                 os.close(fd)
             finally:
                 os.close(dfd)
@@ -244,10 +145,10 @@ class FolderTransport(Transport):
         try:
             try:
                 dfd, name = self._locate(key)
-            except _Missing:
+            except Missing:
                 return False
             try:
-                st = _lstat(dfd, name)
+                st = lstat_at(dfd, name)
             finally:
                 os.close(dfd)
         except OSError as e:
@@ -255,7 +156,7 @@ class FolderTransport(Transport):
         if st is None or stat.S_ISDIR(st.st_mode):
             return False
         if not stat.S_ISREG(st.st_mode):
-            raise UnsafeObjectError(f"{_kind(st.st_mode)} is there, not an object", where)
+            raise UnsafeObjectError(f"{kind(st.st_mode)} is there, not an object", where)
         return True
 
     def get(self, key: str, sink: Writable, sha256: str | None = None, *,
@@ -266,10 +167,10 @@ class FolderTransport(Transport):
         try:
             try:
                 dfd, name = self._locate(key)
-            except _Missing:
+            except Missing:
                 raise ObjectNotFoundError("no such object", where) from None
             try:
-                fd, st = self._open_object(dfd, name, key)
+                fd, st = open_regular(dfd, name, self.where(key))
             finally:
                 os.close(dfd)
             try:
@@ -303,7 +204,7 @@ class FolderTransport(Transport):
         return ObjectInfo(key, n, digest)
 
     def _hash_object(self, dfd: int, name: str, key: str) -> tuple[str, int]:
-        fd, _ = self._open_object(dfd, name, key)
+        fd, _ = open_regular(dfd, name, self.where(key))
         try:
             h = hashlib.sha256()
             n = 0
@@ -321,7 +222,7 @@ class FolderTransport(Transport):
         try:
             try:
                 fd = self._dir(segments, create=False)
-            except _Missing:
+            except Missing:
                 return []
             try:
                 self._walk(fd, base, len(segments), out)
@@ -341,7 +242,7 @@ class FolderTransport(Transport):
             key = f"{base}/{name}" if base else name
             if not is_valid_key(key):
                 continue  # nothing a key can address (a control character, NFD, too long, …)
-            st = _lstat(fd, name)
+            st = lstat_at(fd, name)
             if st is None:
                 continue
             if stat.S_ISREG(st.st_mode):
@@ -350,9 +251,9 @@ class FolderTransport(Transport):
                     raise TransportError(f"more than {MAX_LIST_KEYS} keys to list", self.where(base))
             elif stat.S_ISDIR(st.st_mode) and depth + 1 < MAX_KEY_DEPTH:
                 try:
-                    child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                    child = os.open(name, DIR_FLAGS, dir_fd=fd)
                 except OSError as e:
-                    if e.errno in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
+                    if e.errno in SKIP_ERRNOS:
                         continue  # replaced by a link or removed meanwhile
                     raise
                 try:
@@ -385,19 +286,19 @@ class FolderTransport(Transport):
             raise os_error(e, where, "storing the object") from e
 
     def _existing(self, dfd: int, name: str, key: str) -> os.stat_result | None:
-        st = _lstat(dfd, name)
+        st = lstat_at(dfd, name)
         if st is None or stat.S_ISREG(st.st_mode):
             return st
         where = self.where(key)
         if stat.S_ISDIR(st.st_mode):
             raise ObjectExistsError("the key is a folder of other keys", where)
-        raise UnsafeObjectError(f"{_kind(st.st_mode)} is there, not an object", where)
+        raise UnsafeObjectError(f"{kind(st.st_mode)} is there, not an object", where)
 
     def _upload(self, dfd: int, name: str, key: str, stream: Readable, size: int | None,
                 expected: str | None, overwrite: bool, resume: bool, progress: Progress | None) -> PutResult:
         where = self.where(key)
         tmp = part_name(name)
-        fd = self._open_part(dfd, tmp, where)
+        fd = open_locked(dfd, tmp, where)
         try:
             try:
                 n, digest, resumed = self._fill(fd, stream, size, resume, where, progress)
@@ -420,39 +321,6 @@ class FolderTransport(Transport):
         finally:
             os.close(fd)  # releases the lock
 
-    def _open_part(self, dfd: int, tmp: str, where: str) -> int:
-        """The partial upload file, created or reused, locked exclusively for this writer."""
-        for _ in range(8):
-            st = _lstat(dfd, tmp)
-            if st is not None and (not stat.S_ISREG(st.st_mode) or st.st_nlink != 1):
-                # not ours to resume: planted junk, or a crash between link and unlink left a second
-                # name of a published object, which must never be written through
-                try:
-                    os.unlink(tmp, dir_fd=dfd)
-                except FileNotFoundError:
-                    pass
-            try:
-                fd = os.open(tmp, _PART_FLAGS, 0o644, dir_fd=dfd)
-            except OSError as e:
-                if e.errno in (errno.ELOOP, errno.EEXIST, errno.ENOENT):
-                    continue  # something was swapped in meanwhile: look again
-                raise
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                raise TransportBusyError("another writer is uploading this key right now", where) from None
-            except BaseException:
-                os.close(fd)
-                raise
-            fst = os.fstat(fd)
-            cur = _lstat(dfd, tmp)
-            if (cur is not None and stat.S_ISREG(fst.st_mode) and fst.st_nlink == 1
-                    and (cur.st_dev, cur.st_ino) == (fst.st_dev, fst.st_ino)):
-                return fd
-            os.close(fd)  # the previous writer published it as we opened it: start again
-        raise TransportBusyError("the partial upload keeps changing under this writer", where)
-
     def _fill(self, fd: int, stream: Readable, size: int | None, resume: bool, where: str,
               progress: Progress | None) -> tuple[int, str, int]:
         """Write ``stream`` into the partial ``fd``, reusing its matching prefix; (bytes, SHA-256, reused)."""
@@ -471,14 +339,14 @@ class FolderTransport(Transport):
             h.update(chunk)
             if pos < have:
                 old = os.pread(fd, len(chunk), pos)
-                same = len(chunk) if old == chunk else _common_prefix(old, chunk)
+                same = len(chunk) if old == chunk else common_prefix(old, chunk)
                 reused = pos + same
                 if same < len(chunk):
                     os.ftruncate(fd, pos + same)
-                    _pwrite_all(fd, chunk[same:], pos + same)
+                    pwrite_all(fd, chunk[same:], pos + same)
                     have = 0  # from here on, everything is new
             else:
-                _pwrite_all(fd, chunk, pos)
+                pwrite_all(fd, chunk, pos)
             pos += len(chunk)
             if progress is not None:
                 progress(pos)
@@ -518,10 +386,10 @@ class FolderTransport(Transport):
         try:
             try:
                 dfd, name = self._locate(key)
-            except _Missing:
+            except Missing:
                 return False
             try:
-                st = _lstat(dfd, name)
+                st = lstat_at(dfd, name)
                 if st is None or stat.S_ISDIR(st.st_mode):
                     return False
                 try:
@@ -550,7 +418,7 @@ class FolderTransport(Transport):
         with os.scandir(fd) as it:
             names = [entry.name for entry in it]
         for name in names:
-            st = _lstat(fd, name)
+            st = lstat_at(fd, name)
             if st is None:
                 continue
             if name.startswith(PART_PREFIX):
@@ -558,13 +426,13 @@ class FolderTransport(Transport):
                     if not stat.S_ISDIR(st.st_mode):
                         os.unlink(name, dir_fd=fd)  # junk planted in our namespace
                         removed += 1
-                elif st.st_mtime <= cutoff and self._remove_if_unlocked(fd, name):
+                elif st.st_mtime <= cutoff and remove_if_unlocked(fd, name):
                     removed += 1
             elif stat.S_ISDIR(st.st_mode) and depth + 1 < MAX_KEY_DEPTH and not name.startswith(RESERVED_PREFIX):
                 try:
-                    child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                    child = os.open(name, DIR_FLAGS, dir_fd=fd)
                 except OSError as e:
-                    if e.errno in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
+                    if e.errno in SKIP_ERRNOS:
                         continue
                     raise
                 try:
@@ -572,23 +440,3 @@ class FolderTransport(Transport):
                 finally:
                     os.close(child)
         return removed
-
-    @staticmethod
-    def _remove_if_unlocked(dfd: int, name: str) -> bool:
-        try:
-            pfd = os.open(name, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dfd)
-        except OSError:
-            return False
-        try:
-            try:
-                fcntl.flock(pfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return False  # a running writer
-            fst = os.fstat(pfd)
-            cur = _lstat(dfd, name)
-            if cur is None or (cur.st_dev, cur.st_ino) != (fst.st_dev, fst.st_ino):
-                return False
-            os.unlink(name, dir_fd=dfd)
-            return True
-        finally:
-            os.close(pfd)
