@@ -350,11 +350,18 @@ class Transport(abc.ABC):
         only when complete.
         """
         validate_key(key)
-        if not isinstance(data, (bytes, bytearray)):
-            data = read_chunk(data, MAX_PUBLISH_BYTES + 1, self.where(key))
-        if len(data) > MAX_PUBLISH_BYTES:
+        if isinstance(data, (bytes, bytearray)):
+            payload = bytes(data)
+        else:
+            buf = bytearray()
+            while len(buf) <= MAX_PUBLISH_BYTES:  # a pipe hands out less than asked: read to the end
+                chunk = read_chunk(data, MAX_PUBLISH_BYTES + 1 - len(buf), self.where(key))
+                if not chunk:
+                    break
+                buf += chunk
+            payload = bytes(buf)
+        if len(payload) > MAX_PUBLISH_BYTES:
             raise ObjectTooLargeError(f"a control file to publish is over {MAX_PUBLISH_BYTES} bytes", self.where(key))
-        payload = bytes(data)
         return self.put(key, io.BytesIO(payload), size=len(payload),
                         sha256=hashlib.sha256(payload).hexdigest(), overwrite=overwrite, resume=False)
 

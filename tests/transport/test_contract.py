@@ -338,11 +338,17 @@ def test_publish_a_control_file(transport):
     assert transport.read("inbound/LZ0012/b1/transfer-list.xml") == xml + b" "
 
 
+def test_publish_reads_a_stream_to_its_end(transport):
+    data = blob(300_000, seed=21)
+    assert transport.publish("receipt.xml", Source(data, chunk=1000)).size == len(data)
+    assert transport.read("receipt.xml") == data
+
+
 @pytest.mark.parametrize("as_stream", [False, True])
 def test_publish_refuses_more_than_a_control_file(transport, as_stream):
     data = b"x" * (MAX_PUBLISH_BYTES + 1)
     with pytest.raises(ObjectTooLargeError):
-        transport.publish("list.xml", io.BytesIO(data) if as_stream else data)
+        transport.publish("list.xml", Source(data, chunk=MIB) if as_stream else data)
     assert transport.list() == []
 
 
