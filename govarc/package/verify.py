@@ -107,8 +107,11 @@ class _Check:
         """The bytes of a tag file, or None with a finding when it cannot be read.
 
         In a zip that is a CRC error or corrupt data (ZIP_INVALID); in a folder the file is as
-        good as missing (``missing_code``). Either way the other checks go on.
+        good as missing (``missing_code``). A file over a limit is ``LIMIT_EXCEEDED``, once.
+        Either way the other checks go on.
         """
+        if name in self.over_limit:
+            return None
         try:
             return self.r.read(name)
         except LimitExceeded as e:
@@ -133,7 +136,7 @@ class _Check:
             return None
 
     def run(self) -> None:
-        self.check_signature_sizes()
+        self.check_tag_sizes()
         self.check_bagit_txt()
         if not any(layout.is_payload(n) for n in self.r.entries):
             self.add("DATA_DIR_MISSING", layout.DATA_DIR + "/", "no payload folder data/ (or it is empty)")
@@ -146,9 +149,17 @@ class _Check:
         self.check_oxum()
         self.check_metadata(manifests)
 
-    def check_signature_sizes(self) -> None:
-        """Signature files are read whole by the signature layer: their size is judged here."""
-        for name in sorted(n for n in self.r.entries if layout.is_signature(n) and self.r.has_file(n)):
+    def check_tag_sizes(self) -> None:
+        """Judge every file that is read whole (tag files, signatures) by its declared size first.
+
+        Done before anything is read, so a file over a limit is neither parsed nor digested.
+        """
+        whole = {layout.BAGIT_TXT, layout.BAG_INFO, layout.RECORD_XML}
+        for name in sorted(self.r.entries):
+            if not self.r.has_file(name) or not (
+                name in whole or layout.is_manifest(name) or layout.is_tagmanifest(name) or layout.is_signature(name)
+            ):
+                continue
             reason = self.r.limit_problem(name)
             if reason:
                 self.over_limit_at(name, reason)
@@ -400,22 +411,30 @@ def xml_depth_over(data: bytes, limit: int) -> bool:
         events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
     )
     depth = 0
-    step = 64 * 1024
+
+    def too_deep() -> bool:
+        nonlocal depth
+        for event, elem in parser.read_events():
+            if event == "start":
+                depth += 1
+                if depth > limit:
+                    return True
+            else:
+                depth -= 1
+                elem.clear()  # keep memory flat: only the depth matters here
+        return False
+
+    step = 16 * 1024
     try:
         for at in range(0, len(data), step):
             parser.feed(data[at:at + step])
-            for event, elem in parser.read_events():
-                if event == "start":
-                    depth += 1
-                    if depth > limit:
-                        return True
-                else:
-                    depth -= 1
-                    elem.clear()  # keep memory flat: only the depth matters here
+            if too_deep():
+                return True
         parser.close()
     except etree.XMLSyntaxError:
-        return False
-    return False
+        # libxml2 stops at its own depth limit (256) with an error; the events before it count.
+        return too_deep()
+    return too_deep()
 
 
 def verify_package(
