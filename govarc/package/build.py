@@ -19,12 +19,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from govarc import PROFILE_IDENTIFIER, __version__
+from govarc import PROFILE_IDENTIFIER, __version__, limits
 from govarc.errors import GovarcError, InvalidInputError, MetadataError
 from govarc.fsutil import fsync_path, walk_tree
 from govarc.package import layout
 from govarc.package.hashing import Algorithm, Digests, Progress, copy_file, digest_stream, parallel_map
-from govarc.package.manifest import BAGIT_TXT, format_bag_info, format_manifest, nfc, payload_oxum, unsafe_reason
+from govarc.package.manifest import (
+    BAGIT_TXT,
+    TagLimitError,
+    encode_path,
+    format_bag_info,
+    format_manifest,
+    nfc,
+    parse_bag_info,
+    parse_manifest,
+    payload_oxum,
+    unsafe_reason,
+)
 from govarc.package.metadata import FileInfo, Record, record_to_xml
 
 if TYPE_CHECKING:
@@ -83,7 +94,16 @@ def name_problem(name: str) -> str | None:
         # Manifest readers (bagit-python too) strip the ends of a line, and 计算机文件名 in
         # record.xml may not start or end with a space: such a name could not round-trip.
         reason = "names that start or end with whitespace are not allowed"
+    elif reason is None and _manifest_line_bytes(name) > limits.MAX_LINE_BYTES:
+        # verify refuses a manifest line over MAX_LINE_BYTES: such a package would never verify.
+        reason = (f"the name is {len(name.encode('utf-8'))} bytes; its manifest line would be over "
+                  f"{limits.MAX_LINE_BYTES} bytes (MAX_LINE_BYTES)")
     return reason
+
+
+def _manifest_line_bytes(name: str) -> int:
+    """Bytes of the longest manifest line that lists ``data/<name>`` (a 128-hex-digit SHA-512 one)."""
+    return 128 + 2 + len(encode_path(f"{layout.DATA_DIR}/{name}").encode("utf-8", "surrogatepass")) + 1
 
 
 def collect_source(source: Path) -> list[SourceFile]:
@@ -111,6 +131,10 @@ def collect_source(source: Path) -> list[SourceFile]:
         raise InvalidInputError("source is neither a file nor a folder", str(source))
     if not files:
         raise InvalidInputError("source holds no files", str(source))
+    if len(files) > limits.MAX_PACKAGE_FILES:
+        raise InvalidInputError(
+            f"source holds {len(files)} files; a package holds at most {limits.MAX_PACKAGE_FILES} (MAX_PACKAGE_FILES)",
+            str(source))
     seen: dict[str, Path] = {}
     for f in files:
         reason = name_problem(f.name)
@@ -122,6 +146,22 @@ def collect_source(source: Path) -> list[SourceFile]:
         seen[key] = f.path
     files.sort(key=lambda f: f.name)
     return files
+
+
+def identify(path: str | Path, head: bytes) -> FormatInfo:
+    """The format of a payload file as ingest identifies it (:mod:`govarc.formats`).
+
+    The first bytes decide, as for 格式信息 so far; a ZIP container (OFD, OOXML, ODF) or a PDF
+    (its version, a PDF/A claim in its XMP) is then opened and refined, so record.xml says
+    ``application/ofd``/OFD and PDF/A 1b where the catalog does. Raises OSError only when the file
+    cannot be read.
+    """
+    from govarc import formats
+
+    info = formats.identify_head(head)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) or info.mime == "application/pdf":
+        return formats.identify_file(path)
+    return formats.refine_head(head, info)
 
 
 def _roles(files: Sequence[SourceFile], record: Record) -> dict[str, str]:
@@ -284,7 +324,24 @@ def _tag_files(
     for alg in algorithms:
         entries = {name: hashlib.new(alg.value, data).hexdigest() for name, data in tags.items()}
         tagmanifests[f"tagmanifest-{alg.value}.txt"] = format_manifest(entries).encode("utf-8")
+    for name, content in {**tags, **tagmanifests}.items():
+        _check_tag_limits(name, content, algorithms[0])
     return record, tags, tagmanifests
+
+
+def _check_tag_limits(name: str, content: bytes, algorithm: Algorithm) -> None:
+    """Refuse a tag file that verify would refuse under specs/limits.md (LIMIT_EXCEEDED)."""
+    if len(content) > limits.MAX_TAG_FILE_BYTES:
+        raise InvalidInputError(
+            f"the package's {name} would be {len(content)} bytes, over the limit of {limits.MAX_TAG_FILE_BYTES} "
+            "(MAX_TAG_FILE_BYTES); shorten the metadata or split the record")
+    try:
+        if name == layout.BAG_INFO:
+            parse_bag_info(content.decode("utf-8"))
+        elif layout.is_manifest(name) or layout.is_tagmanifest(name):
+            parse_manifest(content.decode("utf-8"), algorithm)
+    except TagLimitError as e:
+        raise InvalidInputError(f"the package's {name} would break a limit at {e}; shorten the metadata") from None
 
 
 def build_package(
@@ -372,7 +429,7 @@ def _build_dir(
     files: Sequence[SourceFile], record: Record, roles: dict[str, str], tmp: Path, algorithms: Sequence[Algorithm],
     progress: Progress | None, workers: int | None, bagging_date: dt.date, durable: bool, signer: Signer | None,
 ) -> _Built:
-    from govarc.formats import HEAD_SIZE, identify_head
+    from govarc.formats import HEAD_SIZE
 
     tmp.mkdir()
     root = str(tmp)
@@ -395,11 +452,13 @@ def _build_dir(
         def copy(f: SourceFile) -> tuple[Digests, FormatInfo]:
             # Identify in the worker too: libmagic runs outside the GIL (ctypes), so both cores
             # share it, and only the FormatInfo, not the 8 KiB head, outlives the worker.
+            copied = os.path.join(data, f.name)
             try:
-                d = copy_file(f.path, os.path.join(data, f.name), algorithms, HEAD_SIZE, progress)
+                d = copy_file(f.path, copied, algorithms, HEAD_SIZE, progress)
+                fmt = identify(copied, d.head)  # the package's own copy: nothing can swap it
             except OSError as e:
                 raise InvalidInputError(f"cannot copy: {e.strerror}", str(f.path)) from None
-            return Digests(d.size, d.hexdigests), identify_head(d.head)
+            return Digests(d.size, d.hexdigests), fmt
 
         results = list(parallel_map(copy, files, workers))
         digests = [d for d, _ in results]
@@ -429,8 +488,6 @@ def _build_zip(
     algorithms: Sequence[Algorithm], progress: Progress | None, bagging_date: dt.date, durable: bool,
     signer: Signer | None, head_size: int,
 ) -> _Built:
-    from govarc.formats import identify_head
-
     top = out.stem
     now = dt.datetime.now().timetuple()[:6]
     with open(tmp, "xb") as raw, zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -442,10 +499,15 @@ def _build_zip(
             try:
                 with open(f.path, "rb", buffering=0) as src, zf.open(info, "w", force_zip64=f.size > 0x7FFFFFFF) as dst:
                     d = digest_stream(src, algorithms, sink=dst, head_size=head_size, progress=progress)  # type: ignore[arg-type]
+                    # Identify the file just read, not whatever its name may point to by now.
+                    now_st, read_st = os.lstat(f.path), os.fstat(src.fileno())
+                    if (now_st.st_dev, now_st.st_ino) != (read_st.st_dev, read_st.st_ino) or not stat.S_ISREG(now_st.st_mode):
+                        raise InvalidInputError("the file was replaced while it was being packaged", str(f.path))
+                    fmt = identify(f.path, d.head)
             except OSError as e:
                 raise InvalidInputError(f"cannot read: {e.strerror}", str(f.path)) from None
             digests.append(Digests(d.size, d.hexdigests))
-            formats.append(identify_head(d.head))
+            formats.append(fmt)
         record, tags, tagmanifests = _tag_files(record, files, digests, formats, algorithms, roles, bagging_date)
         for name, content in {**tags, **tagmanifests}.items():
             info = zipfile.ZipInfo(f"{top}/{name}", date_time=now)

@@ -4,14 +4,48 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+from govarc import limits
 from govarc.package.hashing import Algorithm
 
 BAGIT_TXT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_EOL = re.compile(r"\r\n|\r|\n")
+
+
+class TagLimitError(ValueError):
+    """A tag file has more lines, or a longer line, than the limits allow; ``lineno`` names where."""
+
+    def __init__(self, lineno: int, reason: str) -> None:
+        super().__init__(f"line {lineno}: {reason}")
+        self.lineno = lineno
+        self.reason = reason
+
+
+def iter_lines(
+    text: str, max_lines: int = limits.MAX_PACKAGE_FILES, max_line_bytes: int = limits.MAX_LINE_BYTES,
+) -> Iterator[tuple[int, str]]:
+    """The lines of a tag file as ``(line number, line)``, one at a time, without their line ends.
+
+    Lines end with LF, CR or CRLF (RFC 8493 §2.1). Every line counts, blank ones too; a line
+    over ``max_lines`` or longer than ``max_line_bytes`` (in UTF-8) raises :class:`TagLimitError`
+    before anything more is read, so a hostile file costs no more than its text.
+    """
+    pos, end, lineno = 0, len(text), 0
+    while pos < end:
+        m = _EOL.search(text, pos)
+        stop = m.start() if m else end
+        lineno += 1
+        if lineno > max_lines:
+            raise TagLimitError(lineno, f"more than {max_lines} lines (MAX_PACKAGE_FILES)")
+        # A character is 1 to 4 bytes: only a line that might be too long is encoded to tell.
+        if stop - pos > max_line_bytes // 4 and len(text[pos:stop].encode("utf-8", "surrogatepass")) > max_line_bytes:
+            raise TagLimitError(lineno, f"longer than {max_line_bytes} bytes (MAX_LINE_BYTES)")
+        yield lineno, text[pos:stop]
+        pos = m.end() if m else end
 
 
 def encode_path(path: str) -> str:
@@ -71,10 +105,13 @@ def format_manifest(entries: Mapping[str, str]) -> str:
 
 
 def parse_manifest(text: str, algorithm: Algorithm) -> tuple[list[ManifestLine], list[ManifestProblem]]:
-    """Parse manifest text into lines and problems (bad line shape or digest length)."""
+    """Parse manifest text into lines and problems (bad line shape or digest length).
+
+    Raises :class:`TagLimitError` past MAX_PACKAGE_FILES lines or on a line over MAX_LINE_BYTES.
+    """
     lines: list[ManifestLine] = []
     problems: list[ManifestProblem] = []
-    for lineno, raw in enumerate(text.splitlines(), 1):
+    for lineno, raw in iter_lines(text):
         if not raw.strip():
             continue
         parts = raw.split(None, 1)
@@ -116,16 +153,21 @@ def format_bag_info(fields: Iterable[tuple[str, str]]) -> str:
 
 
 def parse_bag_info(text: str) -> tuple[list[tuple[str, str]], list[BagInfoProblem]]:
-    """Parse bag-info.txt into ``(label, value)`` pairs; continuation lines start with whitespace."""
-    fields: list[tuple[str, str]] = []
+    """Parse bag-info.txt into ``(label, value)`` pairs; continuation lines start with whitespace.
+
+    Raises :class:`TagLimitError` past MAX_PACKAGE_FILES lines or on a line over MAX_LINE_BYTES;
+    a value joined from continuation lines is bounded by the file's size.
+    """
+    # Each value as a list of its parts, joined once at the end: appending to a string per
+    # continuation line would copy the value each time (quadratic in a hostile file).
+    parts: list[tuple[str, list[str]]] = []
     problems: list[BagInfoProblem] = []
-    for lineno, raw in enumerate(text.splitlines(), 1):
+    for lineno, raw in iter_lines(text):
         if not raw.strip():
             continue
         if raw[0] in " \t":
-            if fields:
-                label, value = fields[-1]
-                fields[-1] = (label, f"{value} {raw.strip()}")
+            if parts:
+                parts[-1][1].append(raw.strip())
             else:
                 problems.append(BagInfoProblem(lineno, raw))
             continue
@@ -133,8 +175,8 @@ def parse_bag_info(text: str) -> tuple[list[tuple[str, str]], list[BagInfoProble
         if not sep or not label.strip() or label != label.strip():
             problems.append(BagInfoProblem(lineno, raw))
             continue
-        fields.append((label, value.strip()))
-    return fields, problems
+        parts.append((label, [value.strip()]))
+    return [(label, " ".join(values)) for label, values in parts], problems
 
 
 def bag_info_get(fields: list[tuple[str, str]], label: str) -> str | None:

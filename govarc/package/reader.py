@@ -3,12 +3,18 @@
 A reader lists every entry with its kind, so the verifier sees links and special files instead of
 following them, and opens regular files for streaming. A .zip is read in place: nothing is
 written to disk.
+
+Every resource is bounded (specs/limits.md): the zip's central directory is sized from its end
+record before it is loaded, the entries of a package are counted, and :meth:`PackageReader.read`
+(which reads a tag file into memory) checks the declared size and compression ratio before
+opening and counts the bytes actually read. Over a limit is :class:`LimitExceeded`.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+import struct
 import threading
 import zipfile
 import zlib
@@ -17,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
+
+from govarc import limits
 
 # What reading one zip entry can raise besides OSError: a CRC error or bad header (BadZipFile),
 # corrupt deflate data (zlib.error, EOFError), an unsupported method (NotImplementedError),
@@ -27,6 +35,26 @@ _ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedErro
 
 class EntryUnreadable(OSError):
     """An entry of a package cannot be read (CRC error, corrupt data, unsupported compression)."""
+
+
+class LimitExceeded(OSError):
+    """A package or one of its entries is over a limit of :mod:`govarc.limits`; it was not read on.
+
+    ``name`` is the entry (or the package file name), ``reason`` one line saying which limit.
+    """
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+# Bytes the central directory of a zip may take: what the entries' names can need when the
+# manifests listing them fit MAX_TAG_FILE_BYTES, plus a fixed-size header (46 bytes, a ZIP64
+# extra field and a top folder name) per entry. Checked from the end record before loading it.
+MAX_ZIP_DIRECTORY_BYTES = limits.MAX_TAG_FILE_BYTES + 512 * limits.MAX_ZIP_ENTRIES
+
+_READ_BLOCK = 64 * 1024
 
 
 class _EntryStream:
@@ -86,9 +114,37 @@ class PackageReader:
         """Open a regular file entry for reading; read errors are OSError (:class:`EntryUnreadable` in a zip)."""
         raise NotImplementedError
 
-    def read(self, name: str) -> bytes:
+    def limit_problem(self, name: str, limit: int = limits.MAX_TAG_FILE_BYTES) -> str | None:
+        """Why reading entry ``name`` whole would break a limit, judged before opening it; or None."""
+        e = self.entries.get(name)
+        if e is not None and e.size > limit:
+            return f"{e.size} bytes, over the limit of {limit} (MAX_TAG_FILE_BYTES)"
+        return None
+
+    def read(self, name: str, limit: int = limits.MAX_TAG_FILE_BYTES) -> bytes:
+        """The whole of a (tag) file entry, at most ``limit`` bytes.
+
+        Raises :class:`LimitExceeded` when the entry declares more (or, in a zip, is compressed
+        more than MAX_COMPRESSION_RATIO), checked before opening, or when more bytes than
+        declared or than ``limit`` actually arrive; other read errors are OSError.
+        """
+        reason = self.limit_problem(name, limit)
+        if reason:
+            raise LimitExceeded(name, reason)
+        entry = self.entries.get(name)
+        declared = entry.size if entry is not None else 0
+        chunks = []
+        got = 0
         with self.open(name) as f:
-            return f.read()
+            while True:
+                chunk = f.read(_READ_BLOCK)
+                if not chunk:
+                    break
+                got += len(chunk)
+                if got > limit or got > declared:
+                    raise LimitExceeded(name, f"more bytes than the {min(limit, declared)} it declares (a lying size)")
+                chunks.append(chunk)
+        return b"".join(chunks)
 
     def has_file(self, name: str) -> bool:
         e = self.entries.get(name)
@@ -104,6 +160,8 @@ class DirReader(PackageReader):
         self.entries = {}
         self.problems = []
         for rel, _entry, st in walk_tree(root):
+            if len(self.entries) >= limits.MAX_ZIP_ENTRIES:
+                raise LimitExceeded(root.name, f"more than {limits.MAX_ZIP_ENTRIES} entries (MAX_ZIP_ENTRIES)")
             if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
                 self.entries[rel] = Entry(rel, st.st_size, "file")
             else:
@@ -116,7 +174,15 @@ class DirReader(PackageReader):
         if self.entries.get(name, Entry(name, 0, "")).kind != "file":
             raise FileNotFoundError(name)
         # O_NOFOLLOW: a file swapped for a link after listing is still never followed.
-        fd = os.open(self.path / name, os.O_RDONLY | os.O_NOFOLLOW)
+        # O_NONBLOCK: one swapped for a FIFO does not block the open; fstat then refuses it.
+        fd = os.open(self.path / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(f"{name}: not a regular file")
+            os.set_blocking(fd, True)
+        except BaseException:
+            os.close(fd)
+            raise
         return os.fdopen(fd, "rb", buffering=0)
 
 
@@ -130,9 +196,13 @@ class ZipReader(PackageReader):
         self.entries = {}
         self.problems = []
         self._local = threading.local()
+        _check_central_directory(path)
         self._zf = zipfile.ZipFile(path)  # BadZipFile is handled by the caller
         self._names: dict[str, zipfile.ZipInfo] = {}
         infos = self._zf.infolist()
+        if len(infos) > limits.MAX_ZIP_ENTRIES:
+            self._zf.close()
+            raise LimitExceeded(path.name, f"{len(infos)} entries, over the limit of {limits.MAX_ZIP_ENTRIES} (MAX_ZIP_ENTRIES)")
         tops = set()
         for info in infos:
             name = info.filename
@@ -171,6 +241,16 @@ class ZipReader(PackageReader):
             self.entries[rel] = Entry(rel, info.file_size, kind)
             self._names[rel] = info
 
+    def limit_problem(self, name: str, limit: int = limits.MAX_TAG_FILE_BYTES) -> str | None:
+        reason = super().limit_problem(name, limit)
+        info = self._names.get(name)
+        if reason is None and info is not None and info.compress_type != zipfile.ZIP_STORED:
+            ratio = info.file_size / max(info.compress_size, 1)
+            if ratio > limits.MAX_COMPRESSION_RATIO:
+                reason = (f"compressed {info.compress_size} to {info.file_size} bytes, a ratio of {ratio:.0f}, "
+                          f"over the limit of {limits.MAX_COMPRESSION_RATIO} (MAX_COMPRESSION_RATIO)")
+        return reason
+
     def _thread_zip(self) -> zipfile.ZipFile:
         # One handle per thread: reads from several threads then do not serialise on one seek.
         zf = getattr(self._local, "zf", None)
@@ -195,16 +275,58 @@ class ZipReader(PackageReader):
             zf.close()
 
 
+_EOCD = struct.Struct("<4sHHHHIIH")
+_EOCD64_LOCATOR = struct.Struct("<4sIQI")
+_EOCD64 = struct.Struct("<4sQHHIIQQQQ")
+
+
+def _check_central_directory(path: Path) -> None:
+    """Refuse a zip whose end record declares too many entries or too big a central directory.
+
+    Read as :mod:`zipfile` reads it (the end record in the last 22 bytes, else the last one in the
+    final 64 KiB, then its ZIP64 form), so the size checked is the size zipfile would load. What
+    cannot be read is left to zipfile, which reports it as a bad zip.
+    """
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        size = f.tell()
+        tail_size = min(size, _EOCD64.size + _EOCD64_LOCATOR.size + _EOCD.size + 0xFFFF)
+        f.seek(size - tail_size)
+        tail = f.read(tail_size)
+        at = len(tail) - _EOCD.size
+        if at < 0:
+            return
+        if tail[at:at + 4] != b"PK\x05\x06" or tail[-2:] != b"\x00\x00":
+            at = tail.rfind(b"PK\x05\x06")
+            if at < 0 or len(tail) - at < _EOCD.size:
+                return
+        _sig, _disk, _cd_disk, _n_disk, entries, cd_size, _cd_offset, _comment = _EOCD.unpack_from(tail, at)
+        # zipfile reads the ZIP64 end record right before its locator, whatever the locator says.
+        loc = at - _EOCD64_LOCATOR.size
+        if loc >= _EOCD64.size and tail[loc:loc + 4] == b"PK\x06\x07":
+            rec = tail[loc - _EOCD64.size:loc]
+            if rec[:4] == b"PK\x06\x06":
+                entries, cd_size = _EOCD64.unpack(rec)[7:9]
+    if entries > limits.MAX_ZIP_ENTRIES:
+        raise LimitExceeded(path.name, f"{entries} entries, over the limit of {limits.MAX_ZIP_ENTRIES} (MAX_ZIP_ENTRIES)")
+    if cd_size > MAX_ZIP_DIRECTORY_BYTES:
+        raise LimitExceeded(path.name, f"central directory of {cd_size} bytes, over the limit of {MAX_ZIP_DIRECTORY_BYTES}")
+
+
 @contextmanager
 def open_package(path: Path) -> Iterator[PackageReader]:
-    """Open a package directory or .zip; raises FileNotFoundError, NotADirectoryError or BadZipFile."""
+    """Open a package directory or .zip.
+
+    Raises FileNotFoundError, NotADirectoryError, BadZipFile, or :class:`LimitExceeded` when the
+    package has more entries (or a bigger zip directory) than the limits allow.
+    """
     path = Path(path)
     if path.is_dir() and not path.is_symlink():
         reader: PackageReader = DirReader(path)
     elif path.is_file() and zipfile.is_zipfile(path):
         try:
             reader = ZipReader(path)
-        except zipfile.BadZipFile:
+        except (zipfile.BadZipFile, LimitExceeded):
             raise
         except (*_ZIP_READ_ERRORS, UnicodeDecodeError, ValueError, OSError) as e:
             # A damaged central directory surfaces as many exception types (a name flagged

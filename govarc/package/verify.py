@@ -2,6 +2,12 @@
 
 Every problem becomes a :class:`Finding`; the verifier never stops at the first one. Signatures
 are checked by :mod:`govarc.sign`, which reads the same package through the same reader.
+
+Resources are bounded whatever the package (specs/limits.md): a tag file is read into memory only
+within MAX_TAG_FILE_BYTES and MAX_COMPRESSION_RATIO, its lines are counted and measured as they
+are parsed, and record.xml's nesting is measured before it is parsed. Over a limit is the finding
+``LIMIT_EXCEEDED`` naming the file, which is then not read further; payload files are only
+streamed, never held.
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ from pathlib import Path
 
 from lxml import etree
 
+from govarc import limits
 from govarc.findings import Finding, Level
 from govarc.package import layout
 from govarc.package.hashing import Algorithm, Progress, digest_stream, parallel_map
 from govarc.package.manifest import (
     BAGIT_TXT,
+    TagLimitError,
     bag_info_get,
     manifest_algorithm,
     nfc,
@@ -27,7 +35,7 @@ from govarc.package.manifest import (
     unsafe_reason,
 )
 from govarc.package.metadata import NS, schema_errors
-from govarc.package.reader import PackageReader, open_package
+from govarc.package.reader import LimitExceeded, PackageReader, open_package
 from govarc.xmlsafe import parse_bytes
 
 
@@ -75,6 +83,7 @@ class _Check:
         self.workers = workers
         self.findings: list[Finding] = list(reader.problems)
         self.bag_info: list[tuple[str, str]] = []
+        self.over_limit: set[str] = set()  # tag files found over a limit: never read again
         # NFC name -> stored name, for matching manifest paths written NFC against NFD names on disk.
         # Two stored names with one NFC form ("twins") must not hide each other: the one already
         # in NFC wins, the others are reported as unlisted.
@@ -98,13 +107,23 @@ class _Check:
         """The bytes of a tag file, or None with a finding when it cannot be read.
 
         In a zip that is a CRC error or corrupt data (ZIP_INVALID); in a folder the file is as
-        good as missing (``missing_code``). Either way the other checks go on.
+        good as missing (``missing_code``). A file over a limit is ``LIMIT_EXCEEDED``, once.
+        Either way the other checks go on.
         """
+        if name in self.over_limit:
+            return None
         try:
             return self.r.read(name)
+        except LimitExceeded as e:
+            self.over_limit_at(name, e.reason)
+            return None
         except OSError as e:
             self.add("ZIP_INVALID" if self.r.is_zip else missing_code, name, f"cannot be read: {e}")
             return None
+
+    def over_limit_at(self, name: str, reason: str) -> None:
+        self.over_limit.add(name)
+        self.add("LIMIT_EXCEEDED", name, f"{reason}; not read further")
 
     def text(self, name: str, missing_code: str) -> str | None:
         data = self.read(name, missing_code)
@@ -117,6 +136,7 @@ class _Check:
             return None
 
     def run(self) -> None:
+        self.check_tag_sizes()
         self.check_bagit_txt()
         if not any(layout.is_payload(n) for n in self.r.entries):
             self.add("DATA_DIR_MISSING", layout.DATA_DIR + "/", "no payload folder data/ (or it is empty)")
@@ -129,6 +149,21 @@ class _Check:
         self.check_oxum()
         self.check_metadata(manifests)
 
+    def check_tag_sizes(self) -> None:
+        """Judge every file that is read whole (tag files, signatures) by its declared size first.
+
+        Done before anything is read, so a file over a limit is neither parsed nor digested.
+        """
+        whole = {layout.BAGIT_TXT, layout.BAG_INFO, layout.RECORD_XML}
+        for name in sorted(self.r.entries):
+            if not self.r.has_file(name) or not (
+                name in whole or layout.is_manifest(name) or layout.is_tagmanifest(name) or layout.is_signature(name)
+            ):
+                continue
+            reason = self.r.limit_problem(name)
+            if reason:
+                self.over_limit_at(name, reason)
+
     def check_bagit_txt(self) -> None:
         if not self.r.has_file(layout.BAGIT_TXT):
             self.add("BAGIT_TXT_MISSING", layout.BAGIT_TXT, "bagit.txt is missing")
@@ -140,7 +175,11 @@ class _Check:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             text = ""
-        fields, _ = parse_bag_info(text)
+        try:
+            fields, _ = parse_bag_info(text)
+        except TagLimitError as e:
+            self.over_limit_at(layout.BAGIT_TXT, str(e))
+            return
         if bag_info_get(fields, "BagIt-Version") != "1.0" or (
             (bag_info_get(fields, "Tag-File-Character-Encoding") or "").upper() != "UTF-8"
         ):
@@ -153,7 +192,11 @@ class _Check:
         text = self.text(layout.BAG_INFO, "BAG_INFO_MISSING")
         if text is None:
             return
-        self.bag_info, problems = parse_bag_info(text)
+        try:
+            self.bag_info, problems = parse_bag_info(text)
+        except TagLimitError as e:
+            self.over_limit_at(layout.BAG_INFO, str(e))
+            return
         for p in problems:
             self.add("BAG_INFO_MALFORMED", layout.BAG_INFO, f"line {p.lineno} is not `Label: value`: {p.text[:60]!r}")
         for label in layout.REQUIRED_BAG_INFO:
@@ -182,7 +225,11 @@ class _Check:
             text = self.text(name, missing_code if name == required else "TAG_FILE_MISSING")
             if text is None:
                 continue
-            lines, problems = parse_manifest(text, alg)
+            try:
+                lines, problems = parse_manifest(text, alg)
+            except TagLimitError as e:
+                self.over_limit_at(name, str(e))
+                continue
             for p in problems:
                 self.add("MANIFEST_MALFORMED", name, f"line {p.lineno}: {p.reason}: {p.text[:80]!r}")
             entries: dict[str, str] = {}
@@ -246,7 +293,7 @@ class _Check:
         wanted: dict[str, list[tuple[_Manifest, str]]] = {}
         for m in manifests + tagmanifests:
             for name, digest in m.entries.items():
-                if name in self.by_nfc and self.r.has_file(self.by_nfc[name]):
+                if name in self.by_nfc and self.r.has_file(self.by_nfc[name]) and self.by_nfc[name] not in self.over_limit:
                     wanted.setdefault(name, []).append((m, digest))
         names = sorted(wanted, key=lambda n: -self.r.entries[self.by_nfc[n]].size)  # big files first
 
@@ -287,6 +334,9 @@ class _Check:
             return
         data = self.read(layout.RECORD_XML, "METADATA_MISSING")
         if data is None:
+            return
+        if xml_depth_over(data, limits.MAX_XML_DEPTH):
+            self.over_limit_at(layout.RECORD_XML, f"elements nested deeper than {limits.MAX_XML_DEPTH} (MAX_XML_DEPTH)")
             return
         try:
             tree = parse_bytes(data)
@@ -351,6 +401,42 @@ class _Check:
                     self.add("METADATA_MISMATCH", layout.RECORD_XML, f"{m.algorithm.value} of {name} differs from {m.name}")
 
 
+def xml_depth_over(data: bytes, limit: int) -> bool:
+    """Whether elements in ``data`` nest deeper than ``limit``, found by streaming it.
+
+    Stops at the first element too deep, before building the rest of the tree. Malformed XML is
+    not judged here (False): the full parse reports it. Entities are never resolved.
+    """
+    parser = etree.XMLPullParser(
+        events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+    )
+    depth = 0
+
+    def too_deep() -> bool:
+        nonlocal depth
+        for event, elem in parser.read_events():
+            if event == "start":
+                depth += 1
+                if depth > limit:
+                    return True
+            else:
+                depth -= 1
+                elem.clear()  # keep memory flat: only the depth matters here
+        return False
+
+    step = 16 * 1024
+    try:
+        for at in range(0, len(data), step):
+            parser.feed(data[at:at + step])
+            if too_deep():
+                return True
+        parser.close()
+    except etree.XMLSyntaxError:
+        # libxml2 stops at its own depth limit (256) with an error; the events before it count.
+        return too_deep()
+    return too_deep()
+
+
 def verify_package(
     path: Path,
     *,
@@ -373,6 +459,8 @@ def verify_package(
                 more, signers = extra(reader, check.bag_info)
                 check.findings.extend(more)
             return VerifyResult(str(path), tuple(check.findings), tuple(check.bag_info), tuple(signers))
+    except LimitExceeded as e:
+        return VerifyResult(str(path), (Finding("LIMIT_EXCEEDED", e.name, f"{e.reason}; not read further"),))
     except zipfile.BadZipFile as e:
         return VerifyResult(str(path), (Finding("ZIP_INVALID", path.name, f"cannot read the zip: {e}"),))
     except (FileNotFoundError, NotADirectoryError):

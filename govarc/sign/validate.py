@@ -348,7 +348,10 @@ def check_package_signatures(
     reports: list[SignerReport] = []
     prefix = layout.SIGNATURES_DIR + "/"
     names = sorted(n for n in reader.entries if n.startswith(prefix))
-    content = reader.read(layout.REQUIRED_TAGMANIFEST) if reader.has_file(layout.REQUIRED_TAGMANIFEST) else None
+    try:
+        content = reader.read(layout.REQUIRED_TAGMANIFEST) if reader.has_file(layout.REQUIRED_TAGMANIFEST) else None
+    except OSError:  # unreadable or over a limit: the package checks report it
+        content = None
     for name in names:
         rest = name[len(prefix):]
         if "/" in rest or not rest.endswith(".p7s") or rest.startswith("."):
@@ -356,7 +359,13 @@ def check_package_signatures(
             continue
         if not reader.has_file(name):
             continue  # a link or special file: LINK_IN_PACKAGE / ZIP_UNSAFE_ENTRY already say so
-        reports.append(check_signature(name, reader.read(name), content, policy, now))
+        try:
+            der = reader.read(name)
+        except OSError as e:  # over a limit (LIMIT_EXCEEDED) or a damaged zip entry (ZIP_INVALID)
+            reports.append(SignerReport(name, None, None, None, None, None,
+                                        (Finding("SIGNATURE_MALFORMED", name, f"signer unknown: cannot be read: {e}"),)))
+            continue
+        reports.append(check_signature(name, der, content, policy, now))
     if not reports:
         if not policy.allow_unsigned:
             findings.append(Finding("SIGNATURE_MISSING", prefix, "the package is not signed (no signatures/*.p7s)"))

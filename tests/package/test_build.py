@@ -170,3 +170,70 @@ def test_an_unreadable_sub_folder_is_a_clear_input_error(tmp_path: Path, sample_
         (src / "附件").chmod(0o755)
     assert "附件" in str(e.value) and "cannot read folder" in str(e.value)
     assert not (tmp_path / "pkg").exists()
+
+
+# --- what verify would refuse under specs/limits.md, the builder refuses first --------------------------
+
+
+def test_more_files_than_a_package_holds_is_refused(runner, tmp_path: Path, sample_metadata: Path) -> None:
+    import os
+
+    from govarc import limits
+    from govarc.cli import main
+
+    src = tmp_path / "many"
+    src.mkdir()
+    (src / "正文.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    (src / "0.txt").write_bytes(b"x")
+    for i in range(1, limits.MAX_PACKAGE_FILES):  # hard links: as many files, one inode
+        os.link(src / "0.txt", src / f"{i}.txt")
+    out = tmp_path / "pkg"
+    meta = tmp_path / "meta.json"
+    meta.write_text(sample_metadata.read_text(encoding="utf-8"), encoding="utf-8")
+    result = runner.invoke(main, ["--home", str(tmp_path / "home"), "package", "build", str(src),
+                                  "--metadata", str(meta), "--out", str(out)])
+    assert result.exit_code == 3, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "MAX_PACKAGE_FILES" in lines[0] and str(src) in lines[0], result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() and not any(p.name.startswith(".pkg") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name", ["a" * 8100, "档" * 2700, "/".join(["目录" * 40] * 40), "x" * 4000 + "/" + "案" * 1400])
+def test_a_name_too_long_for_a_manifest_line_is_refused(name: str) -> None:
+    from govarc.package.build import name_problem
+
+    problem = name_problem(name)
+    assert problem is not None and "MAX_LINE_BYTES" in problem
+
+
+def test_the_longest_name_that_fits_a_manifest_line_is_packaged(tmp_path: Path) -> None:
+    """A sha512 line (the longest the verifier reads) of a name at the limit verifies; one more byte does not."""
+    from govarc import limits
+    from govarc.package.build import name_problem
+    from govarc.package.hashing import Algorithm
+    from govarc.package.manifest import parse_manifest
+
+    room = limits.MAX_LINE_BYTES - 128 - 2 - len("data/") - 1
+    name = "a" * room
+    assert name_problem(name) is None and name_problem(name + "a") is not None
+    lines, problems = parse_manifest(f"{'0' * 128}  data/{name}\n", Algorithm.SHA512)
+    assert lines[0].path == f"data/{name}" and problems == []
+
+
+@pytest.mark.parametrize(("change", "tag"), [
+    ({"title": "关于" * 4100}, "bag-info.txt"),  # one bag-info line over MAX_LINE_BYTES
+    ({"keywords": tuple(f"{i:05d}" + "词" * 1990 for i in range(1500))}, "metadata/record.xml"),  # ~9 MB
+], ids=["title-over-a-line", "record-xml-over-the-size"])
+def test_metadata_that_would_break_a_tag_file_limit_is_refused(
+    tmp_path: Path, sample_source: Path, sample_metadata: Path, change: dict, tag: str,
+) -> None:
+    import dataclasses
+
+    record = dataclasses.replace(load_metadata(sample_metadata), **change)
+    out = tmp_path / "pkg"
+    with pytest.raises(InvalidInputError) as e:
+        build_package(sample_source, record, out, durable=False)
+    # The builder names the tag file; a metadata check (per-field limits) may refuse it even earlier.
+    assert tag in str(e.value) or "MAX_" in str(e.value) or "too long" in str(e.value), str(e.value)
+    assert not out.exists() and [p.name for p in out.parent.iterdir() if p.name.startswith(".pkg")] == []
