@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from govarc.admin import add_agency, init_workspace
-from govarc.catalog.db import open_catalog
+from govarc.catalog.identity import open_workspace_catalog
 from govarc.cli.output import Output
 from govarc.workspace import DEFAULT_ACCEPTED, Agency, Workspace
 
@@ -113,7 +113,7 @@ def status(out: Output) -> None:
       govarc --home /srv/govarc status
     """
     ws = Workspace.open(Path(out.home))
-    with open_catalog(ws.catalog_path) as cat:
+    with open_workspace_catalog(ws) as cat:
         counts = {
             row[0]: row[1:] for row in cat.conn.execute(
                 "SELECT agency, COUNT(*), SUM(state != 'registered'), SUM(COALESCE(package_signed, 0)), "
