@@ -71,7 +71,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 _CORRUPT = {getattr(sqlite3, "SQLITE_CORRUPT", 11), getattr(sqlite3, "SQLITE_NOTADB", 26)}
 _FULL = getattr(sqlite3, "SQLITE_FULL", 13)
-REBUILD_HINT = "move it aside or run `govarc catalog rebuild`"
+REBUILD_HINT = "run `govarc catalog rebuild`"
 
 
 def database_error(e: sqlite3.DatabaseError, path: Path) -> GovarcError | None:
