@@ -358,8 +358,8 @@ def _keep_aside(path: Path, stamp: str) -> list[str]:
     """Keep the old catalog (and its -wal, -shm) under ``catalog.sqlite.broken-<stamp>``.
 
     The database file stays in place (a hard link is made) until the new one replaces it
-    atomically; its -wal and -shm must go first, since SQLite would apply an old -wal to the new
-    database.
+    atomically; its -wal (and a rollback journal) must go first, since SQLite would apply them to
+    the new database. They are kept beside the old file under the names SQLite pairs them by.
     """
     if not os.path.lexists(path):
         return []
@@ -372,9 +372,13 @@ def _keep_aside(path: Path, stamp: str) -> list[str]:
     else:
         os.rename(path, aside)
     kept = [str(aside)]
-    for suffix in ("-wal", "-shm", "-journal"):
+    for suffix in ("-wal", "-journal", "-shm"):
         side = path.with_name(path.name + suffix)
-        if os.path.lexists(side):
+        if not os.path.lexists(side):
+            continue
+        if suffix == "-shm" or os.lstat(side).st_size == 0:
+            os.unlink(side)  # no data: an empty log, or the WAL's index, which SQLite rebuilds from the WAL
+        else:
             os.rename(side, aside.with_name(aside.name + suffix))
             kept.append(str(aside.with_name(aside.name + suffix)))
     fsync_path(path.parent)

@@ -62,7 +62,7 @@ def rebuild(out: Output, force: bool, json_: bool) -> None:
                  + (f" ({detail})" if detail else "") + f", {len(report.unrecovered)} not recovered, "
                  f"{report.objects_restored} files restored to objects/")
         if report.objects_unreferenced:
-            out.line(f"{report.objects_unreferenced} files in objects/ belong to no package: records not packaged "
-                     "before the catalog was lost; ingest their drop folders again")
+            out.line(f"{report.objects_unreferenced} files in objects/ belong to no recovered package (records not "
+                     "packaged before the catalog was lost, or packages not recovered): ingest their drop folders again")
     if report.exit_code:
         raise SystemExit(report.exit_code)
