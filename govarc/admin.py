@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from govarc.catalog.db import open_catalog
+from govarc.catalog.identity import open_workspace_catalog
 from govarc.errors import ConfigError
 from govarc.workspace import CONFIG_NAME, Agency, Settings, Workspace, parse_agencies, read_toml, write_settings
 
@@ -36,7 +36,7 @@ def init_workspace(home: Path, config: Path | None = None) -> tuple[Workspace, b
         if current != agency:
             ws = ws.with_agency(agency)
             changed = True
-    with open_catalog(ws.catalog_path):
+    with open_workspace_catalog(ws):
         pass
     return ws, changed
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from govarc.catalog.db import open_catalog
+from govarc.catalog.identity import open_workspace_catalog
 from govarc.errors import EXIT_INVALID, EXIT_OK, ConfigError, GovarcError
 from govarc.ingest.pipeline import IngestReport, ingest
 from govarc.lock import run_lock
@@ -98,7 +98,7 @@ def run_nightly(
     its :class:`AgencyRun` and the run goes on with the others: in a city of a hundred agencies
     one broken export must not stop the rest. Signing keys are loaded before anything changes.
     """
-    with run_lock(ws.lock_path), open_catalog(ws.catalog_path) as cat:
+    with run_lock(ws.lock_path), open_workspace_catalog(ws) as cat:
         # Load every signer first: a wrong passphrase stops the run before it changes anything.
         signers = {a.code: signer_for(a) if signer_for else None for a in ws.agencies}
         started = _now()

@@ -4,6 +4,10 @@ The schema version is SQLite's ``user_version``; each migration runs in its own 
 crash mid-migration leaves the previous version intact. Writers take ``BEGIN IMMEDIATE`` so that
 concurrent ingests serialise on the database instead of failing, and archival-code sequences are
 assigned inside the same transaction as the record they number (no gaps, no reuse).
+
+A damaged database (not SQLite, truncated, malformed pages) is a :class:`ConfigError` naming the
+file, raised at open and for any query inside :func:`open_catalog`; which catalog belongs to which
+workspace is :mod:`govarc.catalog.identity`'s business.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from govarc.errors import ConfigError
+from govarc.errors import ConfigError, DiskFullError, GovarcError
 
 MIGRATIONS: list[list[str]] = [
     [  # 1: records, files, sequences, runs
@@ -58,8 +62,34 @@ MIGRATIONS: list[list[str]] = [
             finished_at TEXT, status TEXT NOT NULL, summary TEXT
         )""",
     ],
+    [  # 2: meta (the catalog's identity, see govarc.catalog.identity)
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+_CORRUPT = {getattr(sqlite3, "SQLITE_CORRUPT", 11), getattr(sqlite3, "SQLITE_NOTADB", 26)}
+_FULL = getattr(sqlite3, "SQLITE_FULL", 13)
+REBUILD_HINT = "run `govarc catalog rebuild`"
+
+
+def database_error(e: sqlite3.DatabaseError, path: Path) -> GovarcError | None:
+    """The govarc error for an SQLite error on the catalog at ``path`` (one line naming the file).
+
+    None for errors that say nothing about the file (a constraint, a lock): those stay as raised.
+    """
+    code = getattr(e, "sqlite_errorcode", None)
+    if code in _CORRUPT or type(e) is sqlite3.DatabaseError:
+        return ConfigError(f"the catalog is damaged ({e}); {REBUILD_HINT}", str(path))
+    if code == _FULL:
+        return DiskFullError(f"no space left for the catalog ({e}); free space and run again", str(path))
+    return None
+
+
+def _open_error(e: sqlite3.DatabaseError, path: Path) -> GovarcError:
+    """While opening, any SQLite error means the catalog cannot be used."""
+    return database_error(e, path) or ConfigError(f"cannot open the catalog: {e}", str(path))
 
 
 class Catalog:
@@ -67,14 +97,24 @@ class Catalog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=60000")
-        self.conn = conn
-        self.db = sqlite_utils.Database(conn)
-        self._migrate()
+        try:
+            conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        except sqlite3.DatabaseError as e:
+            raise _open_error(e, path) from None
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=60000")
+            self.conn = conn
+            self.db = sqlite_utils.Database(conn)
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            conn.close()
+            raise _open_error(e, path) from None
+        except BaseException:
+            conn.close()
+            raise
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -106,14 +146,35 @@ class Catalog:
     def schema_version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
+    def identity(self) -> str | None:
+        """The catalog's id (a UUID), or None when it has none yet."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key='catalog_id'").fetchone()
+        return str(row[0]) if row else None
+
+    def claim_identity(self, catalog_id: str) -> str:
+        """Give the catalog ``catalog_id`` unless it has an id already; returns the id it has.
+
+        Two processes opening a fresh workspace at once both end up with the first one's id.
+        """
+        with self.write() as conn:
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('catalog_id', ?)", (catalog_id,))
+            return str(conn.execute("SELECT value FROM meta WHERE key='catalog_id'").fetchone()[0])
+
     def close(self) -> None:
         self.conn.close()
 
 
 @contextmanager
 def open_catalog(path: Path) -> Iterator[Catalog]:
+    """Open (creating or migrating) the catalog at ``path``; no identity check (see
+    :func:`govarc.catalog.identity.open_workspace_catalog` for commands on a workspace)."""
     cat = Catalog(path)
     try:
         yield cat
+    except sqlite3.DatabaseError as e:
+        error = database_error(e, path)
+        if error is None:
+            raise
+        raise error from None
     finally:
         cat.close()

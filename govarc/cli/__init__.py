@@ -40,6 +40,7 @@ _COMMANDS = {
     "verify": ("govarc.cli.verify", "verify"),
     "pki": ("govarc.cli.pki", "pki"),
     "sign": ("govarc.cli.sign", "sign"),
+    "catalog": ("govarc.cli.catalog", "catalog"),
 }
 
 

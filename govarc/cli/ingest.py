@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from govarc.catalog.db import open_catalog
+from govarc.catalog.identity import open_workspace_catalog
 from govarc.cli.output import Output
 from govarc.errors import EXIT_INVALID
 from govarc.findings import Level
@@ -41,7 +41,7 @@ def ingest(out: Output, paths: tuple[Path, ...], code: str) -> None:
     """
     ws = Workspace.open(Path(out.home))
     agency = ws.agency(code)
-    with open_catalog(ws.catalog_path) as cat, out.items_progress("ingesting") as (progress, total):
+    with open_workspace_catalog(ws) as cat, out.items_progress("ingesting") as (progress, total):
         report = run_ingest(cat, ws.objects_dir, agency, paths, workers=ws.settings.workers,
                             progress=progress, on_total=total)
     if out.json:

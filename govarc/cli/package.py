@@ -30,7 +30,7 @@ def package(ctx: click.Context, code: str | None, passphrase_file: Path | None) 
     """
     if ctx.invoked_subcommand is not None:
         return
-    from govarc.catalog.db import open_catalog
+    from govarc.catalog.identity import open_workspace_catalog
     from govarc.cli.signing import agency_signer_factory
     from govarc.lock import run_lock
     from govarc.package.pending import package_pending
@@ -41,7 +41,7 @@ def package(ctx: click.Context, code: str | None, passphrase_file: Path | None) 
     agencies = [ws.agency(code)] if code else list(ws.agencies)
     signer_for = agency_signer_factory(ws, out, passphrase_file)
     built = []
-    with run_lock(ws.lock_path), open_catalog(ws.catalog_path) as cat:
+    with run_lock(ws.lock_path), open_workspace_catalog(ws) as cat:
         for agency in agencies:
             with out.progress(f"packaging {agency.code}") as progress:
                 built += package_pending(

@@ -84,7 +84,7 @@ def sign(out: Output, package: Path | None, pending: bool, key_path: Path | None
 
 def _sign_pending(out: Output, only: str | None, prompter: CliPrompter) -> None:
     """`govarc sign --pending`: every agency (or ``only``) with a stored key signs its unsigned packages."""
-    from govarc.catalog.db import open_catalog
+    from govarc.catalog.identity import open_workspace_catalog
     from govarc.errors import EXIT_OK, ConfigError
     from govarc.lock import run_lock
     from govarc.package.pending import NO_KEY, sign_pending, unsigned_packages
@@ -94,7 +94,7 @@ def _sign_pending(out: Output, only: str | None, prompter: CliPrompter) -> None:
     agencies = [ws.agency(only)] if only else list(ws.agencies)
     report: list[dict[str, object]] = []
     exit_code = EXIT_OK
-    with run_lock(ws.lock_path), open_catalog(ws.catalog_path) as cat:
+    with run_lock(ws.lock_path), open_workspace_catalog(ws) as cat:
         for a in agencies:
             store = ws.store_dir(a.code)
             todo = unsigned_packages(cat, store, a.code)

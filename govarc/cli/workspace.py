@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from govarc.admin import add_agency, init_workspace
-from govarc.catalog.db import open_catalog
+from govarc.catalog.identity import open_workspace_catalog
 from govarc.cli.output import Output
 from govarc.errors import ConfigError
 from govarc.workspace import DEFAULT_ACCEPTED, Agency, Workspace
@@ -123,7 +123,7 @@ def status(out: Output) -> None:
 
     ws = Workspace.open(Path(out.home))
     rows = []
-    with open_catalog(ws.catalog_path) as cat:
+    with open_workspace_catalog(ws) as cat:
         for a in ws.agencies:
             c = agency_counts(cat, ws.store_dir(a.code), a.code)
             rows.append({"agency": a.code, "name": a.name, "records": c.records, "packages": c.packages,
