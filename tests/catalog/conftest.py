@@ -41,12 +41,14 @@ name = "柳州市财政局"
 fonds = "0035"
 unit = "CWK"
 drop = "drop/CZJ"
+unsigned = true
 """
 
 
 def _package(ws: Workspace, code: str, *, zip: bool, signer: object = None) -> None:
     with open_catalog(ws.catalog_path) as cat:
-        package_pending(cat, ws.objects_dir, ws.store_dir(code), ws.tmp_dir, code, signer=signer, zip=zip)  # type: ignore[arg-type]
+        package_pending(cat, ws.objects_dir, ws.store_dir(code), ws.tmp_dir, code, signer=signer, zip=zip,  # type: ignore[arg-type]
+                        unsigned=signer is None)
 
 
 def build_city(root: Path) -> Workspace:
