@@ -72,3 +72,20 @@ class DiskFullError(GovarcError):
     """No space left on a device (ENOSPC, EDQUOT): nothing was half-written; free space and re-run."""
 
     exit_code = EXIT_DISK_FULL
+
+
+def from_os_error(e: OSError) -> GovarcError:
+    """The govarc error for an OSError, with its file as the path: ENOSPC/EDQUOT is a full disk
+    (exit 8), a read-only file system or a permission refused is a configuration problem of the
+    machine (exit 6), anything else is unexpected (exit 1)."""
+    import errno
+
+    path = e.filename if isinstance(e.filename, str) else (None if e.filename is None else str(e.filename))
+    reason = e.strerror or str(e)
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(f"{reason}: free space and run again", path)
+    if e.errno == errno.EROFS:
+        return ConfigError(f"{reason}: the folder must be writable", path)
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return ConfigError(f"{reason}: check the owner and mode", path)
+    return GovarcError(reason, path)

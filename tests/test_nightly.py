@@ -82,7 +82,7 @@ def test_one_agency_failing_does_not_stop_the_others(tmp_path):
     assert len(list((home / "store" / "SZF").iterdir())) == 2
     assert len(list((home / "store" / "CZJ").iterdir())) == 1  # the agency after the broken one too
     with open_catalog(home / "catalog.sqlite") as cat:
-        assert cat.conn.execute("SELECT status FROM runs").fetchone()[0] == "error"
+        assert cat.conn.execute("SELECT status FROM runs").fetchone()[0] == "failed"
 
 
 def test_kill_9_at_random_points_then_rerun_converges(tmp_path):
