@@ -79,11 +79,16 @@ def from_os_error(e: OSError) -> GovarcError:
     (exit 8), a read-only file system or a permission refused is a configuration problem of the
     machine (exit 6), anything else is unexpected (exit 1)."""
     import errno
+    import os
 
-    path = e.filename if isinstance(e.filename, str) else (None if e.filename is None else str(e.filename))
+    def name(f: object) -> str | None:
+        return None if f is None else os.fsdecode(f) if isinstance(f, (str, bytes, os.PathLike)) else str(f)
+
+    path = name(e.filename)
     reason = e.strerror or str(e)
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DiskFullError(f"{reason}: free space and run again", path)
+        # A copy names its source first, its destination (where the room is lacking) second.
+        return DiskFullError(f"{reason}: free space and run again", name(e.filename2) or path)
     if e.errno == errno.EROFS:
         return ConfigError(f"{reason}: the folder must be writable", path)
     if e.errno in (errno.EACCES, errno.EPERM):

@@ -198,6 +198,20 @@ def _write_log(path: Path, report: dict[str, Any]) -> None:
         raise
 
 
+def _fullest(*folders: Path) -> Path | None:
+    """Of the folders that exist, the one with the least room (bytes, or none when out of inodes)."""
+    best: tuple[int, Path] | None = None
+    for folder in folders:
+        try:
+            st = os.statvfs(folder)
+        except OSError:
+            continue
+        room = 0 if st.f_files > 0 and st.f_favail == 0 else st.f_bavail * st.f_frsize
+        if best is None or room < best[0]:
+            best = (room, folder)
+    return best[1] if best else None
+
+
 def _run_agency(
     ws: Workspace, cat: Any, agency: Agency, signer: Signer | None, workers: int, progress: RunProgress | None,
 ) -> AgencyRun:
@@ -228,6 +242,10 @@ def _run_agency(
         )
     except Exception as e:  # the agency's failure boundary: the other agencies go on
         err = as_govarc_error(e, str(ws.catalog_path))
+        if isinstance(err, DiskFullError) and err.path is None:
+            # A write that ran out of space names no file (only an open does): name the folder.
+            fullest = _fullest(ws.store_dir(agency.code), ws.objects_dir, ws.tmp_dir, ws.home)
+            err = DiskFullError(err.message, str(fullest) if fullest else None)
         if err is None:
             return AgencyRun(agency.code, report, tuple(packaged), f"unexpected error: {type(e).__name__}: {e}",
                              EXIT_UNEXPECTED, None, traceback.format_exc())
