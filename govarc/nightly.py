@@ -63,6 +63,9 @@ class RunProgress(Protocol):
     def advance(self, n: int) -> None:
         """``n`` more items of the current step are done."""
 
+    def done(self, agency: str) -> None:
+        """An agency is through (well or not)."""
+
 
 @dataclass(frozen=True)
 class AgencyRun:
@@ -284,6 +287,8 @@ def run_nightly(
         try:
             for agency in ws.agencies:
                 runs.append(_run_agency(ws, cat, agency, signers[agency.code], workers, progress))
+                if progress:
+                    progress.done(agency.code)
         except BaseException as e:  # noqa: B902 - recorded, then raised again below
             stop = e
             done = {r.code for r in runs}

@@ -102,6 +102,10 @@ class _Steps:
         if self.bar:
             self.bar.advance(n)
 
+    def done(self, agency: str) -> None:
+        if self.bar:
+            self.bar.done(agency)
+
 
 @click.command("nightly")
 @click.option("--passphrase-file", type=click.Path(dir_okay=False, path_type=Path),

@@ -75,23 +75,26 @@ class Output:
 
 
 class StepsBar:
-    """Drives :meth:`Output.steps_progress`: ``step(unit, name)``, then ``total`` and ``advance``."""
+    """Drives :meth:`Output.steps_progress`: ``step(unit, name)``, ``total``, ``advance``, ``done(unit)``."""
 
     def __init__(self, bar: Any, units: int) -> None:
         self.bar = bar
         self.units = bar.add_task("agencies", total=units)
-        self.items = bar.add_task("", total=None)
-        self.unit: str | None = None
+        self.items: Any = None
 
     def step(self, unit: str, name: str) -> None:
-        if unit != self.unit:
-            if self.unit is not None:
-                self.bar.advance(self.units, 1)
-            self.unit = unit
-        self.bar.reset(self.items, total=None, description=f"{unit}: {name}")
+        # A new task, not a reset one: rich cannot set a known total back to "unknown".
+        if self.items is not None:
+            self.bar.remove_task(self.items)
+        self.items = self.bar.add_task(f"{unit}: {name}", total=None)
 
     def total(self, n: int) -> None:
-        self.bar.update(self.items, total=n)
+        if self.items is not None:
+            self.bar.update(self.items, total=n)
 
     def advance(self, n: int) -> None:
-        self.bar.advance(self.items, n)
+        if self.items is not None:
+            self.bar.advance(self.items, n)
+
+    def done(self, unit: str) -> None:
+        self.bar.advance(self.units, 1)
