@@ -72,3 +72,25 @@ class DiskFullError(GovarcError):
     """No space left on a device (ENOSPC, EDQUOT): nothing was half-written; free space and re-run."""
 
     exit_code = EXIT_DISK_FULL
+
+
+def from_os_error(e: OSError) -> GovarcError:
+    """The govarc error for an OSError, with its file as the path: ENOSPC/EDQUOT is a full disk
+    (exit 8), a read-only file system or a permission refused is a configuration problem of the
+    machine (exit 6), anything else is unexpected (exit 1)."""
+    import errno
+    import os
+
+    def name(f: object) -> str | None:
+        return None if f is None else os.fsdecode(f) if isinstance(f, (str, bytes, os.PathLike)) else str(f)
+
+    path = name(e.filename)
+    reason = e.strerror or str(e)
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        # A copy names its source first, its destination (where the room is lacking) second.
+        return DiskFullError(f"{reason}: free space and run again", name(e.filename2) or path)
+    if e.errno == errno.EROFS:
+        return ConfigError(f"{reason}: the folder must be writable", path)
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return ConfigError(f"{reason}: check the owner and mode", path)
+    return GovarcError(reason, path)

@@ -82,7 +82,7 @@ def test_one_agency_failing_does_not_stop_the_others(tmp_path):
     assert len(list((home / "store" / "SZF").iterdir())) == 2
     assert len(list((home / "store" / "CZJ").iterdir())) == 1  # the agency after the broken one too
     with open_catalog(home / "catalog.sqlite") as cat:
-        assert cat.conn.execute("SELECT status FROM runs").fetchone()[0] == "error"
+        assert cat.conn.execute("SELECT status FROM runs").fetchone()[0] == "failed"
 
 
 def test_kill_9_at_random_points_then_rerun_converges(tmp_path):
@@ -146,3 +146,85 @@ def test_zip_sm3_signed_packages_from_the_nightly_job_verify_with_govarc_and_ope
          "-purpose", "any", "-out", os.devnull],
         capture_output=True, text=True)
     assert openssl.returncode == 0, openssl.stderr
+
+
+class _Hook:
+    """A progress hook that raises ``error`` when ``agency`` reaches ``step`` (caller code failing)."""
+
+    def __init__(self, agency: str, step: str, error: BaseException) -> None:
+        self.agency, self.step_name, self.error = agency, step, error
+        self.seen: list[tuple[str, str]] = []
+
+    def step(self, agency: str, step: str) -> None:
+        self.seen.append((agency, step))
+        if (agency, step) == (self.agency, self.step_name):
+            raise self.error
+
+    def total(self, n: int) -> None:
+        pass
+
+    def advance(self, n: int) -> None:
+        pass
+
+    def done(self, agency: str) -> None:
+        pass
+
+
+def _two_agency_city(tmp_path: Path) -> Path:
+    from tests.citykit import make_doc
+
+    city = make_city(tmp_path, n=2)
+    make_doc(tmp_path / "drop" / "CZJ", 1, prefix="柳财预")
+    with open(city, "a", encoding="utf-8") as f:
+        f.write('\n[[agency]]\ncode = "CZJ"\nname = "柳州市财政局"\nfonds = "0035"\ndrop = "drop/CZJ"\n')
+    return city
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt(), SystemExit(143)], ids=["ctrl-c", "exit"])
+def test_an_interrupted_run_is_recorded_as_interrupted_with_its_log(tmp_path, interrupt):
+    import json
+
+    ws, _ = init_workspace(tmp_path / "home", _two_agency_city(tmp_path))
+    with pytest.raises(type(interrupt)):
+        run_nightly(ws, progress=_Hook("CZJ", "ingest", interrupt))
+    with open_catalog(ws.catalog_path) as cat:
+        ((status, finished),) = cat.conn.execute("SELECT status, finished_at FROM runs").fetchall()
+        states = dict(cat.conn.execute("SELECT agency, COUNT(*) FROM records GROUP BY agency").fetchall())
+    assert status == "interrupted" and finished is not None
+    assert states == {"SZF": 2}  # SZF went through before the interrupt
+    (log,) = ws.logs_dir.glob("nightly-*.json")
+    data = json.loads(log.read_text(encoding="utf-8"))
+    assert data["status"] == "interrupted"
+    assert [(a["agency"], a["error"]) for a in data["agencies"]] == [("SZF", None), ("CZJ", "interrupted before it finished")]
+    report = run_nightly(ws)
+    assert report.exit_code == 0 and report.closed_stale == ()
+    assert sum(len(a.packaged) for a in report.agencies) == 1
+
+
+def test_an_unexpected_error_in_one_agency_is_its_own_and_logged_with_its_traceback(tmp_path):
+    import json
+
+    ws, _ = init_workspace(tmp_path / "home", _two_agency_city(tmp_path))
+    hook = _Hook("SZF", "package", RuntimeError("a bug"))
+    report = run_nightly(ws, progress=hook)
+    assert report.exit_code == 1 and report.status.value == "failed"
+    szf, czj = report.agencies
+    assert szf.error == "unexpected error: RuntimeError: a bug" and "Traceback" in (szf.detail or "")
+    assert czj.error is None and len(czj.packaged) == 1
+    assert ("CZJ", "package") in hook.seen
+    data = json.loads(Path(report.log_path).read_text(encoding="utf-8"))
+    assert "RuntimeError: a bug" in data["agencies"][0]["traceback"]
+
+
+def test_the_worst_agency_decides_the_exit_code():
+    from govarc.nightly import AgencyRun, NightlyReport
+
+    def report(*exits: int, strict: bool = False) -> NightlyReport:
+        return NightlyReport("", "", tuple(AgencyRun(f"A{i}", None, (), "x", e) for i, e in enumerate(exits)), "", strict)
+
+    assert report(3, 6).exit_code == 6
+    assert report(6, 1, 3).exit_code == 1
+    assert report(1, 8, 6).exit_code == 8
+    assert report(3, 4).exit_code == 4
+    assert report().exit_code == 0 and report().status.value == "ok"
+    assert report(3).status.value == "failed"

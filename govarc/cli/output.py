@@ -59,3 +59,42 @@ class Output:
                       transient=True) as bar:
             task = bar.add_task(description, total=None)
             yield (lambda n: bar.advance(task, n)), (lambda t: bar.update(task, total=t))
+
+    @contextmanager
+    def steps_progress(self, units: int) -> Iterator[StepsBar | None]:
+        """A two-line bar for work done in steps over ``units`` units (the nightly job: agencies), on a
+        terminal only (else None): one line counts the units, the other the items of the current step."""
+        if not self.tty or self.json or self.quiet:
+            yield None
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      transient=True) as bar:
+            yield StepsBar(bar, units)
+
+
+class StepsBar:
+    """Drives :meth:`Output.steps_progress`: ``step(unit, name)``, ``total``, ``advance``, ``done(unit)``."""
+
+    def __init__(self, bar: Any, units: int) -> None:
+        self.bar = bar
+        self.units = bar.add_task("agencies", total=units)
+        self.items: Any = None
+
+    def step(self, unit: str, name: str) -> None:
+        # A new task, not a reset one: rich cannot set a known total back to "unknown".
+        if self.items is not None:
+            self.bar.remove_task(self.items)
+        self.items = self.bar.add_task(f"{unit}: {name}", total=None)
+
+    def total(self, n: int) -> None:
+        if self.items is not None:
+            self.bar.update(self.items, total=n)
+
+    def advance(self, n: int) -> None:
+        if self.items is not None:
+            self.bar.advance(self.items, n)
+
+    def done(self, unit: str) -> None:
+        self.bar.advance(self.units, 1)

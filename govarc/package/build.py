@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from govarc import PROFILE_IDENTIFIER, __version__, limits
-from govarc.errors import GovarcError, InvalidInputError, MetadataError
+from govarc.errors import DiskFullError, GovarcError, InvalidInputError, MetadataError
 from govarc.fsutil import fsync_path, walk_tree
 from govarc.package import layout
 from govarc.package.hashing import Algorithm, Digests, Progress, copy_file, digest_stream, parallel_map
@@ -384,7 +384,7 @@ def build_package(
     needed = sum(f.size for f in files) + (1 << 20)
     free = shutil.disk_usage(out.parent).free
     if free < needed:
-        raise GovarcError(f"not enough free space: {needed} bytes needed, {free} free", str(out.parent))
+        raise DiskFullError(f"not enough free space: {needed} bytes needed, {free} free", str(out.parent))
     if clean_stale:
         remove_stale_temps(out.parent, out.name)
     tmp = out.parent / f".{out.name}{_TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
