@@ -71,7 +71,7 @@ def test_one_agency_failing_does_not_stop_the_others(tmp_path):
 
     make_doc(tmp_path / "drop" / "CZJ", 1, prefix="柳财预")
     with open(city, "a", encoding="utf-8") as f:
-        f.write('\n[[agency]]\ncode = "GONE"\nname = "已撤销单位"\nfonds = "0099"\ndrop = "drop/GONE"\n'
+        f.write('\n[[agency]]\ncode = "GONE"\nname = "已撤销单位"\nfonds = "0099"\ndrop = "drop/GONE"\nunsigned = true\n'
                 '\n[[agency]]\ncode = "CZJ"\nname = "柳州市财政局"\nfonds = "0035"\nunit = "CWK"\ndrop = "drop/CZJ"\nunsigned = true\n')
     home = tmp_path / "home"
     init_workspace(home, city)
@@ -176,7 +176,7 @@ def _two_agency_city(tmp_path: Path) -> Path:
     city = make_city(tmp_path, n=2)
     make_doc(tmp_path / "drop" / "CZJ", 1, prefix="柳财预")
     with open(city, "a", encoding="utf-8") as f:
-        f.write('\n[[agency]]\ncode = "CZJ"\nname = "柳州市财政局"\nfonds = "0035"\ndrop = "drop/CZJ"\n')
+        f.write('\n[[agency]]\ncode = "CZJ"\nname = "柳州市财政局"\nfonds = "0035"\ndrop = "drop/CZJ"\nunsigned = true\n')
     return city
 
 

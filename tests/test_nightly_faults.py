@@ -35,8 +35,8 @@ def make_city3(root: Path, szf: int = COUNTS["SZF"]) -> Path:
     for i in range(1, COUNTS["DAJ"] + 1):
         make_doc(root / "drop" / "DAJ", i, prefix="柳档发")
     with open(city, "a", encoding="utf-8") as f:
-        f.write('\n[[agency]]\ncode = "CZJ"\nname = "柳州市财政局"\nfonds = "0035"\nunit = "CWK"\ndrop = "drop/CZJ"\n'
-                '\n[[agency]]\ncode = "DAJ"\nname = "柳州市档案局"\nfonds = "0040"\ndrop = "drop/DAJ"\n')
+        f.write('\n[[agency]]\ncode = "CZJ"\nname = "柳州市财政局"\nfonds = "0035"\nunit = "CWK"\ndrop = "drop/CZJ"\nunsigned = true\n'
+                '\n[[agency]]\ncode = "DAJ"\nname = "柳州市档案局"\nfonds = "0040"\ndrop = "drop/DAJ"\nunsigned = true\n')
     return city
 
 
@@ -172,7 +172,7 @@ def test_a_full_store_stops_only_its_agency_exits_8_and_the_next_run_converges(t
     city = make_city3(tmp_path)
     # A fourth agency whose drop folder is gone: the worst agency (disk full, 8) decides the exit code.
     with open(city, "a", encoding="utf-8") as f:
-        f.write('\n[[agency]]\ncode = "GONE"\nname = "已撤销单位"\nfonds = "0099"\ndrop = "drop/GONE"\n')
+        f.write('\n[[agency]]\ncode = "GONE"\nname = "已撤销单位"\nfonds = "0099"\ndrop = "drop/GONE"\nunsigned = true\n')
     home = tmp_path / "home"
     init_workspace(home, city)
     store = home / "store" / "CZJ"

@@ -30,7 +30,7 @@ def warning_city(root: Path) -> Path:
         make_doc(root / "drop" / "SZF", i, sidecar={"文件编号": f"柳政发〔2024〕{i}0号"})
     make_doc(root / "drop" / "CZJ", 1, prefix="柳财预")
     with open(city, "a", encoding="utf-8") as f:
-        f.write('\n[[agency]]\ncode = "CZJ"\nname = "柳州市财政局"\nfonds = "0035"\ndrop = "drop/CZJ"\n'
+        f.write('\n[[agency]]\ncode = "CZJ"\nname = "柳州市财政局"\nfonds = "0035"\ndrop = "drop/CZJ"\nunsigned = true\n'
                 'accepted_formats = ["application/ofd"]\n')
     return city
 

@@ -90,7 +90,7 @@ def test_nightly_packages_say_what_the_catalog_knows(tmp_path: Path) -> None:
     with open_catalog(ws.catalog_path) as cat:
         report = ingest(cat, ws.objects_dir, ws.agency("SZF"), docs, workers=1)
         assert report.count("registered") == len(docs), [o.as_dict() for o in report.outcomes]
-        built = package_pending(cat, ws.objects_dir, ws.store_dir("SZF"), ws.tmp_dir, "SZF")
+        built = package_pending(cat, ws.objects_dir, ws.store_dir("SZF"), ws.tmp_dir, "SZF", unsigned=True)
         catalog = {
             name: (mime, fmt, version)
             for name, mime, fmt, version in cat.conn.execute(
