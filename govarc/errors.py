@@ -94,3 +94,26 @@ def from_os_error(e: OSError) -> GovarcError:
     if e.errno in (errno.EACCES, errno.EPERM):
         return ConfigError(f"{reason}: check the owner and mode", path)
     return GovarcError(reason, path)
+
+
+_SQLITE_READONLY = 8
+_SQLITE_FULL = 13
+
+
+def as_govarc_error(e: BaseException, catalog: str | None = None) -> GovarcError | None:
+    """The govarc error an exception stands for; None for one govarc did not expect (a bug).
+
+    An OSError becomes :func:`from_os_error`'s answer; SQLite's "disk is full" a
+    :class:`DiskFullError` and "readonly database" a :class:`ConfigError`, naming ``catalog``.
+    """
+    if isinstance(e, GovarcError):
+        return e
+    if isinstance(e, OSError):
+        return from_os_error(e)
+    if type(e).__module__ == "sqlite3":
+        code = getattr(e, "sqlite_errorcode", None)
+        if code == _SQLITE_FULL or "disk is full" in str(e):
+            return DiskFullError("the catalog's disk is full: free space and run again", catalog)
+        if code == _SQLITE_READONLY:
+            return ConfigError(f"the catalog cannot be written ({e})", catalog)
+    return None

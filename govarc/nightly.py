@@ -28,7 +28,7 @@ from govarc.catalog.identity import open_workspace_catalog
 from govarc.catalog.runs import RunStatus, close_stale_runs, finish_run, start_run, unpackaged_count
 from govarc.errors import (
     EXIT_CONFIG, EXIT_DISK_FULL, EXIT_INVALID, EXIT_OK, EXIT_SIGNATURE, EXIT_TRANSFER, EXIT_UNEXPECTED,
-    ConfigError, DiskFullError, GovarcError, from_os_error,
+    ConfigError, DiskFullError, GovarcError, as_govarc_error, from_os_error,
 )
 from govarc.findings import Finding, Level
 from govarc.fsutil import fsync_path
@@ -47,8 +47,6 @@ EXIT_INTERRUPTED = 130
 # error an administrator; a refused document (or, with --strict, a warning) a clerk.
 _SEVERITY = (EXIT_DISK_FULL, EXIT_UNEXPECTED, EXIT_CONFIG, EXIT_SIGNATURE, EXIT_TRANSFER, EXIT_INVALID)
 
-_SQLITE_FULL = 13
-_SQLITE_READONLY = 8
 
 
 class RunProgress(Protocol):
@@ -168,21 +166,6 @@ class NightlyReport:
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def as_govarc_error(e: BaseException, catalog: str | None = None) -> GovarcError | None:
-    """The govarc error an exception stands for; None for one govarc did not expect (a bug)."""
-    if isinstance(e, GovarcError):
-        return e
-    if isinstance(e, OSError):
-        return from_os_error(e)
-    if isinstance(e, sqlite3.Error):
-        code = getattr(e, "sqlite_errorcode", None)
-        if code == _SQLITE_FULL:
-            return DiskFullError("the catalog's disk is full: free space and run again", catalog)
-        if code == _SQLITE_READONLY:
-            return ConfigError(f"the catalog cannot be written ({e})", catalog)
-    return None
 
 
 def _write_log(path: Path, report: dict[str, Any]) -> None:

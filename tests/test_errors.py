@@ -176,10 +176,10 @@ def test_json_failure_is_one_object_on_stdout_and_one_line_on_stderr(runner, cls
 
 
 @pytest.mark.parametrize(("name", "code", "line", "path"), [
-    ("ENOSPC", 8, "store/SZF/pkg.zip: No space left on device; free space and run again", "store/SZF/pkg.zip"),
-    ("EDQUOT", 8, "objects/ab/cd: Disk quota exceeded; free space and run again", "objects/ab/cd"),
-    ("sqlite-full", 8, "the catalog cannot grow: the disk is full; free space and run again", None),
-    ("EACCES", 1, "store/SZF: Permission denied", "store/SZF"),
+    ("ENOSPC", 8, "store/SZF/pkg.zip: No space left on device: free space and run again", "store/SZF/pkg.zip"),
+    ("EDQUOT", 8, "objects/ab/cd: Disk quota exceeded: free space and run again", "objects/ab/cd"),
+    ("sqlite-full", 8, "the catalog's disk is full: free space and run again", None),
+    ("EACCES", 6, "store/SZF: Permission denied: check the owner and mode", "store/SZF"),
     ("ENOENT-nofile", 1, "No such file or directory", None),
     ("ValueError", 1, "unexpected error: ValueError: something broke", None),
     ("KeyboardInterrupt", 130, "interrupted", None),
@@ -192,7 +192,7 @@ def test_oserrors_and_unexpected_errors_at_the_boundary(runner, name: str, code:
     assert js.exit_code == code and js.stderr == plain.stderr
     data = one_json(js.stdout)
     assert data["exit_code"] == code and data["error"]["path"] == path
-    assert data["error"]["code"] == {8: "disk_full", 1: "unexpected", 130: "interrupted"}[code]
+    assert data["error"]["code"] == {8: "disk_full", 6: "config", 1: "unexpected", 130: "interrupted"}[code]
 
 
 def test_exit_code_names_cover_every_documented_code() -> None:

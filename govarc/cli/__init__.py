@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import importlib
 import json
 import logging
@@ -24,8 +23,8 @@ from govarc.errors import (
     EXIT_TRANSFER,
     EXIT_UNEXPECTED,
     EXIT_USAGE,
-    DiskFullError,
     GovarcError,
+    as_govarc_error,
 )
 
 
@@ -65,15 +64,8 @@ class _Group(click.Group):
             _fail(ctx, str(e), e.exit_code, e.message, e.path)
         except KeyboardInterrupt:
             _fail(ctx, "interrupted", EXIT_INTERRUPTED, "interrupted", None)
-        except OSError as e:
-            err = disk_full(e)
-            if err is not None:
-                _fail(ctx, str(err), err.exit_code, err.message, err.path)
-            where = None if e.filename is None else str(e.filename)
-            message = e.strerror or str(e)
-            _fail(ctx, f"{where}: {message}" if where else message, EXIT_UNEXPECTED, message, where)
         except Exception as e:  # the last resort: never a bare traceback for a user
-            err = disk_full(e)
+            err = as_govarc_error(e)
             if err is not None:
                 _fail(ctx, str(err), err.exit_code, err.message, err.path)
             message = f"unexpected error: {type(e).__name__}: {e}"
@@ -87,17 +79,6 @@ EXIT_NAMES = {
     EXIT_TRANSFER: "transfer", EXIT_CONFIG: "config", EXIT_LOCKED: "locked", EXIT_DISK_FULL: "disk_full",
     EXIT_INTERRUPTED: "interrupted",
 }
-_DISK_FULL_ERRNOS = {errno.ENOSPC} | ({errno.EDQUOT} if hasattr(errno, "EDQUOT") else set())
-
-
-def disk_full(e: BaseException) -> DiskFullError | None:
-    """The :class:`DiskFullError` an exception means (ENOSPC or EDQUOT, or SQLite's "disk is full"), else None."""
-    if isinstance(e, OSError) and e.errno in _DISK_FULL_ERRNOS:
-        where = None if e.filename is None else str(e.filename)
-        return DiskFullError(f"{e.strerror or 'no space left on device'}; free space and run again", where)
-    if type(e).__module__ == "sqlite3" and "disk is full" in str(e):
-        return DiskFullError("the catalog cannot grow: the disk is full; free space and run again")
-    return None
 
 
 def error_json(message: str, code: int, path: str | None) -> dict[str, Any]:
