@@ -30,7 +30,7 @@ from govarc.findings import Finding, Level
 from govarc.formats import FormatInfo
 from govarc.fsutil import UnsafeInputError, fsync_path, open_input
 from govarc.ingest.inspect import compare, inspect_stream
-from govarc.ingest.sources import Item, RealPaths, discover, refusal
+from govarc.ingest.sources import INPUT_REFUSALS, Item, RealPaths, discover, refusal
 from govarc.package.build import name_problem
 from govarc.package.hashing import Algorithm, digest_stream, parallel_map
 from govarc.package.manifest import nfc
@@ -222,6 +222,9 @@ def prepare(item: Item, agency: Agency, digests: FileDigests | None = None) -> P
 
     ``digests`` gives the size and SHA-256 of files hashed before (see :func:`hash_item`).
     """
+    if item.refused and (not item.document or any(f.code in INPUT_REFUSALS for f in item.findings)):
+        # A register standing for its refused rows is no document; a hostile input is not read further.
+        return Prepared(item, (), {}, item.findings)
     findings = list(item.findings)
     files: list[PreparedFile] = []
     main_inspection = None

@@ -56,6 +56,8 @@ REFUSAL_CODES = {
 class Item:
     """One record to ingest: a main document, its attachments and its metadata fields.
 
+    An item refused at discovery may stand for a register (``document`` False) or name a
+    main document that is a link or a special file; its files are then never opened.
     ``root`` is the folder being ingested: every file of the item lies below it and is opened
     from it following no link (see :func:`govarc.fsutil.open_input`).
     """
@@ -66,11 +68,16 @@ class Item:
     origin: str = ""  # where the metadata came from, for messages
     findings: tuple[Finding, ...] = ()
     root: Path | None = None
+    document: bool = True  # False when ``main`` is a register that stands for its refused rows
 
     @property
     def refused(self) -> bool:
         """Whether discovery already refused the item (its files are then never opened)."""
         return any(f.level is Level.ERROR for f in self.findings)
+
+
+INPUT_REFUSALS = frozenset(REFUSAL_CODES.values())
+"""Codes of inputs refused as hostile: the item's files are not opened, inspected or stored."""
 
 
 def refusal(e: UnsafeInputError, what: str = "") -> Finding:
@@ -206,25 +213,29 @@ def read_register(path: Path, root: Path | None = None) -> list[dict[str, Any]]:
     refuses one record, not the register).
     """
     with open_input(path, root, max_bytes=MAX_REGISTER_BYTES) as f:
-        table = _xlsx_rows(f) if path.suffix.lower() == ".xlsx" else _csv_rows(f)
-    return [_keys({k: _cell(v) for k, v in row.items()}) for row in table]
+        return _xlsx_rows(f) if path.suffix.lower() == ".xlsx" else _csv_rows(f)
+
+
+def _row(raw: dict[Any, Any]) -> dict[str, Any]:
+    # Each row is converted as it is read: a register of many rows is held once, not twice.
+    return _keys({k: _cell(v) for k, v in raw.items()})
 
 
 def _too_many_rows() -> LimitExceededError:
     return LimitExceededError(f"register has more than {MAX_REGISTER_ROWS:,} rows")
 
 
-def _csv_rows(f: IO[bytes]) -> list[dict[Any, Any]]:
+def _csv_rows(f: IO[bytes]) -> list[dict[str, Any]]:
     for enc in ("utf-8-sig", "gb18030"):
         f.seek(0)
         text = io.TextIOWrapper(f, encoding=enc, newline="")
         try:
-            rows: list[dict[Any, Any]] = []
+            rows: list[dict[str, Any]] = []
             for n, r in enumerate(csv.DictReader(text)):
                 if n >= MAX_REGISTER_ROWS:
                     raise _too_many_rows()
                 if any(isinstance(v, str) and v.strip() for v in r.values()):
-                    rows.append(r)
+                    rows.append(_row(r))
             return rows
         except UnicodeDecodeError:
             continue
@@ -257,7 +268,7 @@ def check_zip_bomb(zf: zipfile.ZipFile, max_total: int) -> None:
         raise LimitExceededError(f"workbook unpacks to {total:,} bytes, over the limit of {max_total:,}")
 
 
-def _xlsx_rows(f: IO[bytes]) -> list[dict[Any, Any]]:
+def _xlsx_rows(f: IO[bytes]) -> list[dict[str, Any]]:
     try:
         with zipfile.ZipFile(f) as zf:
             check_zip_bomb(zf, MAX_REGISTER_BYTES)
@@ -272,23 +283,25 @@ def _xlsx_rows(f: IO[bytes]) -> list[dict[Any, Any]]:
         wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
     except Exception as e:  # noqa: BLE001 - openpyxl raises many types for a broken file
         raise ValueError(f"not a readable XLSX workbook: {e}") from None
-    rows: list[tuple[Any, ...]] = []
+    rows: list[dict[str, Any]] = []
+    header: list[str] | None = None
     try:
         sheet = wb.worksheets[0]
         for n, r in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_REGISTER_COLUMNS)):
-            if n > MAX_REGISTER_ROWS:  # the first row holds the column names
+            if header is None:  # the first row holds the column names
+                header = [str(h).strip() if h is not None else "" for h in r]
+                continue
+            if n > MAX_REGISTER_ROWS:
                 raise _too_many_rows()
-            rows.append(r)
+            if any(c not in (None, "") for c in r):
+                rows.append(_row(dict(zip(header, r))))
     except LimitExceededError:
         raise
     except Exception as e:  # noqa: BLE001 - as above, while the sheet is read
         raise ValueError(f"not a readable XLSX workbook: {e}") from None
     finally:
         wb.close()
-    if not rows:
-        return []
-    header = [str(h).strip() if h is not None else "" for h in rows[0]]
-    return [dict(zip(header, r)) for r in rows[1:] if any(c not in (None, "") for c in r)]
+    return rows
 
 
 def _cell(value: Any) -> Any:
@@ -399,7 +412,7 @@ def _register_items(register: Path, root: Path, claimed: set[Path]) -> list[Item
     try:
         rows = read_register(register, root)
     except (ValueError, OSError) as e:
-        return [Item(register, findings=(_metadata_problem(register, e),), root=root)]
+        return [Item(register, findings=(_metadata_problem(register, e),), root=root, document=False)]
     items = []
     for n, row in enumerate(rows, 2):
         origin = f"{register.name} row {n}"
@@ -407,15 +420,15 @@ def _register_items(register: Path, root: Path, claimed: set[Path]) -> list[Item
         name = row.pop("file", None)
         if not name:
             items.append(Item(register, findings=(
-                Finding("INGEST_FIELD_MISSING", where, "row names no file (文件名)"),), root=root))
+                Finding("INGEST_FIELD_MISSING", where, "row names no file (文件名)"),), root=root, document=False))
             continue
         name = str(name).strip()
         try:
-            check_limits({"file": name, **row})
+            check_limits({"file": name})
             main = _named(base, name, f"the file named by {origin}")
         except LimitExceededError as e:
-            items.append(Item(base / printable(name, 200), findings=(Finding("INGEST_TOO_LARGE", where, str(e)),),
-                              root=root))
+            items.append(Item(register, findings=(Finding("INGEST_TOO_LARGE", where, str(e)),), root=root,
+                              document=False))
             continue
         except UnsafeInputError as e:
             claimed.add(Path(e.path))
@@ -427,6 +440,11 @@ def _register_items(register: Path, root: Path, claimed: set[Path]) -> list[Item
                 Finding("INGEST_UNREADABLE", str(shown), f"{origin} names a file that is not there"),), root=root))
             continue
         claimed.add(main)
+        try:
+            check_limits(row)
+        except LimitExceededError as e:
+            items.append(Item(main, findings=(Finding("INGEST_TOO_LARGE", where, str(e)),), root=root))
+            continue
         item, refused = _item(main, row, root, base, origin, where)
         claimed.update(item.attachments, refused)
         items.append(item)
@@ -489,7 +507,7 @@ def _discover_folder(folder: Path) -> list[Item]:
         claimed.add(register.path)
         problem = _not_regular(register.path, register.mode, "the register")
         if problem:
-            items.append(Item(register.path, findings=(problem,), root=folder))
+            items.append(Item(register.path, findings=(problem,), root=folder, document=False))
         else:
             items.extend(_register_items(register.path, folder, claimed))
     items.extend(_described(_pair(entries, claimed), folder, claimed))
