@@ -17,7 +17,7 @@ import io
 import os
 import stat
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -32,7 +32,7 @@ from govarc.limits import (
     MAX_COMPRESSION_RATIO, MAX_LIST_ITEMS, MAX_REGISTER_BYTES, MAX_REGISTER_ROWS, MAX_SIDECAR_BYTES, MAX_XML_DEPTH,
     MAX_ZIP_ENTRIES, MIB,
 )
-from govarc.package.metadata import NS, LimitExceededError, check_limits, json_object, normalise_keys
+from govarc.package.metadata import KEY_ALIASES, NS, LimitExceededError, check_limits, json_object, normalise_keys
 from govarc.xmlsafe import XMLTooDeepError, parse_bytes
 
 REGISTER_NAMES = ("register.csv", "register.xlsx", "登记表.csv", "登记表.xlsx")
@@ -206,45 +206,85 @@ def _xml_fields(root: etree._Element) -> dict[str, Any]:
 def read_register(path: Path, root: Path | None = None) -> list[dict[str, Any]]:
     """Rows of a CSV (UTF-8 or GB18030) or XLSX register, keyed by normalised column names.
 
+    See :func:`iter_register`, which this collects (less the row numbers).
+    """
+    return [row for _, row in iter_register(path, root)]
+
+
+def iter_register(path: Path, root: Path | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each non-empty row of a register as (its row number, its fields); only the columns ingest uses.
+
     Bounded before and while reading: the file by :data:`~govarc.limits.MAX_REGISTER_BYTES`, an
     XLSX's entries by their declared sizes and compression ratio (a decompression bomb is refused
-    before openpyxl reads it), the rows by :data:`~govarc.limits.MAX_REGISTER_ROWS`. Raises as
-    :func:`read_sidecar` does; a row's fields over a limit are left to the caller (one bad row
-    refuses one record, not the register).
+    before openpyxl reads it), the rows by :data:`~govarc.limits.MAX_REGISTER_ROWS` (a CSV's before
+    its first row is yielded), an XLSX's columns by :data:`MAX_REGISTER_COLUMNS`. Raises (while
+    iterating) as :func:`read_sidecar` does; a row's fields over a limit are left to the caller
+    (one bad row refuses one record, not the register).
     """
     with open_input(path, root, max_bytes=MAX_REGISTER_BYTES) as f:
-        return _xlsx_rows(f) if path.suffix.lower() == ".xlsx" else _csv_rows(f)
+        yield from _xlsx_rows(f) if path.suffix.lower() == ".xlsx" else _csv_rows(f)
 
 
-def _row(raw: dict[Any, Any]) -> dict[str, Any]:
-    # Each row is converted as it is read: a register of many rows is held once, not twice.
-    return _keys({k: _cell(v) for k, v in raw.items()})
+_KNOWN_KEYS = frozenset(KEY_ALIASES) | {"file", "attachments"}
+
+
+def _columns(header: Sequence[Any]) -> list[tuple[int, str]]:
+    """(position, key) of each column of a register that ingest uses; a later column of a key wins."""
+    out = []
+    for i, name in enumerate(header):
+        if name is None:
+            continue
+        key = next(iter(_keys({name: "x"})), None)  # the key this column name normalises to
+        if key in _KNOWN_KEYS:
+            out.append((i, key))
+    return out
+
+
+def _row(columns: list[tuple[int, str]], cells: Sequence[Any]) -> dict[str, Any]:
+    # Only the columns ingest uses are kept: a register of many columns costs no more than one of few.
+    row: dict[str, Any] = {}
+    for i, key in columns:
+        value = cells[i] if i < len(cells) else None
+        if value is None or (isinstance(value, str) and not value.strip()):
+            row.pop(key, None)
+        else:
+            row[key] = _cell(value)
+    return row
 
 
 def _too_many_rows() -> LimitExceededError:
     return LimitExceededError(f"register has more than {MAX_REGISTER_ROWS:,} rows")
 
 
-def _csv_rows(f: IO[bytes]) -> list[dict[str, Any]]:
-    for enc in ("utf-8-sig", "gb18030"):
-        f.seek(0)
-        text = io.TextIOWrapper(f, encoding=enc, newline="")
+def _csv_pass(f: IO[bytes], encoding: str, rows: bool) -> Iterator[tuple[int, dict[str, Any]]]:
+    f.seek(0)
+    text = io.TextIOWrapper(f, encoding=encoding, newline="")
+    try:
+        reader = csv.reader(text)
+        columns = _columns(next(reader, []))
+        for n, r in enumerate(reader):
+            if n >= MAX_REGISTER_ROWS:
+                raise _too_many_rows()
+            if rows and any(v.strip() for v in r):
+                yield reader.line_num, _row(columns, r)
+    except csv.Error as e:
+        if "field larger than field limit" in str(e):
+            raise LimitExceededError(f"register has a cell over {csv.field_size_limit():,} characters") from None
+        raise ValueError(f"not valid CSV: {e}") from None
+    finally:
+        text.detach()
+
+
+def _csv_rows(f: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
+    # A first pass finds the encoding and counts the rows, keeping nothing; the second yields them.
+    for encoding in ("utf-8-sig", "gb18030"):
         try:
-            rows: list[dict[str, Any]] = []
-            for n, r in enumerate(csv.DictReader(text)):
-                if n >= MAX_REGISTER_ROWS:
-                    raise _too_many_rows()
-                if any(isinstance(v, str) and v.strip() for v in r.values()):
-                    rows.append(_row(r))
-            return rows
+            for _ in _csv_pass(f, encoding, rows=False):
+                pass
         except UnicodeDecodeError:
             continue
-        except csv.Error as e:
-            if "field larger than field limit" in str(e):
-                raise LimitExceededError(f"register has a cell over {csv.field_size_limit():,} characters") from None
-            raise ValueError(f"not valid CSV: {e}") from None
-        finally:
-            text.detach()
+        yield from _csv_pass(f, encoding, rows=True)
+        return
     raise ValueError("CSV is neither UTF-8 nor GB18030")
 
 
@@ -268,7 +308,7 @@ def check_zip_bomb(zf: zipfile.ZipFile, max_total: int) -> None:
         raise LimitExceededError(f"workbook unpacks to {total:,} bytes, over the limit of {max_total:,}")
 
 
-def _xlsx_rows(f: IO[bytes]) -> list[dict[str, Any]]:
+def _xlsx_rows(f: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         with zipfile.ZipFile(f) as zf:
             check_zip_bomb(zf, MAX_REGISTER_BYTES)
@@ -283,25 +323,23 @@ def _xlsx_rows(f: IO[bytes]) -> list[dict[str, Any]]:
         wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
     except Exception as e:  # noqa: BLE001 - openpyxl raises many types for a broken file
         raise ValueError(f"not a readable XLSX workbook: {e}") from None
-    rows: list[dict[str, Any]] = []
-    header: list[str] | None = None
+    columns: list[tuple[int, str]] | None = None
     try:
         sheet = wb.worksheets[0]
-        for n, r in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_REGISTER_COLUMNS)):
-            if header is None:  # the first row holds the column names
-                header = [str(h).strip() if h is not None else "" for h in r]
+        for n, r in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_REGISTER_COLUMNS), 1):
+            if columns is None:  # the first row holds the column names
+                columns = _columns([str(h).strip() if h is not None else None for h in r])
                 continue
-            if n > MAX_REGISTER_ROWS:
+            if n > MAX_REGISTER_ROWS + 1:
                 raise _too_many_rows()
             if any(c not in (None, "") for c in r):
-                rows.append(_row(dict(zip(header, r))))
-    except LimitExceededError:
+                yield n, _row(columns, r)
+    except (LimitExceededError, GeneratorExit):
         raise
     except Exception as e:  # noqa: BLE001 - as above, while the sheet is read
         raise ValueError(f"not a readable XLSX workbook: {e}") from None
     finally:
         wb.close()
-    return rows
 
 
 def _cell(value: Any) -> Any:
@@ -408,47 +446,54 @@ def discover(paths: Sequence[Path]) -> list[Item]:
 
 
 def _register_items(register: Path, root: Path, claimed: set[Path]) -> list[Item]:
-    base = register.parent
+    """The items of a register's rows, or the register's refusal; claims what the rows name.
+
+    Rows are turned into items as they are read, so a refused row keeps none of its fields. A
+    file named by several rows is the record of the first.
+    """
+    items: list[Item] = []
+    mine: set[Path] = set()
     try:
-        rows = read_register(register, root)
+        for n, row in iter_register(register, root):
+            item, named = _row_item(register, root, n, row, mine)
+            mine.update(named)
+            if item is not None:
+                items.append(item)
     except (ValueError, OSError) as e:
         return [Item(register, findings=(_metadata_problem(register, e),), root=root, document=False)]
-    items = []
-    for n, row in enumerate(rows, 2):
-        origin = f"{register.name} row {n}"
-        where = f"{register}:{n}"
-        name = row.pop("file", None)
-        if not name:
-            items.append(Item(register, findings=(
-                Finding("INGEST_FIELD_MISSING", where, "row names no file (文件名)"),), root=root, document=False))
-            continue
-        name = str(name).strip()
-        try:
-            check_limits({"file": name})
-            main = _named(base, name, f"the file named by {origin}")
-        except LimitExceededError as e:
-            items.append(Item(register, findings=(Finding("INGEST_TOO_LARGE", where, str(e)),), root=root,
-                              document=False))
-            continue
-        except UnsafeInputError as e:
-            claimed.add(Path(e.path))
-            items.append(Item(Path(e.path), findings=(refusal(e),), root=root))
-            continue
-        except OSError:
-            shown = base / printable(name)
-            items.append(Item(shown, findings=(
-                Finding("INGEST_UNREADABLE", str(shown), f"{origin} names a file that is not there"),), root=root))
-            continue
-        claimed.add(main)
-        try:
-            check_limits(row)
-        except LimitExceededError as e:
-            items.append(Item(main, findings=(Finding("INGEST_TOO_LARGE", where, str(e)),), root=root))
-            continue
-        item, refused = _item(main, row, root, base, origin, where)
-        claimed.update(item.attachments, refused)
-        items.append(item)
+    claimed.update(mine)
     return items
+
+
+def _row_item(register: Path, root: Path, n: int, row: dict[str, Any], mine: set[Path]) -> tuple[Item | None, list[Path]]:
+    """The item of register row ``n`` (None for a file an earlier row named), and the paths it claims."""
+    base = register.parent
+    origin = f"{register.name} row {n}"
+    where = f"{register}:{n}"
+    name = row.pop("file", None)
+    if not name:
+        return Item(register, findings=(Finding("INGEST_FIELD_MISSING", where, "row names no file (文件名)"),),
+                    root=root, document=False), []
+    name = str(name).strip()
+    try:
+        check_limits({"file": name})
+        main = _named(base, name, f"the file named by {origin}")
+    except LimitExceededError as e:
+        return Item(register, findings=(Finding("INGEST_TOO_LARGE", where, str(e)),), root=root, document=False), []
+    except UnsafeInputError as e:
+        return Item(Path(e.path), findings=(refusal(e),), root=root), [Path(e.path)]
+    except OSError:
+        shown = base / printable(name)
+        return Item(shown, findings=(
+            Finding("INGEST_UNREADABLE", str(shown), f"{origin} names a file that is not there"),), root=root), []
+    if main in mine:
+        return None, []
+    try:
+        check_limits(row)
+    except LimitExceededError as e:
+        return Item(main, findings=(Finding("INGEST_TOO_LARGE", where, str(e)),), root=root), [main]
+    item, refused = _item(main, row, root, base, origin, where)
+    return item, [main, *item.attachments, *refused]
 
 
 def _sidecar_item(doc: _Entry, sidecar: _Entry, root: Path) -> tuple[Item, list[Path]]:

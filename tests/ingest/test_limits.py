@@ -285,6 +285,14 @@ def test_peak_memory_of_ingest_on_a_hostile_drop_folder(ws, tmp_path):
     (drop / "reg" / "register.csv").write_text("文件名,题名,责任者,保管期限,密级,日期,附件\n" + row * (MAX_REGISTER_ROWS + 1),
                                                encoding="utf-8")
     _xlsx_with(drop, {"xl/sharedStrings2.xml": b"<si><t>x</t></si>" * (60 * 1024 * 1024 // 16)})
+    # a register just within its limits, as wide as it can be: every column filled, in every row
+    from govarc.package.metadata import KEY_ALIASES
+
+    columns = [aliases[0] for aliases in KEY_ALIASES.values()] + ["文件名", "附件"] + [f"x{i}" for i in range(200)]
+    wide = ",".join(columns) + "\n" + ("a," * (len(columns) - 1) + "a\n") * (MAX_REGISTER_ROWS // 2)
+    assert len(wide) < MAX_REGISTER_BYTES
+    (drop / "wide").mkdir()
+    (drop / "wide" / "登记表.csv").write_text(wide, encoding="utf-8")
     measure = (
         "import resource, subprocess, sys\n"
         "r = subprocess.run(sys.argv[1:], capture_output=True)\n"
