@@ -283,3 +283,37 @@ def test_discovery_opens_nothing_it_refuses(tmp_path):
         "pipe.pdf": [("INGEST_NOT_REGULAR", "pipe.pdf")],  # a document with a sidecar (itself a FIFO)
         "register.csv": [("INGEST_NOT_REGULAR", "register.csv")],
     }
+
+
+# -- encodings (issue 7, item 11): a BOM, GB18030, NFD names -------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".json", ".xml"])
+def test_a_sidecar_with_a_utf8_bom_is_accepted(ws, tmp_path, suffix):
+    drop = tmp_path / "drop" / "SZF"
+    doc(drop, "doc.pdf")
+    if suffix == ".json":
+        sidecar_json(drop / "doc.json")
+        (drop / "doc.json").write_bytes(b"\xef\xbb\xbf" + (drop / "doc.json").read_bytes())
+    else:
+        sidecar_xml(drop / "doc.xml", bom=True)
+    assert (drop / f"doc{suffix}").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert [o.status for o in run(ws, drop).outcomes] == ["registered"]
+
+
+def test_a_gb18030_register_and_nfd_names_still_work(ws, tmp_path):
+    import unicodedata
+
+    drop = tmp_path / "drop" / "SZF"
+    nfd = unicodedata.normalize("NFD", "Café-通知.pdf")
+    assert nfd != unicodedata.normalize("NFC", nfd)
+    doc(drop, nfd)
+    doc(drop, "附件1.pdf")
+    register_csv(drop / "登记表.csv", [register_row(nfd, "附件1.pdf")], encoding="gb18030")
+    report = run(ws, drop)
+    assert [o.status for o in report.outcomes] == ["registered"]
+    from govarc.catalog.db import open_catalog
+
+    with open_catalog(ws.catalog_path) as cat:
+        names = [r[0] for r in cat.conn.execute("SELECT name FROM record_files ORDER BY position")]
+    assert names == [unicodedata.normalize("NFC", nfd), "附件1.pdf"]
