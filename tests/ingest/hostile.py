@@ -6,7 +6,7 @@ import json
 import os
 import socket
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ def sidecar_json(path: Path, meta: dict[str, Any] | None = None, **extra: Any) -
     return path
 
 
-def sidecar_xml(path: Path, attachments: list[str] = (), bom: bool = False, **fields: str) -> Path:  # type: ignore[assignment]
+def sidecar_xml(path: Path, attachments: Sequence[str] = (), bom: bool = False, **fields: str) -> Path:
     values = {"title": META["题名"], "issuer": META["责任者"], "date": META["日期"], "classification": "公开",
               "retention": "Y", **fields}
     body = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in values.items())
