@@ -46,6 +46,7 @@ from lxml import etree
 from pypdf import PdfReader
 
 from govarc import xmlsafe
+from govarc.fsutil import open_input
 
 HEAD_SIZE = 8192
 
@@ -192,10 +193,12 @@ def identify_file(path: str | Path) -> FormatInfo:
 
     Safe on hostile input: nothing is extracted, at most :data:`MAX_SNIFF_BYTES` of any ZIP entry
     and :data:`MAX_XMP_BYTES` of XMP are decompressed, and a container or PDF that cannot be read
-    keeps libmagic's answer. Raises :class:`OSError` only when the file itself cannot be read.
+    keeps libmagic's answer. Raises :class:`OSError` only when the file itself cannot be read, and
+    :class:`~govarc.fsutil.UnsafeInputError` when it is a link or not a regular file.
     """
     path = Path(path)
-    with path.open("rb") as f:
+    # Never a link, never a FIFO or device: libmagic would wait on a FIFO forever.
+    with open_input(path) as f:
         head = f.read(HEAD_SIZE)
         info = identify_head(head)
         if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):

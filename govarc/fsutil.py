@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from enum import Enum
 from pathlib import Path
+from typing import BinaryIO
 
 
 def fsync_path(path: str | os.PathLike[str]) -> None:
@@ -30,3 +33,178 @@ def walk_tree(root: Path) -> Iterator[tuple[str, os.DirEntry[str], os.stat_resul
                     stack.append((Path(entry.path), rel + "/"))
                 else:
                     yield rel, entry, st
+
+
+# -- reading untrusted input files ----------------------------------------------------------------
+
+class InputKind(str, Enum):
+    """Why an input file was not opened."""
+
+    UNSAFE_PATH = "unsafe path"  # absolute, `..`, a NUL byte: names something outside its folder
+    LINK = "link"  # a symbolic link, as the file itself or as a folder on its way
+    NOT_REGULAR = "not regular"  # a FIFO, socket, device or folder
+    TOO_LARGE = "too large"  # over a size limit (see govarc.limits)
+
+
+class UnsafeInputError(OSError):
+    """An input file refused before a byte of it was read; ``kind`` says why, ``path`` names it."""
+
+    def __init__(self, kind: InputKind, path: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.path = path
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+_MODE_NAMES = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"), (stat.S_ISLNK, "a symbolic link"),
+)
+
+
+def mode_name(mode: int) -> str:
+    """What a file of mode ``mode`` is, for a message (``a FIFO (named pipe)``, ``a socket``, …)."""
+    for test, name in _MODE_NAMES:
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def printable(text: str, limit: int = 1_000) -> str:
+    """``text`` with control characters (NUL, newline, …) escaped and cut at ``limit`` characters, for messages."""
+    cut = text[:limit] + "…" if len(text) > limit else text
+    if cut.isprintable():
+        return cut
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in cut)
+
+
+def relative_parts(name: str) -> tuple[str, ...]:
+    """The components of a relative path named by untrusted metadata, or :class:`UnsafeInputError`.
+
+    ``/`` and ``\\`` both separate folders (an OA export written on Windows says ``附件\\a.pdf``);
+    an absolute path, a drive letter, a ``..`` component, a NUL byte or an empty name is refused
+    with kind ``UNSAFE_PATH``: such a name can only point outside the folder it belongs to.
+    """
+    shown = printable(name)
+    if "\x00" in name:
+        raise UnsafeInputError(InputKind.UNSAFE_PATH, shown, "contains a NUL byte")
+    text = name.replace("\\", "/")
+    if text.startswith("/") or (len(text) >= 2 and text[1] == ":" and text[0].isalpha()):
+        raise UnsafeInputError(InputKind.UNSAFE_PATH, shown, "is an absolute path")
+    parts = tuple(p for p in text.split("/") if p not in ("", "."))
+    if ".." in parts:
+        raise UnsafeInputError(InputKind.UNSAFE_PATH, shown, "contains '..'")
+    if not parts:
+        raise UnsafeInputError(InputKind.UNSAFE_PATH, shown, "names no file")
+    return parts
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def _refuse_stat(st: os.stat_result, shown: str) -> None:
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafeInputError(InputKind.LINK, shown, "is a symbolic link; links are never followed")
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafeInputError(InputKind.NOT_REGULAR, shown, f"is {mode_name(st.st_mode)}, not a regular file")
+
+
+def check_beneath(root: Path, parts: Sequence[str]) -> Path:
+    """``root`` joined with ``parts`` when that is a regular file reached without following a link.
+
+    Looks (``lstat``) without opening anything; :func:`open_input` checks again when it opens.
+    Raises :class:`UnsafeInputError` (kind ``LINK`` or ``NOT_REGULAR``, naming the offending path)
+    or :class:`FileNotFoundError`.
+    """
+    path = root
+    for i, part in enumerate(parts):
+        path = path / part
+        st = os.lstat(path)
+        last = i == len(parts) - 1
+        if stat.S_ISLNK(st.st_mode):
+            what = "is a symbolic link" if last else "is a symbolic link to a folder"
+            raise UnsafeInputError(InputKind.LINK, str(path), f"{what}; links are never followed")
+        if not last and not stat.S_ISDIR(st.st_mode):
+            raise FileNotFoundError(errno.ENOTDIR, "not a folder", str(path))
+        if last:
+            _refuse_stat(st, str(path))
+    return path
+
+
+def open_input(path: Path, root: Path | None = None, *, max_bytes: int | None = None) -> BinaryIO:
+    """Open an untrusted input file for reading, never blocking and never following a link.
+
+    With ``root``, ``path`` must lie lexically below it and every folder between them is opened
+    with ``O_NOFOLLOW`` too, so a folder swapped for a link after discovery is refused. The file
+    is opened with ``O_NOFOLLOW | O_NONBLOCK`` and ``fstat``-ed: anything but a regular file (a
+    FIFO, socket or device) is refused before a byte is read, as is a file over ``max_bytes``.
+    Raises :class:`UnsafeInputError`, or :class:`OSError` when the file cannot be opened.
+    """
+    shown = str(path)
+    dir_fd: int | None = None
+    try:
+        if root is not None:
+            try:
+                parts = path.relative_to(root).parts
+            except ValueError:
+                raise UnsafeInputError(InputKind.UNSAFE_PATH, shown, f"is not inside {root}") from None
+            if not parts or ".." in parts:
+                raise UnsafeInputError(InputKind.UNSAFE_PATH, shown, f"is not inside {root}")
+            dir_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            where = root
+            for part in parts[:-1]:
+                where = where / part
+                try:
+                    fd = os.open(part, _DIR_FLAGS, dir_fd=dir_fd)
+                except OSError as e:
+                    if e.errno in (errno.ELOOP, errno.ENOTDIR) and stat.S_ISLNK(
+                            os.stat(part, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+                        raise UnsafeInputError(InputKind.LINK, str(where),
+                                               "is a symbolic link to a folder; links are never followed") from None
+                    raise
+                os.close(dir_fd)
+                dir_fd = fd
+            name = parts[-1]
+        else:
+            name = str(path)
+        # Look before opening: opening a device can act on it (a tape rewinds), a FIFO waits.
+        _refuse_stat(os.stat(name, dir_fd=dir_fd, follow_symlinks=False), shown)
+        try:
+            fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise UnsafeInputError(InputKind.LINK, shown, "is a symbolic link; links are never followed") from None
+            if e.errno == errno.ENXIO:  # a socket cannot be opened at all
+                raise UnsafeInputError(InputKind.NOT_REGULAR, shown, "is a socket, not a regular file") from None
+            raise
+    finally:
+        if dir_fd is not None:
+            os.close(dir_fd)
+    try:
+        st = os.fstat(fd)
+        _refuse_stat(st, shown)
+        if max_bytes is not None and st.st_size > max_bytes:
+            raise UnsafeInputError(InputKind.TOO_LARGE, shown,
+                                   f"is {st.st_size:,} bytes, over the limit of {max_bytes:,}")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_input(path: Path, root: Path | None = None, *, max_bytes: int) -> bytes:
+    """The bytes of an untrusted input file of at most ``max_bytes`` (see :func:`open_input`).
+
+    Reads at most one byte more than the limit, so a file that grows while it is read is refused too.
+    """
+    with open_input(path, root, max_bytes=max_bytes) as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UnsafeInputError(InputKind.TOO_LARGE, str(path), f"is over the limit of {max_bytes:,} bytes")
+    return data

@@ -24,6 +24,7 @@ from pypdf.generic import ArrayObject, DictionaryObject
 
 from govarc import formats, xmlsafe
 from govarc.formats import FormatInfo
+from govarc.fsutil import open_input
 from govarc.ingest.text import find_date, find_document_number, normalise_document_number
 
 MAX_TEXT_CHARS = 20_000
@@ -79,32 +80,39 @@ class _Found:
     format: FormatInfo | None = None
 
 
-def inspect_file(path: str | Path, *, max_pages: int = 2) -> Inspection:
+def inspect_file(path: str | Path, *, max_pages: int = 2, root: Path | None = None) -> Inspection:
     """Inspect one file: identify it and read its first ``max_pages`` pages.
 
     The date is looked for in the first pages and, for a longer PDF, on its last page, where the
-    成文日期 of a multi-page document is printed (see :func:`find_date`). Raises :class:`OSError`
-    only when the file itself cannot be opened.
+    成文日期 of a multi-page document is printed (see :func:`find_date`). The file is opened as
+    :func:`govarc.fsutil.open_input` does (below ``root`` when given): never a link, never a FIFO
+    or device. Raises :class:`OSError` only when the file itself cannot be opened
+    (:class:`~govarc.fsutil.UnsafeInputError` when it is not a regular file).
     """
     path = Path(path)
+    with open_input(path, root) as f:
+        return inspect_stream(f, path, max_pages=max_pages)
+
+
+def inspect_stream(f: IO[bytes], path: Path, *, max_pages: int = 2) -> Inspection:
+    """:func:`inspect_file` on a file already open (at its start, seekable); ``path`` names it."""
     found = _Found()
-    with path.open("rb") as f:
-        head = f.read(formats.HEAD_SIZE)
-        fmt = formats.identify_head(head)
-        if not head:
-            found.unreadable = "empty file"
-        elif fmt.mime == "application/pdf":
-            _inspect_pdf(f, head, max_pages, found)
-        elif head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-            _inspect_zip(f, max_pages, found)
-        elif fmt.mime in ("image/jpeg", "image/png", "image/gif", "image/bmp"):
-            found.page_count = 1
-        elif fmt.mime == "image/tiff":
-            found.page_count = _tiff_pages(f, head)
-        elif fmt.mime.startswith("text/") and fmt.mime not in ("text/html", "text/xml", "text/rtf"):
-            found.text = _decode_text(head + f.read(MAX_TEXT_CHARS * 4 - len(head)))[:MAX_TEXT_CHARS]
-        if found.format is None:
-            found.format = formats.refine_head(head, fmt)
+    head = f.read(formats.HEAD_SIZE)
+    fmt = formats.identify_head(head)
+    if not head:
+        found.unreadable = "empty file"
+    elif fmt.mime == "application/pdf":
+        _inspect_pdf(f, head, max_pages, found)
+    elif head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        _inspect_zip(f, max_pages, found)
+    elif fmt.mime in ("image/jpeg", "image/png", "image/gif", "image/bmp"):
+        found.page_count = 1
+    elif fmt.mime == "image/tiff":
+        found.page_count = _tiff_pages(f, head)
+    elif fmt.mime.startswith("text/") and fmt.mime not in ("text/html", "text/xml", "text/rtf"):
+        found.text = _decode_text(head + f.read(MAX_TEXT_CHARS * 4 - len(head)))[:MAX_TEXT_CHARS]
+    if found.format is None:
+        found.format = formats.refine_head(head, fmt)
     fmt = found.format
     text = found.text
     number = find_document_number(text)

@@ -12,8 +12,12 @@ import datetime as dt
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.context
+import multiprocessing.forkserver
 import os
 import secrets
+import sys
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -24,13 +28,13 @@ from govarc.catalog.db import Catalog
 from govarc.errors import InvalidInputError
 from govarc.findings import Finding, Level
 from govarc.formats import FormatInfo
-from govarc.fsutil import fsync_path
-from govarc.ingest.inspect import compare, inspect_file
-from govarc.ingest.sources import Item, RealPaths, discover
+from govarc.fsutil import UnsafeInputError, fsync_path, open_input
+from govarc.ingest.inspect import compare, inspect_stream
+from govarc.ingest.sources import INPUT_REFUSALS, Item, RealPaths, discover, refusal
 from govarc.package.build import name_problem
 from govarc.package.hashing import Algorithm, digest_stream, parallel_map
 from govarc.package.manifest import nfc
-from govarc.package.metadata import Classification, Retention, parse_date
+from govarc.package.metadata import Classification, LimitExceededError, Retention, check_list, parse_date
 from govarc.workspace import Agency
 
 BATCH = 200
@@ -50,6 +54,7 @@ class PreparedFile:
     format_name: str
     format_version: str | None
     page_count: int | None
+    root: Path | None = None  # the folder being ingested: the file is opened below it, following no link
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,7 @@ def resolve_fields(item: Item, agency: Agency, files: Sequence[PreparedFile], ma
     out["issuer"] = [str(i).strip() for i in issuers] if isinstance(issuers, list) else [
         p.strip() for p in str(issuers).replace("；", ";").replace("、", ";").split(";") if p.strip()
     ]
+    _check_list(findings, where, "issuer", out["issuer"])
     if "retention" in f:
         try:
             out["retention"] = Retention.parse(f["retention"]).value
@@ -187,10 +193,18 @@ def resolve_fields(item: Item, agency: Agency, files: Sequence[PreparedFile], ma
         out["keywords"] = [str(k).strip() for k in kw] if isinstance(kw, list) else [
             p for p in str(kw).replace("；", ";").replace("、", ";").replace(" ", ";").split(";") if p.strip()
         ]
+        _check_list(findings, where, "keywords", out["keywords"])
     if "note" in f:
         out["note"] = str(f["note"]).strip()
     out["main"] = files[0].name if files else item.main.name
     return out, findings
+
+
+def _check_list(findings: list[Finding], where: str, key: str, items: list[str]) -> None:
+    try:
+        check_list(key, items)
+    except LimitExceededError as e:
+        _field_error(findings, where, "INGEST_TOO_LARGE", str(e))
 
 
 FileDigests = dict[str, tuple[int, str]]
@@ -208,26 +222,39 @@ def prepare(item: Item, agency: Agency, digests: FileDigests | None = None) -> P
 
     ``digests`` gives the size and SHA-256 of files hashed before (see :func:`hash_item`).
     """
+    if item.refused and (not item.document or any(f.code in INPUT_REFUSALS for f in item.findings)):
+        # A register standing for its refused rows is no document; a hostile input is not read further.
+        return Prepared(item, (), {}, item.findings)
     findings = list(item.findings)
     files: list[PreparedFile] = []
     main_inspection = None
     paths = [(item.main, "main")] + [(a, "attachment") for a in item.attachments]
     names: set[str] = set()
     for path, role in paths:
-        if not path.is_file():
-            continue
         known = digests.get(str(path)) if digests else None
-        if known is not None:
-            size, sha256 = known
-        else:
-            try:
-                with open(path, "rb", buffering=0) as fh:
+        try:
+            # One open for the digest and the inspection; never a link, FIFO or device (see open_input).
+            with open_input(path, item.root) as fh:
+                if known is not None:
+                    size, sha256 = known
+                else:
                     d = digest_stream(fh, [Algorithm.SHA256])
-            except OSError as e:
-                findings.append(Finding("INGEST_UNREADABLE", str(path), f"cannot read: {e.strerror}"))
-                continue
-            size, sha256 = d.size, d.hexdigests[Algorithm.SHA256]
-        ins = inspect_file(path)
+                    size, sha256 = d.size, d.hexdigests[Algorithm.SHA256]
+                    fh.seek(0)
+                ins = inspect_stream(fh, path)
+        except UnsafeInputError as e:
+            if not any(f.code == refusal(e).code and f.path == e.path for f in findings):
+                findings.append(refusal(e))  # else discovery has said it already
+            continue
+        except FileNotFoundError:
+            if role == "attachment":
+                findings.append(Finding("INGEST_ATTACHMENT_MISSING", str(path), "附件 is not there any more"))
+            elif not item.refused:
+                findings.append(Finding("INGEST_UNREADABLE", str(path), "the file is not there any more"))
+            continue
+        except OSError as e:
+            findings.append(Finding("INGEST_UNREADABLE", str(path), f"cannot read: {e.strerror or e}"))
+            continue
         if role == "main":
             main_inspection = ins
         if ins.unreadable:
@@ -250,10 +277,13 @@ def prepare(item: Item, agency: Agency, digests: FileDigests | None = None) -> P
             findings.append(Finding("INGEST_FIELD_INVALID", str(path), f"two files of this record are named {name}"))
         names.add(name)
         files.append(PreparedFile(path, name, role, size, sha256,
-                                  ins.format.mime, ins.format.name, ins.format.version, ins.page_count))
+                                  ins.format.mime, ins.format.name, ins.format.version, ins.page_count, item.root))
     fields: dict[str, Any] = {}
     # Fields are judged only when there are metadata and a main document to judge them against.
-    if item.main.is_file() and not any(f.code in ("INGEST_METADATA_MISSING", "INGEST_METADATA_UNREADABLE") for f in findings):
+    unjudged = ("INGEST_METADATA_MISSING", "INGEST_METADATA_UNREADABLE", "INGEST_TOO_LARGE", "INGEST_LINK",
+                "INGEST_NOT_REGULAR", "INGEST_UNSAFE_PATH")
+    has_main = any(pf.role == "main" for pf in files)
+    if has_main and not any(f.code in unjudged for f in item.findings):
         fields, more = resolve_fields(item, agency, files, main_inspection)
         findings.extend(more)
     return Prepared(item, tuple(files), fields, tuple(findings))
@@ -274,7 +304,7 @@ def hash_item(item: Item) -> FileDigests | None:
     out: FileDigests = {}
     for path in (item.main, *item.attachments):
         try:
-            with open(path, "rb", buffering=0) as fh:
+            with open_input(path, item.root) as fh:
                 d = digest_stream(fh, [Algorithm.SHA256])
         except OSError:
             return None
@@ -303,6 +333,42 @@ def _exit_with(owner: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+_forkserver_lock = threading.Lock()
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """The multiprocessing context of the ingest pool: a fork server that preloads this module.
+
+    forkserver, not fork: a forked worker would inherit the run lock's descriptor and keep the
+    lock held after a kill -9 of this process, and would share the catalog's SQLite handle.
+    Workers fork from a server that has imported pypdf, lxml and libmagic once, instead of each
+    importing them (about half a second of CPU per worker, and a pool per agency).
+
+    The server is started as ``python -c``, which puts the current folder first on its sys.path
+    (Python 3.11 ignores the sys.path it is handed), so a folder named ``govarc`` (or ``lxml``)
+    in the current folder would be preloaded instead of the real one, and run. It is started
+    with PYTHONSAFEPATH, which keeps the current folder off sys.path. When this interpreter
+    ignores the environment (``-E``) and so would the server, nothing is preloaded: each worker
+    then imports after taking this process's sys.path, which holds no current folder.
+    """
+    ctx = multiprocessing.get_context("forkserver")
+    with _forkserver_lock:
+        if sys.flags.ignore_environment and not sys.flags.isolated:
+            ctx.set_forkserver_preload([])
+            return ctx
+        ctx.set_forkserver_preload([__name__])
+        saved = os.environ.get("PYTHONSAFEPATH")
+        os.environ["PYTHONSAFEPATH"] = "1"
+        try:
+            multiprocessing.forkserver.ensure_running()  # a server running already is kept
+        finally:
+            if saved is None:
+                del os.environ["PYTHONSAFEPATH"]
+            else:
+                os.environ["PYTHONSAFEPATH"] = saved
+    return ctx
+
+
 def prepare_all(
     items: Sequence[Item], agency: Agency, workers: int, progress: ItemProgress | None = None,
     digests: Sequence[FileDigests | None] | None = None,
@@ -319,12 +385,7 @@ def prepare_all(
             if progress:
                 progress(1)
         return out
-    # forkserver, not fork: a forked worker would inherit the run lock's descriptor and keep the
-    # lock held after a kill -9 of this process, and would share the catalog's SQLite handle.
-    ctx = multiprocessing.get_context("forkserver")
-    # Workers fork from a server that has imported pypdf, lxml and libmagic once, instead of each
-    # importing them (about half a second of CPU per worker, and a pool per agency).
-    ctx.set_forkserver_preload([__name__])
+    ctx = _pool_context()
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_exit_with, initargs=(os.getpid(),)) as pool:
         out = []
         for p in pool.map(_prepare_star, [(it, agency, d) for it, d in zip(items, known)], chunksize=8):
@@ -360,7 +421,13 @@ def _copy_object(objects: Path, pf: PreparedFile) -> Path | None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{secrets.token_hex(4)}")
     try:
-        with open(pf.path, "rb", buffering=0) as src, open(tmp, "xb", buffering=0) as dst:
+        source = open_input(pf.path, pf.root)
+    except UnsafeInputError:
+        raise
+    except OSError as e:
+        raise InvalidInputError(f"cannot read: {e.strerror or e}", str(pf.path)) from None
+    try:
+        with source as src, open(tmp, "xb", buffering=0) as dst:
             d = digest_stream(src, [Algorithm.SHA256], sink=dst)
         if d.hexdigests[Algorithm.SHA256] != pf.sha256:
             raise InvalidInputError("file changed while it was being ingested", str(pf.path))
@@ -407,11 +474,12 @@ def _store_batch(objects: Path, batch: Sequence[Prepared]) -> tuple[list[Prepare
                         tmp = _copy_object(objects, pf)
                         if tmp is not None:
                             mine[pf.sha256] = tmp
-            except InvalidInputError as e:
+            except (InvalidInputError, UnsafeInputError) as e:
                 for tmp in mine.values():
                     tmp.unlink(missing_ok=True)
-                refused.append(Outcome(str(p.item.main), "refused",
-                                       p.findings + (Finding("INGEST_UNREADABLE", e.path or "", e.message),)))
+                finding = refusal(e) if isinstance(e, UnsafeInputError) else Finding(
+                    "INGEST_UNREADABLE", e.path or "", e.message)
+                refused.append(Outcome(str(p.item.main), "refused", p.findings + (finding,)))
                 continue
             temps.update(mine)
             accepted.append(p)
@@ -488,9 +556,11 @@ def _known(
     outcomes: list[Outcome] = []
     fresh: list[Item] = []
     digests: list[FileDigests | None] = []
-    hashed = parallel_map(hash_item, items)
-    for item, d in zip(items, hashed):
-        if d is not None and not any(f.level is Level.ERROR for f in item.findings):
+    # An item refused at discovery is not hashed: its file may be a link, a FIFO or a device.
+    hashed = iter(parallel_map(hash_item, [it for it in items if not it.refused]))
+    for item in items:
+        d = None if item.refused else next(hashed)
+        if d is not None:
             row = catalog.conn.execute(
                 "SELECT id, archival_code FROM records WHERE agency=? AND content_key=?", (agency.code, _item_key(item, d))
             ).fetchone()

@@ -6,6 +6,7 @@ beside each. JSON input accepts the English keys below or their Chinese labels.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 import re
@@ -18,7 +19,9 @@ from typing import Any
 from lxml import etree
 
 from govarc.errors import MetadataError
-from govarc.xmlsafe import load_schema, parse_bytes
+from govarc.fsutil import UnsafeInputError, read_input
+from govarc.limits import MAX_FIELD_CHARS, MAX_JSON_DEPTH, MAX_LIST_ITEMS, MAX_SIDECAR_BYTES, MAX_XML_DEPTH
+from govarc.xmlsafe import XMLTooDeepError, check_depth, load_schema, parse_bytes
 
 NS = "urn:govarc:record:1"
 _Q = "{%s}" % NS
@@ -181,6 +184,62 @@ def normalise_keys(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class LimitExceededError(ValueError):
+    """Metadata over a limit of :mod:`govarc.limits` (a field's length, a list's items, JSON depth).
+
+    Ingest refuses it as ``INGEST_TOO_LARGE``; :func:`record_from_dict` and :func:`load_metadata`
+    raise it as a :class:`~govarc.errors.MetadataError`. The message names the field and the limit.
+    """
+
+
+LIST_KEYS = ("issuer", "keywords", "attachments")
+"""Keys whose value is a list (or one string of items separated by ``;``): at most ``MAX_LIST_ITEMS`` items."""
+
+# A list given as one string ("a;b;c") may hold MAX_LIST_ITEMS items of MAX_FIELD_CHARS each.
+_MAX_LIST_STRING = MAX_LIST_ITEMS * (MAX_FIELD_CHARS + 1)
+
+
+def field_label(key: str) -> str:
+    """``题名 (title)``: how a message names a field."""
+    label = "附件" if key == "attachments" else "文件名" if key == "file" else KEY_ALIASES.get(key, ("",))[0]
+    return f"{label} ({key})" if label else key
+
+
+def check_limits(data: dict[str, Any]) -> None:
+    """Raise :class:`LimitExceededError` for the first field of ``data`` (normalised keys) over a limit.
+
+    Every value of a known key (a record key, ``file`` or ``attachments``) is at most
+    :data:`~govarc.limits.MAX_FIELD_CHARS` characters; a list has at most
+    :data:`~govarc.limits.MAX_LIST_ITEMS` items of that length. Unknown keys are ignored, as
+    their values are. Measures without copying, so a hostile value costs no more memory than it has.
+    """
+    for key, value in data.items():
+        if key not in KEY_ALIASES and key not in ("file", "attachments"):
+            continue
+        if isinstance(value, (list, tuple)):
+            if len(value) > MAX_LIST_ITEMS:
+                raise LimitExceededError(
+                    f"{field_label(key)} has {len(value):,} items, over the limit of {MAX_LIST_ITEMS:,}")
+            for v in value:
+                _check_chars(key, v, MAX_FIELD_CHARS)
+        else:
+            _check_chars(key, value, _MAX_LIST_STRING if key in LIST_KEYS else MAX_FIELD_CHARS)
+
+
+def _check_chars(key: str, value: Any, limit: int) -> None:
+    n = len(value) if isinstance(value, str) else len(str(value)) if not isinstance(value, (int, float)) else 0
+    if n > limit:
+        raise LimitExceededError(f"{field_label(key)} has {n:,} characters, over the limit of {limit:,}")
+
+
+def check_list(key: str, items: list[str] | tuple[str, ...]) -> None:
+    """Raise :class:`LimitExceededError` when a list field, once split, is over its limits."""
+    if len(items) > MAX_LIST_ITEMS:
+        raise LimitExceededError(f"{field_label(key)} has {len(items):,} items, over the limit of {MAX_LIST_ITEMS:,}")
+    for item in items:
+        _check_chars(key, item, MAX_FIELD_CHARS)
+
+
 def _split_list(value: Any) -> tuple[str, ...]:
     if isinstance(value, (list, tuple)):
         items = [str(v).strip() for v in value]
@@ -223,8 +282,23 @@ def _required(d: dict[str, Any], key: str) -> str:
 
 
 def record_from_dict(data: dict[str, Any]) -> Record:
-    """Build a :class:`Record` from a mapping with English or Chinese keys."""
+    """Build a :class:`Record` from a mapping with English or Chinese keys.
+
+    Every field is bounded (:func:`check_limits`): what is over a limit is a MetadataError, so
+    an oversized record is never packaged and signed.
+    """
     d = normalise_keys(data)
+    try:
+        check_limits(d)
+        record = _record_from_dict(d)
+        check_list("issuer", record.issuers)
+        check_list("keywords", record.keywords)
+    except LimitExceededError as e:
+        raise MetadataError(str(e)) from None
+    return record
+
+
+def _record_from_dict(d: dict[str, Any]) -> Record:
     if "archival_code" in d:
         code = ArchivalCode.parse(d["archival_code"])
     else:
@@ -377,11 +451,45 @@ def record_from_xml(data: bytes) -> Record:
     )
 
 
+# A JSON string (escapes included): what json_depth skips over. Unrolled, so it never backtracks.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_JSON_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> int:
+    """The nesting depth of the arrays and objects of a JSON text, counted up to ``limit + 1``.
+
+    A scan of the brackets outside strings, in constant stack: the depth is known before
+    :func:`json.loads` recurses (it raises RecursionError near 1,000 levels).
+    """
+    depth = deepest = 0
+    for m in _JSON_BRACKETS.finditer(_JSON_STRING.sub("", text)):
+        if m.group() in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        else:
+            depth -= 1
+    return deepest
+
+
 def json_object(data: bytes) -> dict[str, Any]:
-    """A JSON object from UTF-8 bytes (a BOM allowed); ValueError with a short reason otherwise."""
+    """A JSON object from UTF-8 bytes (a BOM allowed); ValueError with a short reason otherwise.
+
+    Nested deeper than :data:`~govarc.limits.MAX_JSON_DEPTH` is :class:`LimitExceededError`.
+    """
     try:
-        obj = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not valid JSON: {e}") from None
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise LimitExceededError(f"JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+    try:
+        obj = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
         raise ValueError(f"not valid JSON: {e}") from None
     if not isinstance(obj, dict):
         raise ValueError("JSON metadata must be an object")
@@ -395,11 +503,17 @@ def load_metadata(path: Path) -> Record:
     list is replaced by what the builder finds; so it must still be valid on its own.
     """
     try:
-        data = path.read_bytes()
+        data = read_input(path, max_bytes=MAX_SIDECAR_BYTES)
+    except UnsafeInputError as e:
+        raise MetadataError(f"metadata file {e.message}", str(path)) from None
     except OSError as e:
         raise MetadataError(f"cannot read metadata: {e.strerror}", str(path)) from None
     try:
-        if data.lstrip()[:1] == b"<":
+        if data.removeprefix(codecs.BOM_UTF8).lstrip()[:1] == b"<":
+            try:
+                check_depth(data, MAX_XML_DEPTH)
+            except XMLTooDeepError as e:
+                raise MetadataError(str(e)) from None
             return record_from_xml(data)
         try:
             return record_from_dict(json_object(data))

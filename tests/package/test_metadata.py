@@ -186,3 +186,90 @@ def test_archival_code_parse_and_format() -> None:
 def test_classified_levels() -> None:
     assert Classification.parse("秘密").classified and Classification.parse("confidential").classified
     assert not Classification.parse("内部").classified
+
+
+# -- limits (issue 7, item 3): what ingest refuses, the builder refuses too ---------------------------
+
+from govarc.limits import MAX_FIELD_CHARS, MAX_JSON_DEPTH, MAX_LIST_ITEMS, MAX_SIDECAR_BYTES, MAX_XML_DEPTH  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"题名": "长" * (MAX_FIELD_CHARS + 1)}, f"题名 (title) has {MAX_FIELD_CHARS + 1:,} characters, over the limit of 2,000"),
+        ({"附注": "x" * 100_000}, "附注 (note) has 100,000 characters"),
+        ({"文件编号": "号" * (MAX_FIELD_CHARS + 1)}, "文件编号 (document_number) has"),
+        ({"主题词": ["词"] * (MAX_LIST_ITEMS + 1)}, f"主题词 (keywords) has {MAX_LIST_ITEMS + 1} items, over the limit of 200"),
+        ({"主题词": "；".join(["词"] * (MAX_LIST_ITEMS + 1))}, "主题词 (keywords) has 201 items"),
+        ({"责任者": ["府"] * (MAX_LIST_ITEMS + 1)}, "责任者 (issuer) has 201 items"),
+        ({"责任者": "府" * (MAX_FIELD_CHARS + 1)}, "责任者 (issuer) has 2,001 characters"),
+        ({"主题词": ["词" * (MAX_FIELD_CHARS + 1)]}, "主题词 (keywords) has 2,001 characters"),
+    ],
+)
+def test_a_field_or_list_over_its_limit_is_never_packaged(tmp_path: Path, metadata_writer, change: dict, message: str) -> None:
+    path = metadata_writer(tmp_path / "big.json", **change)
+    with pytest.raises(MetadataError) as e:
+        load_metadata(path)
+    assert message in str(e.value) and str(e.value).startswith(f"{path}: ") and e.value.exit_code == 3
+    with pytest.raises(MetadataError, match="over the limit"):
+        record_from_dict(json.loads(path.read_text("utf-8")))
+
+
+def test_fields_and_lists_at_their_limits_are_accepted(sample_record_data: dict) -> None:
+    data = {**sample_record_data, "题名": "长" * MAX_FIELD_CHARS, "主题词": ["词"] * MAX_LIST_ITEMS}
+    record = record_from_dict(data)
+    assert len(record.title) == MAX_FIELD_CHARS and len(record.keywords) == MAX_LIST_ITEMS
+
+
+def test_a_ten_megabyte_title_is_refused_before_it_is_read(tmp_path: Path, metadata_writer) -> None:
+    path = metadata_writer(tmp_path / "big.json", 题名="长" * (10 * 1024 * 1024))
+    with pytest.raises(MetadataError, match=f"over the limit of {MAX_SIDECAR_BYTES:,}"):
+        load_metadata(path)
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 2_000, 200_000])
+def test_deep_json_metadata_is_a_metadata_error_not_a_recursion_error(tmp_path: Path, depth: int) -> None:
+    path = tmp_path / "deep.json"
+    path.write_bytes(b'{"a":' + b"[" * depth + b"]" * depth + b"}")
+    with pytest.raises(MetadataError, match=f"nested more than {MAX_JSON_DEPTH} levels"):
+        load_metadata(path)
+
+
+@pytest.mark.parametrize("depth", [MAX_XML_DEPTH + 1, 5_000])
+def test_deep_xml_metadata_is_refused(tmp_path: Path, depth: int) -> None:
+    path = tmp_path / "deep.xml"
+    path.write_text('<record xmlns="urn:govarc:record:1">' + "<note>" * depth + "</note>" * depth + "</record>")
+    with pytest.raises(MetadataError, match=f"nested more than {MAX_XML_DEPTH} levels"):
+        load_metadata(path)
+
+
+def test_json_depth_ignores_brackets_in_strings() -> None:
+    from govarc.package.metadata import json_depth
+
+    assert json_depth('{"a": "[[[[{{{{\\"[[[[", "b": [[1]]}') == 3
+    assert json_depth("[" * 50 + "]" * 50) == MAX_JSON_DEPTH + 1  # counted no further than needed
+
+
+@pytest.mark.parametrize("suffix", [".json", ".xml"])
+def test_metadata_with_a_utf8_bom_is_read(tmp_path: Path, sample_record_data: dict, suffix: str) -> None:
+    record = record_from_dict(sample_record_data)
+    data = json.dumps(sample_record_data, ensure_ascii=False).encode() if suffix == ".json" else record_to_xml(record)
+    path = tmp_path / f"record{suffix}"
+    path.write_bytes(b"\xef\xbb\xbf" + data)
+    assert load_metadata(path).title == record.title
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link"])
+def test_metadata_that_is_a_fifo_or_a_link_is_refused_without_blocking(tmp_path: Path, metadata_writer, kind: str) -> None:
+    import os
+
+    path = tmp_path / "record.json"
+    if kind == "fifo":
+        os.mkfifo(path)
+        expect = "is a FIFO"
+    else:
+        os.symlink(metadata_writer(tmp_path / "real.json"), path)
+        expect = "is a symbolic link"
+    with pytest.raises(MetadataError) as e:
+        load_metadata(path)
+    assert expect in str(e.value) and str(e.value).startswith(f"{path}: ")
