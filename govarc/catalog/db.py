@@ -1,5 +1,11 @@
 """Open the SQLite catalog and bring its schema up to date (versioned migrations).
 
+This is the one module that knows the SQL dialect: the connection and its pragmas, the schema
+version, migrations, ``BEGIN IMMEDIATE``, read-only looks, checkpoints and the mapping of the
+driver's errors. The statements in the other ``catalog/`` modules are portable SQL (``?``
+parameters, ``RETURNING id``, ``ON CONFLICT (…)`` with a target, ``CASE`` instead of summing
+booleans), so a PostgreSQL backend would replace this module and leave them alone.
+
 The schema version is SQLite's ``user_version``; each migration runs in its own transaction, so a
 crash mid-migration leaves the previous version intact. Writers take ``BEGIN IMMEDIATE`` so that
 concurrent ingests serialise on the database instead of failing, and archival-code sequences are
@@ -12,16 +18,69 @@ workspace is :mod:`govarc.catalog.identity`'s business.
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import datetime as dt
 
 import sqlite_utils
 
 from govarc.errors import ConfigError, DiskFullError, GovarcError
 
-MIGRATIONS: list[list[str]] = [
+Connection = sqlite3.Connection
+DatabaseError = sqlite3.DatabaseError  # an error from the database (see database_error)
+DriverError = sqlite3.Error  # every error the driver raises
+Step = str | Callable[[sqlite3.Connection, Path], None]  # a statement, or a function of (connection, catalog path)
+
+
+def _relative_package_locations(conn: sqlite3.Connection, path: Path) -> None:
+    """Migration 3: record package locations as keys relative to the workspace home (the catalog's folder).
+
+    ``records.package_path`` (and, for records a rebuild recovered, ``records.source`` and
+    ``record_files.source``, which name the package too) held absolute paths. Those under the home
+    become keys (``store/SZF/<code>.zip``); anything else is left as it was and reported in a
+    ``runs`` row of kind ``catalog-migration`` (readers then find such a package by its name in
+    its agency's store, as before keys).
+    """
+    homes = {os.path.abspath(path.parent), os.path.realpath(path.parent)}
+
+    def key(value: str | None, under: str = "") -> str | None:
+        if not value or not os.path.isabs(value):
+            return None
+        for home in homes:
+            root = os.path.join(home, under) if under else home
+            if value.startswith(root.rstrip(os.sep) + os.sep):
+                return PurePosixPath(*Path(os.path.relpath(value, home)).parts).as_posix()
+        return None
+
+    converted, left = 0, []
+    for rid, package_path, source in conn.execute(
+            "SELECT id, package_path, source FROM records WHERE package_path IS NOT NULL").fetchall():
+        new = key(package_path)
+        if new is None:
+            if not (package_path and not os.path.isabs(package_path)):
+                left.append(package_path)
+            continue
+        new_source = key(source, "store") if source == package_path else None
+        conn.execute("UPDATE records SET package_path=?, source=COALESCE(?, source) WHERE id=?", (new, new_source, rid))
+        converted += 1
+    for rid, position, source in conn.execute("SELECT record_id, position, source FROM record_files").fetchall():
+        new = key(source, "store")
+        if new is not None:
+            conn.execute("UPDATE record_files SET source=? WHERE record_id=? AND position=?", (new, rid, position))
+    if converted or left:
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        summary = {"schema": 3, "converted": converted, "left": left[:100], "left_count": len(left)}
+        conn.execute("INSERT INTO runs (kind, started_at, finished_at, status, summary) VALUES (?,?,?,?,?)",
+                     ("catalog-migration", now, now, "ok", json.dumps(summary, ensure_ascii=False)))
+
+
+MIGRATIONS: list[Sequence[Step]] = [
     [  # 1: records, files, sequences, runs
         """CREATE TABLE records (
             id INTEGER PRIMARY KEY,
@@ -64,6 +123,9 @@ MIGRATIONS: list[list[str]] = [
     ],
     [  # 2: meta (the catalog's identity, see govarc.catalog.identity)
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ],
+    [  # 3: package locations as keys relative to the workspace home
+        _relative_package_locations,
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -128,9 +190,20 @@ class Catalog:
                 # Re-check inside the lock: another process may have migrated meanwhile.
                 if self.conn.execute("PRAGMA user_version").fetchone()[0] >= number:
                     continue
-                for sql in MIGRATIONS[number - 1]:
-                    self.conn.execute(sql)
-                self.conn.execute(f"PRAGMA user_version = {number}")
+                apply_migration(self.conn, self.path, number)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """The rows of a read-only statement, as dicts (through sqlite-utils: the same query runs in
+        ``sqlite-utils query catalog.sqlite "…"`` for an auditor)."""
+        return list(self.db.query(sql, params))
+
+    def relax_durability(self) -> None:
+        """Skip fsync on commit (for a catalog under a temporary name, fsynced as a whole at the end)."""
+        self.conn.execute("PRAGMA synchronous=OFF")
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file."""
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -157,7 +230,7 @@ class Catalog:
         Two processes opening a fresh workspace at once both end up with the first one's id.
         """
         with self.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('catalog_id', ?)", (catalog_id,))
+            conn.execute("INSERT INTO meta (key, value) VALUES ('catalog_id', ?) ON CONFLICT (key) DO NOTHING", (catalog_id,))
             return str(conn.execute("SELECT value FROM meta WHERE key='catalog_id'").fetchone()[0])
 
     def close(self) -> None:
@@ -178,3 +251,43 @@ def open_catalog(path: Path) -> Iterator[Catalog]:
         raise error from None
     finally:
         cat.close()
+
+
+def apply_migration(conn: sqlite3.Connection, path: Path, number: int) -> None:
+    """Run migration ``number`` (1-based) on ``conn`` inside the caller's transaction and set the version."""
+    for step in MIGRATIONS[number - 1]:
+        if isinstance(step, str):
+            conn.execute(step)
+        else:
+            step(conn, Path(path))
+    conn.execute(f"PRAGMA user_version = {number}")
+
+
+@contextmanager
+def open_readonly(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to the catalog at ``path`` (it may create the WAL's side files).
+
+    Errors from opening or reading are the driver's (see :func:`database_error`).
+    """
+    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+    try:
+        conn.execute("PRAGMA busy_timeout=60000")
+        yield conn
+    finally:
+        conn.close()
+
+
+def table_names(conn: sqlite3.Connection) -> set[str]:
+    """The tables of the database behind ``conn``."""
+    return set(sqlite_utils.Database(conn).table_names())
+
+
+def checkpoint(path: Path) -> None:
+    """Fold the WAL of the catalog at ``path`` into its file (as the last connection, SQLite then
+    removes the side files)."""
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout=60000")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()

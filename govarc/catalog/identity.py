@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import stat
 import uuid
 from collections.abc import Iterator
@@ -30,9 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from govarc.catalog.db import REBUILD_HINT, Catalog, database_error, open_catalog
+from govarc.catalog.db import REBUILD_HINT, Catalog, DatabaseError, database_error, open_catalog, open_readonly, table_names
 from govarc.errors import ConfigError
 from govarc.fsutil import fsync_path
+from govarc.store.packages import store_packages
 
 if TYPE_CHECKING:
     from govarc.workspace import Workspace
@@ -99,27 +99,8 @@ def write_id_file(home: Path, catalog_id: str) -> None:
     fsync_path(path.parent)
 
 
-def store_packages(store: Path) -> Iterator[Path]:
-    """Every entry of ``store/<CODE>/`` that is or claims to be a package (hidden names are temporary
-    builds and the quarantine, and are skipped), in name order."""
-    try:
-        agencies = sorted(os.scandir(store), key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    for agency in agencies:
-        if agency.name.startswith(".") or not agency.is_dir(follow_symlinks=False):
-            continue
-        try:
-            entries = sorted(os.scandir(agency.path), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            if not entry.name.startswith("."):
-                yield Path(entry.path)
-
-
 def _first_package(home: Path) -> Path | None:
-    return next(store_packages(home / "store"), None)
+    return next(store_packages(home), None)
 
 
 @dataclass(frozen=True)
@@ -191,27 +172,22 @@ def inspect_catalog(path: Path, *, want_codes: bool = False) -> CatalogState:
         raise ConfigError(f"the catalog {problem}; {REBUILD_HINT}", str(path))
     sides = [path.with_name(path.name + s) for s in ("-wal", "-shm")]
     before = {p: p.exists() for p in sides}
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
-    except sqlite3.DatabaseError as e:
-        raise database_error(e, path) or ConfigError(f"cannot open the catalog: {e}", str(path)) from None
     failed = False
     try:
-        conn.execute("PRAGMA busy_timeout=60000")
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        catalog_id = None
-        codes = None
-        if "records" in tables:
-            if "meta" in tables:
-                row = conn.execute("SELECT value FROM meta WHERE key='catalog_id'").fetchone()
-                catalog_id = str(row[0]) if row else None
-            if want_codes:
-                codes = frozenset(r[0] for r in conn.execute("SELECT archival_code FROM records"))
-    except sqlite3.DatabaseError as e:
+        with open_readonly(path) as conn:
+            tables = table_names(conn)
+            catalog_id = None
+            codes = None
+            if "records" in tables:
+                if "meta" in tables:
+                    row = conn.execute("SELECT value FROM meta WHERE key='catalog_id'").fetchone()
+                    catalog_id = str(row[0]) if row else None
+                if want_codes:
+                    codes = frozenset(r[0] for r in conn.execute("SELECT archival_code FROM records"))
+    except DatabaseError as e:
         failed = True
         raise database_error(e, path) or ConfigError(f"cannot read the catalog: {e}", str(path)) from None
     finally:
-        conn.close()
         created = tuple(side for side, existed in before.items() if not existed and side.exists())
         if failed:
             CatalogState(exists=True, created=created).tidy()
@@ -226,7 +202,7 @@ def package_code(path: Path) -> str:
 
 
 def _unknown_packages(home: Path, codes: frozenset[str]) -> list[Path]:
-    return [p for p in store_packages(home / "store") if package_code(p) not in codes]
+    return [p for p in store_packages(home) if package_code(p) not in codes]
 
 
 def check_workspace_catalog(ws: Workspace) -> str | None:

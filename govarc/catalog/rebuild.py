@@ -25,14 +25,13 @@ import os
 import re
 import secrets
 import shutil
-import sqlite3
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from govarc.catalog.db import Catalog
+from govarc.catalog.db import Catalog, Connection, DriverError, checkpoint, open_readonly
 from govarc.catalog.identity import (
     ID_FILE,
     check_workspace_catalog,
@@ -41,9 +40,9 @@ from govarc.catalog.identity import (
     new_id,
     package_code,
     read_id_file,
-    store_packages,
     write_id_file,
 )
+from govarc.catalog.states import RecordState
 from govarc.errors import EXIT_INVALID, EXIT_OK, ConfigError, GovarcError
 from govarc.findings import Finding
 from govarc.fsutil import fsync_path
@@ -55,6 +54,7 @@ from govarc.package.manifest import bag_info_get, nfc
 from govarc.package.metadata import ArchivalCode, FileInfo, MetadataError, Record, record_from_xml
 from govarc.package.reader import PackageReader, open_package
 from govarc.package.verify import VerifyResult, verify_package
+from govarc.store.packages import PackageStore, hidden_names, package_size, store_packages
 
 if TYPE_CHECKING:
     from govarc.workspace import Workspace
@@ -123,6 +123,7 @@ class _Row:
     agency: str
     record: Record
     path: Path
+    key: str  # the package's location relative to the workspace home
     tagmanifest_sha256: str
     size: int
     signed: bool
@@ -171,12 +172,6 @@ class _Sequences:
 
     def see_row(self, key: tuple[str, str, int, str, str], last: int) -> None:
         self.last[key] = max(self.last.get(key, 0), last)
-
-
-def _size(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def _first_error(result: VerifyResult) -> str:
@@ -250,7 +245,8 @@ def _recover(path: Path, agency: str, extra: SignatureCheck, objects: Path) -> t
         signed = any(layout.is_signature(n) for n in reader.entries)
         restored = _restore_objects(reader, record, objects)
     bagging = bag_info_get(bag_info, "Bagging-Date") or _now()
-    row = _Row(agency, record, path, tagmanifest, _size(path), signed, bagging)
+    row = _Row(agency, record, path, PackageStore.at(path.parent).key(path), tagmanifest, package_size(path), signed,
+               bagging)
     return row, restored
 
 
@@ -278,8 +274,11 @@ def _metadata(record: Record, main: str) -> dict[str, Any]:
     return meta
 
 
-def _insert(conn: sqlite3.Connection, row: _Row) -> None:
-    """Insert one recovered record and its files; _Unrecovered when it collides with one recovered before."""
+def _insert(conn: Connection, row: _Row, home: Path) -> None:
+    """Insert one recovered record and its files; _Unrecovered when it collides with one recovered before.
+
+    The record's ``package_path`` and ``source`` are the package's key (relative to ``home``).
+    """
     r, code = row.record, row.record.archival_code
     files = _main_first(r.files)
     key = content_key((f.role, nfc(f.name), f.digest("sha256") or "") for f in files)
@@ -289,22 +288,22 @@ def _insert(conn: sqlite3.Connection, row: _Row) -> None:
     ).fetchone()
     if clash:
         what = "archival code" if clash[1] else "content"
-        raise _Unrecovered(f"has the same {what} as {clash[0]}, recovered already")
-    cur = conn.execute(
+        raise _Unrecovered(f"has the same {what} as {home / clash[0]}, recovered already")
+    (record_id,) = conn.execute(
         "INSERT INTO records (agency, archival_code, fonds, category, year, retention, unit, item, title, "
         "document_number, date, classification, content_key, source, version, supersedes, metadata, warnings, "
         "state, ingested_at, package_path, package_tagmanifest_sha256, package_size, package_signed, packaged_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,NULL,?,'[]','packaged',?,?,?,?,?,?)",
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,NULL,?,'[]',?,?,?,?,?,?,?) RETURNING id",
         (row.agency, str(code), code.fonds, code.category, code.year, code.retention.value, code.unit, code.item,
-         r.title, r.document_number, r.date.isoformat(), r.classification.value, key, str(row.path),
-         json.dumps(_metadata(r, files[0].name), ensure_ascii=False), row.bagging_date,
-         str(row.path), row.tagmanifest_sha256, row.size, int(row.signed), row.bagging_date),
-    )
+         r.title, r.document_number, r.date.isoformat(), r.classification.value, key, row.key,
+         json.dumps(_metadata(r, files[0].name), ensure_ascii=False), RecordState.PACKAGED.value, row.bagging_date,
+         row.key, row.tagmanifest_sha256, row.size, int(row.signed), row.bagging_date),
+    ).fetchone()
     conn.executemany(
         "INSERT INTO record_files (record_id, position, role, name, size, sha256, mime, format_name, "
         "format_version, source) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        [(cur.lastrowid, i, f.role, nfc(f.name), f.size, f.digest("sha256"), f.mime, f.format_name, f.format_version,
-          f"{row.path}/{layout.DATA_DIR}/{f.name}") for i, f in enumerate(files)],
+        [(record_id, i, f.role, nfc(f.name), f.size, f.digest("sha256"), f.mime, f.format_name, f.format_version,
+          f"{row.key}/{layout.DATA_DIR}/{f.name}") for i, f in enumerate(files)],
     )
 
 
@@ -313,12 +312,9 @@ def _old_sequences(path: Path, catalog_id: str) -> list[tuple[tuple[str, str, in
     try:
         if inspect_catalog(path).catalog_id != catalog_id:
             return []
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
-        try:
+        with open_readonly(path) as conn:
             rows = conn.execute("SELECT fonds, category, year, retention, unit, last_item FROM sequences").fetchall()
-        finally:
-            conn.close()
-    except (GovarcError, sqlite3.Error, OSError):
+    except (GovarcError, DriverError, OSError):
         return []
     return [((str(f), str(c), int(y), str(r), str(u)), int(last)) for f, c, y, r, u, last in rows]
 
@@ -391,16 +387,6 @@ def _put_in_place(tmp: Path, path: Path) -> None:
     fsync_path(path.parent)
 
 
-def _checkpoint(path: Path) -> None:
-    """Fold a healthy catalog's WAL into its file, so that keeping it aside keeps every commit in it."""
-    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
-    try:
-        conn.execute("PRAGMA busy_timeout=60000")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
-
-
 def rebuild_catalog(
     ws: Workspace,
     *,
@@ -416,7 +402,7 @@ def rebuild_catalog(
         home, path = ws.home, ws.catalog_path
         healthy = catalog_is_healthy(ws)
         if healthy:
-            _checkpoint(path)  # and, as the last connection, removes the side files the look made
+            checkpoint(path)  # and, as the last connection, removes the side files the look made
         if healthy and not force:
             raise ConfigError("the catalog is healthy and this workspace's own; nothing to rebuild "
                               "(add --force to rebuild it from the store anyway)", str(path))
@@ -441,7 +427,7 @@ def rebuild_catalog(
         restored = 0
         cat = Catalog(tmp)
         try:
-            cat.conn.execute("PRAGMA synchronous=OFF")  # a crash leaves a temporary file only; fsynced at the end
+            cat.relax_durability()  # a crash leaves a temporary file only; fsynced at the end
             cat.claim_identity(catalog_id)
             pending: list[_Row] = []
 
@@ -450,7 +436,7 @@ def rebuild_catalog(
                     for row in pending:
                         try:
                             conn.execute("SAVEPOINT one")
-                            _insert(conn, row)
+                            _insert(conn, row, home)
                             conn.execute("RELEASE one")
                         except _Unrecovered as e:
                             conn.execute("ROLLBACK TO one")
@@ -461,7 +447,7 @@ def rebuild_catalog(
                         referenced.update(f.digest("sha256") or "" for f in row.record.files)
                 pending.clear()
 
-            for package in store_packages(home / "store"):
+            for package in store_packages(home):
                 sequences.see_text(package.name)
                 try:
                     row, n = _recover(package, package.parent.name, extra, ws.objects_dir)
@@ -479,7 +465,7 @@ def rebuild_catalog(
                 if progress:
                     progress(package)
             flush()
-            for hidden in _hidden_store_names(home / "store"):
+            for hidden in hidden_names(home):
                 sequences.see_text(hidden)
             with cat.write() as conn:
                 conn.executemany(
@@ -490,7 +476,7 @@ def rebuild_catalog(
                 conn.execute("INSERT INTO runs (kind, started_at, finished_at, status, summary) VALUES (?,?,?,?,?)",
                              ("catalog-rebuild", started, _now(), "partial" if unrecovered else "ok",
                               json.dumps(summary, ensure_ascii=False)))
-            cat.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cat.checkpoint()
         except BaseException:
             cat.close()
             for suffix in ("", "-wal", "-shm", "-journal"):
@@ -512,25 +498,3 @@ def rebuild_catalog(
             sequences=tuple((f"{f}-{c}·{y:04d}-{r}-{u}", last) for (f, c, y, r, u), last in sorted(sequences.last.items())),
             objects_restored=restored, objects_unreferenced=_unreferenced(ws.objects_dir, referenced),
         )
-
-
-def _hidden_store_names(store: Path) -> list[str]:
-    """Names of the quarantine's entries and of temporary builds: their codes were handed out too."""
-    names: list[str] = []
-    try:
-        agencies = list(os.scandir(store))
-    except OSError:
-        return names
-    for agency in agencies:
-        if not agency.is_dir(follow_symlinks=False):
-            continue
-        try:
-            for entry in os.scandir(agency.path):
-                if entry.name.startswith("."):
-                    names.append(entry.name)
-            quarantine = Path(agency.path) / ".quarantine"
-            if quarantine.is_dir() and not quarantine.is_symlink():
-                names.extend(e.name for e in os.scandir(quarantine))
-        except OSError:
-            continue
-    return names

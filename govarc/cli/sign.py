@@ -89,6 +89,7 @@ def _sign_pending(out: Output, only: str | None, prompter: CliPrompter) -> None:
     from govarc.lock import run_lock
     from govarc.package.pending import NO_KEY, sign_pending, unsigned_packages
     from govarc.sign.agency import load_agency_key
+    from govarc.store.packages import PackageStore
 
     ws = open_workspace(out)
     agencies = [ws.agency(only)] if only else list(ws.agencies)
@@ -96,7 +97,7 @@ def _sign_pending(out: Output, only: str | None, prompter: CliPrompter) -> None:
     exit_code = EXIT_OK
     with run_lock(ws.lock_path), open_workspace_catalog(ws) as cat:
         for a in agencies:
-            store = ws.store_dir(a.code)
+            store = PackageStore(ws.home, a.code)
             todo = unsigned_packages(cat, store, a.code)
             creds = load_agency_key(ws, a.code, prompter) if todo else None
             if todo and creds is None:

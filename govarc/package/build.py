@@ -37,6 +37,7 @@ from govarc.package.manifest import (
     unsafe_reason,
 )
 from govarc.package.metadata import FileInfo, Record, record_to_xml
+from govarc.store.packages import remove_orphans
 
 if TYPE_CHECKING:
     from govarc.formats import FormatInfo
@@ -176,27 +177,7 @@ def _roles(files: Sequence[SourceFile], record: Record) -> dict[str, str]:
 
 def remove_stale_temps(parent: Path, name: str | None = None) -> None:
     """Remove temporary builds (of ``name``, or of any package) left in ``parent`` by a dead process."""
-    pattern = re.compile(rf"^\.{re.escape(name) if name else '.+'}{re.escape(_TMP_MARK)}(\d+)-[0-9a-f]+$")
-    try:
-        entries = list(os.scandir(parent))
-    except OSError:
-        return
-    for entry in entries:
-        m = pattern.match(entry.name)
-        if not m:
-            continue
-        pid = int(m.group(1))
-        try:
-            os.kill(pid, 0)
-            continue  # still running
-        except ProcessLookupError:
-            pass
-        except PermissionError:
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
-        else:
-            os.unlink(entry.path)
+    remove_orphans(parent, re.compile(rf"^\.{re.escape(name) if name else '.+'}{re.escape(_TMP_MARK)}(\d+)-[0-9a-f]+$"))
 
 
 def _syncfs() -> Callable[[int], int] | None:

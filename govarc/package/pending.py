@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
-import re
-import shutil
 import stat
-import threading
 import zipfile
 import time
 from collections import deque
@@ -25,15 +21,26 @@ from pathlib import Path
 from typing import Any
 
 from govarc.catalog.db import Catalog
+from govarc.catalog.packages import (
+    PackagedRow,
+    agency_totals,
+    mark_packaged,
+    mark_signed,
+    packages,
+    record_files,
+    record_metadata,
+    registered_records,
+)
 from govarc.errors import ConfigError, GovarcError, InvalidInputError
 from govarc.ingest.pipeline import object_path
 from govarc.package import layout
-from govarc.package.build import PackageInfo, Signer, build_package, remove_stale_temps
+from govarc.package.build import PackageInfo, Signer, build_package
 from govarc.package.hashing import Algorithm, Progress
 from govarc.package.manifest import bag_info_get, nfc, parse_manifest
 from govarc.package.metadata import Record, record_from_dict
 from govarc.package.reader import open_package
 from govarc.package.verify import verify_package
+from govarc.store.packages import PackageStore, Staging, package_size
 
 
 NO_KEY = "PACKAGE_NO_KEY"
@@ -57,39 +64,18 @@ class Packaged:
 
 def catalog_record(catalog: Catalog, record_id: int) -> Record:
     """The :class:`Record` of a catalog row (descriptive metadata; files are filled in by the build)."""
-    row = catalog.conn.execute("SELECT metadata FROM records WHERE id=?", (record_id,)).fetchone()
-    return record_from_dict(json.loads(row[0]))
+    return record_from_dict(record_metadata(catalog, record_id))
 
 
 def _stored_files(catalog: Catalog, objects: Path, record_id: int) -> list[tuple[str, Path]]:
     """The record's files: each name and its stored copy in the object store."""
-    rows = catalog.conn.execute(
-        "SELECT name, sha256 FROM record_files WHERE record_id=? ORDER BY position", (record_id,)
-    ).fetchall()
     out = []
-    for name, sha in rows:
+    for name, sha in record_files(catalog, record_id):
         src = object_path(objects, sha)
         if not src.is_file():
             raise InvalidInputError(f"stored copy of {name} is missing from the object store", str(src))
         out.append((name, src))
     return out
-
-
-def _stage(files: list[tuple[str, Path]], stage: Path) -> None:
-    """Lay out the record's files under their names in the empty folder ``stage``, as hard links."""
-    for name, src in files:
-        try:
-            os.link(src, stage / name)
-        except OSError:
-            shutil.copyfile(src, stage / name)
-
-
-def _empty(stage: Path) -> None:
-    for entry in os.scandir(stage):
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path)
-        else:
-            os.unlink(entry.path)
 
 
 def _existing(out: Path, code: str, expected: dict[str, str]) -> tuple[bool, str]:
@@ -107,12 +93,6 @@ def _existing(out: Path, code: str, expected: dict[str, str]) -> tuple[bool, str
         if {nfc(line.path): line.digest for line in lines} != expected:
             return False, ""
         return True, hashlib.sha256(r.read(layout.REQUIRED_TAGMANIFEST)).hexdigest()
-
-
-def _size(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 def _signed(path: Path) -> bool:
@@ -142,76 +122,24 @@ RECORD_SECONDS = 2.0
 # Packages built at once. A small package's build is mostly file creation, fsync and signing,
 # which release the GIL; measured on 2 cores, two builds at a time beat one by about a third.
 BUILD_THREADS = 2
-_STAGE = re.compile(r"^stage-t?\d+-(\d+)$")
-
-
-def _remove_stale_stages(tmp: Path) -> None:
-    """Remove staging folders left by a process that no longer runs (a crash)."""
-    try:
-        entries = list(os.scandir(tmp))
-    except OSError:
-        return
-    for entry in entries:
-        m = _STAGE.match(entry.name)
-        if not m or int(m.group(1)) == os.getpid():
-            continue
-        try:
-            os.kill(int(m.group(1)), 0)
-            continue  # still running
-        except ProcessLookupError:
-            shutil.rmtree(entry.path, ignore_errors=True)
-        except PermissionError:
-            continue
-
-
-class _Stages:
-    """One staging folder per build thread, emptied after each build and removed at the end.
-
-    Reusing the folder saves a directory creation and removal per package: on ext4 that churns
-    inodes are the dearest part of building a small package.
-    """
-
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.local = threading.local()
-        self.made: list[Path] = []
-        self.lock = threading.Lock()
-
-    def get(self) -> Path:
-        stage: Path | None = getattr(self.local, "stage", None)
-        if stage is None:
-            with self.lock:
-                stage = self.tmp / f"stage-t{len(self.made)}-{os.getpid()}"
-                self.made.append(stage)
-            if stage.exists():
-                shutil.rmtree(stage)
-            stage.mkdir(parents=True)
-            self.local.stage = stage
-        return stage
-
-    def remove(self) -> None:
-        for stage in self.made:
-            shutil.rmtree(stage, ignore_errors=True)
-
-
-def _build(stages: _Stages, files: list[tuple[str, Path]], record: Record, out: Path, code: str, *,
+def _build(stages: Staging, files: list[tuple[str, Path]], record: Record, out: Path, code: str, *,
            signer: Signer | None, zip: bool, sm3: bool, progress: Progress | None) -> Packaged:
     """Stage one record's files and build its package (on a build thread)."""
     counting = _Counting(signer) if signer is not None else None
     stage = stages.get()
     try:
-        _stage(files, stage)
+        stages.lay_out(files, stage)
         info: PackageInfo = build_package(stage, record, out, zip=zip, sm3=sm3, progress=progress, signer=counting,
                                           clean_stale=False)
     finally:
-        _empty(stage)
+        stages.empty(stage)
     return Packaged(code, out, info.size, info.tagmanifest_sha256, counting is not None and counting.signed)
 
 
 def package_pending(
     catalog: Catalog,
     objects: Path,
-    store: Path,
+    store: PackageStore | Path,
     tmp: Path,
     agency_code: str,
     *,
@@ -232,10 +160,12 @@ def package_pending(
     packages at a time. ``on_package`` is called for each package once the catalog records it
     (in batches). When a build fails, the packages built before it are recorded and the error is
     raised.
+
+    ``store`` is the agency's :class:`PackageStore` (or its folder, ``<home>/store/<CODE>``); the
+    catalog records each package by its key relative to the home. Staging folders go below ``tmp``.
     """
-    rows = catalog.conn.execute(
-        "SELECT id, archival_code FROM records WHERE agency=? AND state='registered' ORDER BY id", (agency_code,)
-    ).fetchall()
+    store = store if isinstance(store, PackageStore) else PackageStore.at(store)
+    rows = registered_records(catalog, agency_code)
     if rows and signer is None and not unsigned:
         where = f" ({keys / 'key.pem'} does not exist)" if keys is not None else ""
         raise ConfigError(
@@ -244,19 +174,14 @@ def package_pending(
             f"or set `unsigned = true` for the agency in govarc.toml to package without a signature")
     done: list[Packaged] = []
     unrecorded: list[tuple[int, Packaged, str]] = []
-    store.mkdir(parents=True, exist_ok=True)
-    tmp.mkdir(parents=True, exist_ok=True)
-    _remove_stale_stages(tmp)
-    remove_stale_temps(store)  # once per run, not once per package
+    store.root.mkdir(parents=True, exist_ok=True)
+    stages = store.staging(tmp)
+    store.clean_stale()  # once per run, not once per package
     last = time.monotonic()
 
     def record() -> None:
-        with catalog.write() as conn:
-            conn.executemany(
-                "UPDATE records SET state='packaged', package_path=?, package_tagmanifest_sha256=?, package_size=?, "
-                "package_signed=?, packaged_at=? WHERE id=? AND state='registered'",
-                [(str(r.path), r.tagmanifest_sha256, r.size, int(r.signed), at, rid) for rid, r, at in unrecorded],
-            )
+        mark_packaged(catalog, [PackagedRow(rid, store.key(r.path), r.tagmanifest_sha256, r.size, r.signed, at)
+                                for rid, r, at in unrecorded])
         for _, r, _ in unrecorded:
             done.append(r)
             if on_package:
@@ -272,20 +197,16 @@ def package_pending(
 
     inflight: deque[tuple[int, Future[Packaged]]] = deque()
     pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="govarc-package")
-    stages = _Stages(tmp)
     try:
         for record_id, code in rows:
-            out = store / (code + (".zip" if zip else ""))
+            out = store.location(code, zip)
             if os.path.lexists(out):
-                expected = {f"{layout.DATA_DIR}/{nfc(name)}": sha for name, sha in catalog.conn.execute(
-                    "SELECT name, sha256 FROM record_files WHERE record_id=?", (record_id,))}
+                expected = {f"{layout.DATA_DIR}/{nfc(name)}": sha for name, sha in record_files(catalog, record_id)}
                 whole, tm = _existing(out, code, expected)
                 if whole:
-                    finished(record_id, Packaged(code, out, _size(out), tm, _signed(out), adopted=True))
+                    finished(record_id, Packaged(code, out, package_size(out), tm, _signed(out), adopted=True))
                     continue
-                quarantine = store / ".quarantine"
-                quarantine.mkdir(exist_ok=True)
-                os.replace(out, quarantine / f"{out.name}.{dt.datetime.now():%Y%m%d%H%M%S}")
+                store.quarantine(out)
             # The catalog is read here, on this thread; only the build runs on the pool.
             files = _stored_files(catalog, objects, record_id)
             inflight.append((record_id, pool.submit(
@@ -333,14 +254,6 @@ def has_agency_signature(path: Path, code: str) -> bool:
     return False
 
 
-def _store_path(store: Path, package_path: str) -> Path | None:
-    """The package a catalog row names, found by its name in ``store`` (never outside it)."""
-    name = Path(package_path).name
-    if not name or name.startswith(".") or name != os.path.basename(package_path):
-        return None
-    return store / name
-
-
 @dataclass(frozen=True)
 class AgencyCounts:
     """What ``govarc status`` shows for an agency; ``signed`` is counted on disk."""
@@ -351,18 +264,16 @@ class AgencyCounts:
     bytes: int
 
 
-def agency_counts(catalog: Catalog, store: Path, agency_code: str) -> AgencyCounts:
+def agency_counts(catalog: Catalog, store: PackageStore | Path, agency_code: str) -> AgencyCounts:
     """Records and packages of an agency; a package counts as signed when its agency's signature is on disk."""
-    records, size = catalog.conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(package_size), 0) FROM records WHERE agency=?", (agency_code,)).fetchone()
-    paths = [r[0] for r in catalog.conn.execute(
-        "SELECT package_path FROM records WHERE agency=? AND package_path IS NOT NULL", (agency_code,))]
+    store = store if isinstance(store, PackageStore) else PackageStore.at(store)
+    totals = agency_totals(catalog, agency_code)
     signed = 0
-    for package_path in paths:
-        path = _store_path(store, package_path)
+    for row in packages(catalog, agency_code):
+        path = store.resolve(row.key)
         if path is not None and has_agency_signature(path, agency_code):
             signed += 1
-    return AgencyCounts(records, len(paths), signed, size)
+    return AgencyCounts(totals.records, totals.packages, signed, totals.bytes)
 
 
 @dataclass(frozen=True)
@@ -392,15 +303,14 @@ class SignFailure:
                 "exit_code": self.exit_code}
 
 
-def unsigned_packages(catalog: Catalog, store: Path, agency_code: str) -> list[tuple[int, str, Path]]:
+def unsigned_packages(catalog: Catalog, store: PackageStore | Path, agency_code: str) -> list[tuple[int, str, Path]]:
     """``(record id, archival code, path)`` of each package of the agency that lacks its signature on disk."""
+    store = store if isinstance(store, PackageStore) else PackageStore.at(store)
     out = []
-    for rid, code, package_path in catalog.conn.execute(
-            "SELECT id, archival_code, package_path FROM records WHERE agency=? AND package_path IS NOT NULL "
-            "ORDER BY id", (agency_code,)).fetchall():
-        path = _store_path(store, package_path) or Path(package_path)
+    for row in packages(catalog, agency_code):
+        path = store.resolve(row.key) or store.home / row.key
         if not has_agency_signature(path, agency_code):
-            out.append((rid, code, path))
+            out.append((row.record_id, row.archival_code, path))
     return out
 
 
@@ -411,7 +321,7 @@ def _tagmanifest_sha256(path: Path) -> str:
 
 def sign_pending(
     catalog: Catalog,
-    store: Path,
+    store: PackageStore | Path,
     agency_code: str,
     sign: Callable[[Path], object],
     *,
@@ -425,33 +335,31 @@ def sign_pending(
     between signing and recording) is only recorded. A package that cannot be signed (missing,
     a link, invalid) is reported in the failures and the others go on.
     """
+    store = store if isinstance(store, PackageStore) else PackageStore.at(store)
     signed: list[SignedPackage] = []
     failed: list[SignFailure] = []
 
     def record(rid: int, result: SignedPackage) -> None:
-        with catalog.write() as conn:
-            conn.execute("UPDATE records SET package_signed=1, package_size=?, package_tagmanifest_sha256=? WHERE id=?",
-                         (result.size, result.tagmanifest_sha256, rid))
+        mark_signed(catalog, rid, result.size, result.tagmanifest_sha256)
         signed.append(result)
         if on_package:
             on_package(result)
 
-    for rid, code, package_path, flag in catalog.conn.execute(
-            "SELECT id, archival_code, package_path, COALESCE(package_signed, 0) FROM records "
-            "WHERE agency=? AND package_path IS NOT NULL ORDER BY id", (agency_code,)).fetchall():
-        path = _store_path(store, package_path)
+    for row in packages(catalog, agency_code):
+        rid, code, flag = row.record_id, row.archival_code, row.signed
+        path = store.resolve(row.key)
         if path is None:
-            failed.append(SignFailure(code, Path(package_path), "the catalog names a package outside the store", 3))
+            failed.append(SignFailure(code, store.home / row.key, "the catalog names a package outside the store", 3))
             continue
         try:
             if has_agency_signature(path, agency_code):
                 if not flag:
-                    record(rid, SignedPackage(code, path, _size(path), _tagmanifest_sha256(path), already=True))
+                    record(rid, SignedPackage(code, path, package_size(path), _tagmanifest_sha256(path), already=True))
                 continue
             if not os.path.lexists(path):
                 raise InvalidInputError("the package is missing from the store", str(path))
             sign(path)
-            record(rid, SignedPackage(code, path, _size(path), _tagmanifest_sha256(path)))
+            record(rid, SignedPackage(code, path, package_size(path), _tagmanifest_sha256(path)))
         except GovarcError as e:
             failed.append(SignFailure(code, path, str(e), e.exit_code))
     return signed, failed

@@ -179,7 +179,8 @@ def test_what_cannot_be_recovered_is_reported_and_the_rest_recovered(city, tmp_p
     assert [(f["code"], f["path"]) for f in report["findings"]] == [("CATALOG_UNRECOVERED", str(store / b)) for b in bad]
     assert all(f["message"] for f in report["findings"])
     unrecovered = {str(store / b) for b in bad}
-    expected = [r for r in rows if os.path.lexists(str(r[-1])) and str(r[-1]) not in unrecovered]
+    # package_path is a key relative to the home
+    expected = [r for r in rows if os.path.lexists(city.home / r[-1]) and str(city.home / r[-1]) not in unrecovered]
     assert catalog_rows(city)[0] == expected
     assert report["recovered"] == len(expected)
     assert cli(city.home, "status").exit_code == 0  # the catalog is this workspace's again

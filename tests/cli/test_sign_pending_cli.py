@@ -117,7 +117,7 @@ def test_unsigned_packages_then_a_key_then_sign_pending(tmp_path: Path, zipped: 
     assert [row[:3] for row in after] == [row[:3] for row in before]  # same packages, same places
     assert all(row[3] == 1 for row in after)
     for row in after:
-        p = Path(row[2])
+        p = home / row[2]  # package_path is a key relative to the home
         assert has_agency_signature(p, "SZF")
         result = verify_package(p, extra=make_signature_check(trust(home)))
         assert result.valid, result.errors
@@ -201,4 +201,4 @@ def test_sign_pending_signs_the_others_when_one_package_is_broken(tmp_path: Path
     assert r.stderr.strip().splitlines() == [
         f"govarc: error: {first}: will not sign an invalid package: " + r.stderr.split("will not sign an invalid package: ")[1].strip()]
     assert not has_agency_signature(first, "SZF") and all(has_agency_signature(p, "SZF") for p in rest)
-    assert {Path(row[2]): row[3] for row in catalog_rows(home)} == {first: 0, **{p: 1 for p in rest}}
+    assert {home / row[2]: row[3] for row in catalog_rows(home)} == {first: 0, **{p: 1 for p in rest}}

@@ -1,0 +1,103 @@
+"""The catalog's side of packaging: records waiting for a package, packages recorded, signed, counted.
+
+Package locations are keys relative to the workspace home (see :mod:`govarc.store.packages`); the
+functions here store and return them as they are and never touch the files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from govarc.catalog.db import Catalog
+from govarc.catalog.states import RecordState
+
+
+@dataclass(frozen=True)
+class PackagedRow:
+    """What the catalog records for a record once its package is in the store."""
+
+    record_id: int
+    key: str
+    tagmanifest_sha256: str
+    size: int
+    signed: bool
+    packaged_at: str
+
+
+@dataclass(frozen=True)
+class PackageRow:
+    """A packaged record: its id, archival code, package key and whether the catalog calls it signed."""
+
+    record_id: int
+    archival_code: str
+    key: str
+    signed: bool
+
+
+@dataclass(frozen=True)
+class AgencyTotals:
+    """An agency's records, packages and package bytes, as the catalog counts them."""
+
+    records: int
+    packages: int
+    bytes: int
+
+
+def registered_records(catalog: Catalog, agency: str) -> list[tuple[int, str]]:
+    """``(id, archival code)`` of every record of ``agency`` waiting for a package, oldest first."""
+    rows = catalog.conn.execute(
+        "SELECT id, archival_code FROM records WHERE agency=? AND state=? ORDER BY id",
+        (agency, RecordState.REGISTERED.value)).fetchall()
+    return [(int(rid), str(code)) for rid, code in rows]
+
+
+def record_metadata(catalog: Catalog, record_id: int) -> dict[str, Any]:
+    """The descriptive metadata ingest stored for a record (``records.metadata``)."""
+    row = catalog.conn.execute("SELECT metadata FROM records WHERE id=?", (record_id,)).fetchone()
+    data: dict[str, Any] = json.loads(row[0])
+    return data
+
+
+def record_files(catalog: Catalog, record_id: int) -> list[tuple[str, str]]:
+    """``(name, sha256)`` of each file of a record, in its order (main file first)."""
+    rows = catalog.conn.execute(
+        "SELECT name, sha256 FROM record_files WHERE record_id=? ORDER BY position", (record_id,)).fetchall()
+    return [(str(name), str(sha)) for name, sha in rows]
+
+
+def mark_packaged(catalog: Catalog, rows: Iterable[PackagedRow]) -> None:
+    """Record packages in one transaction; a record no longer ``registered`` is left as it is."""
+    with catalog.write() as conn:
+        conn.executemany(
+            "UPDATE records SET state=?, package_path=?, package_tagmanifest_sha256=?, package_size=?, "
+            "package_signed=?, packaged_at=? WHERE id=? AND state=?",
+            [(RecordState.PACKAGED.value, r.key, r.tagmanifest_sha256, r.size, int(r.signed), r.packaged_at,
+              r.record_id, RecordState.REGISTERED.value) for r in rows],
+        )
+
+
+def packages(catalog: Catalog, agency: str) -> list[PackageRow]:
+    """Every record of ``agency`` that has a package, oldest first."""
+    rows = catalog.conn.execute(
+        "SELECT id, archival_code, package_path, COALESCE(package_signed, 0) FROM records "
+        "WHERE agency=? AND package_path IS NOT NULL ORDER BY id", (agency,)).fetchall()
+    return [PackageRow(int(rid), str(code), str(key), bool(flag)) for rid, code, key, flag in rows]
+
+
+def mark_signed(catalog: Catalog, record_id: int, size: int, tagmanifest_sha256: str) -> None:
+    """Record a package signed, with its size and tag-manifest digest as now on disk."""
+    with catalog.write() as conn:
+        conn.execute("UPDATE records SET package_signed=1, package_size=?, package_tagmanifest_sha256=? WHERE id=?",
+                     (size, tagmanifest_sha256, record_id))
+
+
+def agency_totals(catalog: Catalog, agency: str) -> AgencyTotals:
+    """Records, packages and package bytes of ``agency`` (one query, for ``govarc status``)."""
+    (row,) = catalog.query(
+        "SELECT COUNT(*) AS records, "
+        "SUM(CASE WHEN package_path IS NOT NULL THEN 1 ELSE 0 END) AS packages, "
+        "COALESCE(SUM(package_size), 0) AS bytes FROM records WHERE agency = ?", (agency,))
+    return AgencyTotals(int(row["records"]), int(row["packages"] or 0), int(row["bytes"]))
