@@ -37,14 +37,15 @@ from govarc.package.manifest import (
     unsafe_reason,
 )
 from govarc.package.metadata import FileInfo, Record, record_to_xml
+from govarc.sign.signer import Signer
 
 if TYPE_CHECKING:
     from govarc.formats import FormatInfo
 
 _TMP_MARK = ".govarc-tmp-"
 
-Signer = Callable[[bytes], dict[str, bytes]]
-"""Given the bytes of tagmanifest-sha256.txt, returns ``{file name: DER}`` to put in signatures/."""
+# Signer is defined in govarc.sign.signer; it stays importable from here for package/pending.py and
+# nightly.py until they import it from there.
 
 
 @dataclass(frozen=True)

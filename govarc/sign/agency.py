@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 
 from govarc.errors import SignatureError
-from govarc.package.build import Signer
 from govarc.sign.cms import make_signer
 from govarc.sign.keys import Prompter
 from govarc.sign.pki import Credentials, check_agency_certificate, has_agency_key, load_agency_credentials, subject_of
+from govarc.sign.signer import Signer
 from govarc.sign.validate import SignaturePolicy, load_crls, load_trust_anchors
 
 if TYPE_CHECKING:
