@@ -6,8 +6,11 @@ level and kind. Add a code in both places or in neither.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
+
+from govarc.errors import EXIT_INVALID, EXIT_OK, EXIT_SIGNATURE
 
 
 class Level(str, Enum):
@@ -132,3 +135,12 @@ class Finding:
     def as_dict(self) -> dict[str, str]:
         return {"code": self.code, "level": self.level.value, "path": self.path, "message": self.message}
 
+
+
+def exit_code(findings: Iterable[Finding]) -> int:
+    """The exit code findings call for: 0 without errors, 4 when every error is about a signature
+    (Kind.SIGNATURE), else 3 (the package or input is invalid)."""
+    kinds = {f.kind for f in findings if f.level is Level.ERROR}
+    if not kinds:
+        return EXIT_OK
+    return EXIT_SIGNATURE if kinds == {Kind.SIGNATURE} else EXIT_INVALID

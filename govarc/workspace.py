@@ -25,48 +25,11 @@ from typing import Any
 import tomli_w
 
 from govarc.errors import ConfigError
-from govarc.package.metadata import AGENCY_CODE
+# Agency and DEFAULT_ACCEPTED are defined in govarc.domain and stay importable from here.
+from govarc.domain import DEFAULT_ACCEPTED, Agency, is_agency_code, is_code_part
 
 CONFIG_NAME = "govarc.toml"
 CONFIG_SCHEMA = 1
-DEFAULT_ACCEPTED = (
-    "application/pdf",
-    "application/ofd",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "image/tiff",
-    "image/jpeg",
-    "image/png",
-)
-_CODE = re.compile(r"^[A-Za-z0-9]{1,16}$")
-_AGENCY = re.compile(rf"^{AGENCY_CODE}$")
-
-
-@dataclass(frozen=True)
-class Agency:
-    """A records-creating body (立档单位) served by this installation."""
-
-    code: str
-    name: str
-    fonds: str
-    fonds_name: str
-    unit: str = "BGS"
-    category: str = "WS"
-    drop: Path | None = None
-    accepted_formats: tuple[str, ...] = DEFAULT_ACCEPTED
-    allow_classified: bool = False
-    unsigned: bool = False  # packages may go unsigned while the agency has no key
-
-    def as_toml(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "code": self.code, "name": self.name, "fonds": self.fonds, "fonds_name": self.fonds_name,
-            "unit": self.unit, "category": self.category,
-            "accepted_formats": list(self.accepted_formats), "allow_classified": self.allow_classified,
-        }
-        if self.drop is not None:
-            d["drop"] = str(self.drop)
-        if self.unsigned:
-            d["unsigned"] = True
-        return d
 
 
 @dataclass(frozen=True)
@@ -158,11 +121,11 @@ def _agency(raw: Any, base: Path, where: str) -> Agency:
         return value.strip()
 
     code = need("code")
-    if not _AGENCY.match(code):
+    if not is_agency_code(code):
         raise ConfigError(f"agency code {code!r} must be 1-32 letters, digits or hyphens", where)
     _unknown(raw, AGENCY_KEYS, f"[[agency]] {code}", where)
     for key in ("fonds", "unit", "category"):
-        if key in raw and not (isinstance(raw[key], str) and _CODE.match(raw[key])):
+        if key in raw and not is_code_part(raw[key]):
             raise ConfigError(f"agency {code}: `{key}` {raw[key]!r} must be 1-16 letters or digits", where)
     for key in ("name", "fonds_name", "drop"):
         if key in raw and not isinstance(raw[key], str):

@@ -44,7 +44,11 @@ _COMMANDS = {
 
 
 class _Group(click.Group):
-    """The one boundary: a GovarcError becomes one line and its exit code; a traceback only with --verbose."""
+    """The one boundary: a GovarcError becomes one line and its exit code; a traceback only with --verbose.
+
+    A command that returns a result with an ``exit_code`` (a verify report…), or an exit code the
+    library worked out, exits with it: commands render, the result decides the exit.
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(_COMMANDS))
@@ -57,7 +61,7 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except GovarcError as e:
@@ -70,6 +74,11 @@ class _Group(click.Group):
                 _fail(ctx, str(err), err.exit_code, err.message, err.path)
             message = f"unexpected error: {type(e).__name__}: {e}"
             _fail(ctx, message, EXIT_UNEXPECTED, message, None)
+        # A command returns its result; the result's exit code (a report's verdict) is the exit.
+        code = result if isinstance(result, int) else getattr(result, "exit_code", 0)
+        if code:
+            ctx.exit(code)
+        return result
 
 
 # Exit codes by name, for `--json` errors ({"error": {"code": "config", ...}, "exit_code": 6}).

@@ -11,8 +11,7 @@ import click
 
 from govarc.catalog.identity import open_workspace_catalog
 from govarc.cli.output import Output, StepsBar
-from govarc.errors import EXIT_INVALID
-from govarc.findings import Level
+from govarc.findings import Level, exit_code
 from govarc.ingest.pipeline import IngestReport, ingest as run_ingest
 from govarc.workspace import Workspace
 
@@ -32,7 +31,7 @@ def report_findings(report: IngestReport, out: Output) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--agency", "code", required=True, help="The agency the documents belong to.")
 @click.pass_obj
-def ingest(out: Output, paths: tuple[Path, ...], code: str) -> None:
+def ingest(out: Output, paths: tuple[Path, ...], code: str) -> int:
     """Register documents from files or folders in the catalog, with archival codes.
 
     Metadata comes from a sidecar per document (.json/.xml) or a register (register.csv/.xlsx,
@@ -55,8 +54,8 @@ def ingest(out: Output, paths: tuple[Path, ...], code: str) -> None:
         report_findings(report, out)
         out.line(f"{agency.code}: {report.count('registered')} registered, {report.count('duplicate')} already "
                  f"registered, {report.count('refused')} refused")
-    if report.refused:
-        raise SystemExit(EXIT_INVALID)
+    # A refused item is one with an error finding (of kind ingest): exit 3.
+    return exit_code(f for o in report.outcomes for f in o.findings)
 
 
 class _Terminated(KeyboardInterrupt):

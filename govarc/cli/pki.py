@@ -2,39 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 
 from govarc.cli.output import Output
-from govarc.errors import ConfigError, InvalidInputError, SignatureError
-from govarc.sign.keys import (
-    KeyAlgorithm,
-    certificates_pem,
-    load_certificates,
-    parse_private_key,
-    read_secret,
-    write_atomic,
-)
-from govarc.sign.pki import (
-    CA_CERT,
-    Credentials,
-    import_agency,
-    init_ca,
-    issue_agency,
-    load_ca,
-    read_pkcs12,
-    subject_of,
-)
-from govarc.sign.validate import load_crls
+from govarc.errors import ConfigError
+from govarc.sign.credentials import read_credentials, read_pkcs12_file
+from govarc.sign.keys import KeyAlgorithm, read_secret
+from govarc.sign.pki import CA_CERT, Credentials, import_agency, init_ca, issue_agency, load_ca, subject_of
+from govarc.sign.trust import TrustStore, fingerprint
+
+if TYPE_CHECKING:
+    from govarc.workspace import Workspace
 
 PASSPHRASE_ENV = "GOVARC_KEY_PASSPHRASE"
-LOCAL_CA_ANCHOR = "local-ca.pem"
 
 
 class CliPrompter:
@@ -63,28 +48,16 @@ passphrase_option = click.option(
 )
 
 
-def open_workspace(out: Output):  # type: ignore[no-untyped-def]
+def open_workspace(out: Output) -> Workspace:
     from govarc.workspace import Workspace
 
     return Workspace.open(Path(out.home))
 
 
-def fingerprint(cert: x509.Certificate) -> str:
-    return cert.fingerprint(hashes.SHA256()).hex()
+def trust_store(ws: Workspace) -> TrustStore:
+    from govarc.sign.agency import trust_store
 
-
-def read_private_key(path: Path, source_passphrase_file: Path | None, purpose: str):  # type: ignore[no-untyped-def]
-    """A key file that may or may not be encrypted; asks for its passphrase only when it is.
-
-    Like ssh, a key file group or others may read is refused (see :func:`read_secret`).
-    """
-    data = read_secret(path, "the private key")
-    try:
-        return parse_private_key(data, None, str(path))
-    except SignatureError as e:
-        if "needs its passphrase" not in e.message:
-            raise
-    return parse_private_key(data, CliPrompter(source_passphrase_file).passphrase(purpose, False), str(path))
+    return trust_store(ws)
 
 
 @click.group("pki")
@@ -123,9 +96,9 @@ def init_ca_cmd(out: Output, name: str, algorithm: str | None, days: int, passph
     alg = KeyAlgorithm(algorithm or ws.settings.key_algorithm)
     passphrase = CliPrompter(passphrase_file).passphrase("the new CA key", True)
     cert = init_ca(ws.pki_dir, name, passphrase, alg, days)
-    write_atomic(ws.trust_dir / LOCAL_CA_ANCHOR, certificates_pem([cert]), overwrite=True)
+    anchor = trust_store(ws).add_local_ca(cert)
     info = {"subject": subject_of(cert), "sha256": fingerprint(cert), "not_after": cert.not_valid_after_utc.isoformat(),
-            "ca": str(ws.pki_dir / CA_CERT), "trust_anchor": str(ws.trust_dir / LOCAL_CA_ANCHOR)}
+            "ca": str(ws.pki_dir / CA_CERT), "trust_anchor": str(anchor)}
     if out.json:
         out.emit_json(info)
     else:
@@ -199,28 +172,16 @@ def import_cmd(out: Output, code: str, cert_path: Path | None, key_path: Path | 
     """
     ws = open_workspace(out)
     ws.agency(code)
+    source = CliPrompter(source_passphrase_file)
     if p12_path is not None:
         if cert_path or key_path:
             raise click.UsageError("give either --p12 or --cert and --key")
-        try:
-            data = p12_path.read_bytes()
-        except OSError as e:
-            raise InvalidInputError(f"cannot read: {e.strerror}", str(p12_path)) from None
-        try:
-            creds = read_pkcs12(data, None, str(p12_path))
-        except SignatureError:
-            creds = read_pkcs12(data, CliPrompter(source_passphrase_file).passphrase(f"{p12_path.name}", False), str(p12_path))
-        chain = list(creds.chain)
+        creds = read_pkcs12_file(p12_path, chain_path, source)
     else:
         if cert_path is None or key_path is None:
             raise click.UsageError("give --cert and --key (or --p12)")
-        certs = load_certificates(cert_path)
-        key = read_private_key(key_path, source_passphrase_file, key_path.name)
-        creds = Credentials(key, certs[0])
-        chain = certs[1:]
-    if chain_path is not None:
-        chain += load_certificates(chain_path)
-    stored = import_agency(ws.keys_dir(code), code, creds.key, creds.cert, chain,
+        creds = read_credentials(cert_path, key_path, chain_path, source)
+    stored = import_agency(ws.keys_dir(code), code, creds.key, creds.cert, creds.chain,
                            CliPrompter(passphrase_file).passphrase(f"the stored key of agency {code}", True),
                            identity_oid=ws.settings.identity_oid, replace=replace)
     _report(out, "imported", _describe(code, stored, ws.keys_dir(code)))
@@ -247,20 +208,7 @@ def trust_add(out: Output, pems: tuple[Path, ...]) -> None:
     Example:
       govarc pki trust add 省电子政务CA.pem
     """
-    ws = open_workspace(out)
-    added = []
-    for pem in pems:
-        for cert in load_certificates(pem):
-            try:
-                ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-            except x509.ExtensionNotFound:
-                ca = False
-            if not ca:
-                raise SignatureError(f"{subject_of(cert)} is not a CA certificate; only CAs can be trust anchors", str(pem))
-            target = ws.trust_dir / f"{fingerprint(cert)[:16]}.pem"
-            write_atomic(target, certificates_pem([cert]), overwrite=True)
-            added.append({"subject": subject_of(cert), "sha256": fingerprint(cert), "file": str(target),
-                          "not_after": cert.not_valid_after_utc.isoformat()})
+    added = [a.as_dict() for a in trust_store(open_workspace(out)).add_anchors(pems)]
     if out.json:
         out.emit_json({"added": added})
     for a in added:
@@ -276,18 +224,7 @@ def trust_list(out: Output) -> None:
     Example:
       govarc --home /srv/govarc pki trust list
     """
-    from govarc.sign.validate import load_trust_anchors
-
-    ws = open_workspace(out)
-    anchors = load_trust_anchors([ws.trust_dir]) if ws.trust_dir.is_dir() else ()
-    crls = load_crls([ws.crl_dir]) if ws.crl_dir.is_dir() else ()
-    data: dict[str, list[dict[str, object]]] = {
-        "anchors": [{"subject": subject_of(c), "sha256": fingerprint(c), "not_after": c.not_valid_after_utc.isoformat()}
-                    for c in anchors],
-        "crls": [{"issuer": c.issuer.rfc4514_string(), "last_update": c.last_update_utc.isoformat(),
-                  "next_update": c.next_update_utc.isoformat() if c.next_update_utc else None, "revoked": len(c)}
-                 for c in crls],
-    }
+    data = trust_store(open_workspace(out)).listing().as_dict()
     if out.json:
         out.emit_json(data)
         return
@@ -317,19 +254,7 @@ def crl_add(out: Output, files: tuple[Path, ...]) -> None:
     Example:
       govarc pki crl add 省电子政务CA.crl
     """
-    from govarc.sign.validate import load_trust_anchors
-
-    ws = open_workspace(out)
-    anchors = load_trust_anchors([ws.trust_dir]) if ws.trust_dir.is_dir() else ()
-    added = []
-    for f in files:
-        for c in load_crls([f]):
-            der = c.public_bytes(serialization.Encoding.DER)
-            target = ws.crl_dir / f"{hashlib.sha256(der).hexdigest()[:16]}.crl"
-            write_atomic(target, der, overwrite=True)
-            signed_by_anchor = any(a.subject == c.issuer and c.is_signature_valid(a.public_key()) for a in anchors)  # type: ignore[arg-type]
-            added.append({"issuer": c.issuer.rfc4514_string(), "revoked": len(c), "file": str(target),
-                          "signed_by_trust_anchor": signed_by_anchor})
+    added = [c.as_dict() for c in trust_store(open_workspace(out)).add_crls(files)]
     if out.json:
         out.emit_json({"added": added})
     for a in added:

@@ -7,12 +7,11 @@ from pathlib import Path
 import click
 
 from govarc.cli.output import Output
-from govarc.cli.pki import CliPrompter, open_workspace, passphrase_option, read_private_key
-from govarc.errors import SignatureError
-from govarc.sign.agency import check_usable_now
+from govarc.cli.pki import CliPrompter, open_workspace, passphrase_option
+from govarc.sign.agency import agency_credentials
 from govarc.sign.cms import sign_package
-from govarc.sign.keys import load_certificates
-from govarc.sign.pki import IDENTITY_OID, Credentials, identity_of, key_matches, load_agency_credentials, subject_of
+from govarc.sign.credentials import read_credentials, signer_code
+from govarc.sign.pki import Credentials, subject_of
 
 
 @click.command("sign")
@@ -57,24 +56,13 @@ def sign(out: Output, package: Path | None, pending: bool, key_path: Path | None
         if key_path or cert_path:
             raise click.UsageError("give either --agency or --key and --cert")
         ws = open_workspace(out)
-        ws.agency(agency)
-        creds = load_agency_credentials(ws.keys_dir(agency), prompter.passphrase(f"the key of agency {agency}", False))
+        creds = agency_credentials(ws, agency, prompter)
         identity_oid = identity_oid or ws.settings.identity_oid
     else:
         if key_path is None or cert_path is None:
             raise click.UsageError("give --key and --cert (or --agency)")
-        certs = load_certificates(cert_path)
-        chain = certs[1:] + (load_certificates(chain_path) if chain_path else [])
-        key = read_private_key(key_path, passphrase_file, key_path.name)
-        creds = Credentials(key, certs[0], tuple(chain))
-        if not key_matches(creds.key, creds.cert):
-            raise SignatureError(f"the private key does not match certificate {subject_of(creds.cert)}")
-    check_usable_now(creds.cert)
-    code = code or identity_of(creds.cert, identity_oid or IDENTITY_OID)
-    if not code:
-        raise SignatureError(f"certificate {subject_of(creds.cert)} names no agency code; give --code")
-    if agency and code != agency:
-        raise SignatureError(f"the stored certificate of {agency} names {code!r}")
+        creds = read_credentials(cert_path, key_path, chain_path, prompter)
+    code = signer_code(creds, code=code, identity_oid=identity_oid, agency=agency)
     name = sign_package(package, code, creds, replace=replace)
     if out.json:
         out.emit_json({"package": str(package), "signature": name, "signer": subject_of(creds.cert), "agency_code": code})

@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 
 from govarc.cli.output import Output
-from govarc.package.build import Signer
+from govarc.sign.signer import Signer
 from govarc.workspace import Agency, Workspace
 
 

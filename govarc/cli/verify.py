@@ -9,21 +9,9 @@ from pathlib import Path
 import click
 
 from govarc.cli.output import Output
-from govarc.errors import EXIT_INVALID, EXIT_OK, EXIT_SIGNATURE
-from govarc.findings import Kind
-from govarc.package.verify import VerifyResult, verify_package
+from govarc.package.verify import VerifyReport, verify_package
 from govarc.sign.agency import workspace_policy
 from govarc.sign.validate import SignaturePolicy, load_crls, load_trust_anchors, make_signature_check
-
-
-def exit_code(results: list[VerifyResult]) -> int:
-    """0 when every package is valid; 3 when any has an integrity error; else 4 for signature errors."""
-    errors = [f for r in results for f in r.errors]
-    if not errors:
-        return EXIT_OK
-    if any(f.kind is Kind.INTEGRITY for f in errors):
-        return EXIT_INVALID
-    return EXIT_SIGNATURE
 
 
 def _parse_at(value: str | None) -> dt.datetime | None:
@@ -66,7 +54,7 @@ def _signer_line(s: dict[str, object]) -> str:
 @click.option("--json", "json_", is_flag=True, help="Print one JSON document (same as govarc --json verify).")
 @click.pass_obj
 def verify(out: Output, paths: tuple[Path, ...], trust: tuple[Path, ...], crl: tuple[Path, ...], at: str | None,
-           allow_unsigned: bool, json_: bool) -> None:
+           allow_unsigned: bool, json_: bool) -> VerifyReport:
     """Verify packages (folders or .zip files) and their signatures, and report every finding.
 
     Checks structure, the profile, every digest, Payload-Oxum, metadata against the schema and
@@ -88,9 +76,9 @@ def verify(out: Output, paths: tuple[Path, ...], trust: tuple[Path, ...], crl: t
     for path in paths:
         with out.progress(f"verifying {path.name}") as progress:
             results.append(verify_package(path, progress=progress, extra=extra))
-    code = exit_code(results)
+    report = VerifyReport(tuple(results))
     if out.json:
-        out.emit_json({"valid": code == EXIT_OK, "packages": [r.as_dict() for r in results]})
+        out.emit_json(report.as_dict())
     else:
         for r in results:
             if r.valid and out.quiet:
@@ -101,5 +89,4 @@ def verify(out: Output, paths: tuple[Path, ...], trust: tuple[Path, ...], crl: t
                 click.echo(_signer_line(s))
             for f in r.findings:
                 click.echo(f"  {f.level.value:7} {f.code}  {f.path}: {f.message}")
-    if code:
-        raise SystemExit(code)
+    return report

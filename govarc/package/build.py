@@ -37,6 +37,7 @@ from govarc.package.manifest import (
     unsafe_reason,
 )
 from govarc.package.metadata import FileInfo, Record, record_to_xml
+from govarc.sign.signer import Signer
 from govarc.store.packages import remove_orphans
 
 if TYPE_CHECKING:
@@ -44,8 +45,8 @@ if TYPE_CHECKING:
 
 _TMP_MARK = ".govarc-tmp-"
 
-Signer = Callable[[bytes], dict[str, bytes]]
-"""Given the bytes of tagmanifest-sha256.txt, returns ``{file name: DER}`` to put in signatures/."""
+# Signer is defined in govarc.sign.signer; it stays importable from here for package/pending.py and
+# nightly.py until they import it from there.
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,15 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field, replace
-from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
+# AGENCY_CODE, ArchivalCode, Classification and Retention are defined in govarc.domain; they stay
+# importable from here for the modules that still name them so (ingest, catalog).
+from govarc.domain import AGENCY_CODE, ArchivalCode, Classification, Retention, is_agency_code  # noqa: F401
 from govarc.errors import MetadataError
 from govarc.fsutil import UnsafeInputError, read_input
 from govarc.limits import MAX_FIELD_CHARS, MAX_JSON_DEPTH, MAX_LIST_ITEMS, MAX_SIDECAR_BYTES, MAX_XML_DEPTH
@@ -26,80 +28,6 @@ from govarc.xmlsafe import XMLTooDeepError, check_depth, load_schema, parse_byte
 NS = "urn:govarc:record:1"
 _Q = "{%s}" % NS
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "record.xsd"
-
-
-class Retention(str, Enum):
-    """保管期限 codes (DA/T 22)."""
-
-    PERMANENT = "Y"
-    YEARS_30 = "D30"
-    YEARS_10 = "D10"
-
-    @classmethod
-    def parse(cls, value: str) -> Retention:
-        text = str(value).strip()
-        aliases = {"永久": "Y", "定期30年": "D30", "30年": "D30", "定期10年": "D10", "10年": "D10"}
-        text = aliases.get(text, text.upper())
-        try:
-            return cls(text)
-        except ValueError:
-            raise MetadataError(f"retention {value!r} is not Y, D30 or D10 (永久/定期30年/定期10年)") from None
-
-
-class Classification(str, Enum):
-    """密级."""
-
-    PUBLIC = "公开"
-    INTERNAL = "内部"
-    SECRET = "秘密"
-    CONFIDENTIAL = "机密"
-
-    @classmethod
-    def parse(cls, value: str) -> Classification:
-        text = str(value).strip()
-        aliases = {"public": "公开", "internal": "内部", "secret": "秘密", "confidential": "机密"}
-        text = aliases.get(text.lower(), text)
-        try:
-            return cls(text)
-        except ValueError:
-            raise MetadataError(f"classification {value!r} is not 公开, 内部, 秘密 or 机密") from None
-
-    @property
-    def classified(self) -> bool:
-        return self in (Classification.SECRET, Classification.CONFIDENTIAL)
-
-
-_CODE_PART = r"[A-Za-z0-9]{1,16}"
-# An agency code may be a 统一社会信用代码 (18 characters) or an ETSI-style identifier such as
-# NTRCN-91450200…, which is what CAs put in organizationIdentifier.
-AGENCY_CODE = r"[A-Za-z0-9][A-Za-z0-9-]{0,31}"
-_ARCHIVAL_CODE = re.compile(
-    rf"^({_CODE_PART})-({_CODE_PART})[·.]([0-9]{{4}})-(Y|D30|D10)-({_CODE_PART})-([0-9]{{1,9}})$"
-)
-
-
-@dataclass(frozen=True)
-class ArchivalCode:
-    """档号 (DA/T 22): 全宗号-门类代码·年度-保管期限-机构(问题)代码-件号."""
-
-    fonds: str
-    category: str
-    year: int
-    retention: Retention
-    unit: str
-    item: int
-
-    def __str__(self) -> str:
-        return f"{self.fonds}-{self.category}·{self.year:04d}-{self.retention.value}-{self.unit}-{self.item:04d}"
-
-    @classmethod
-    def parse(cls, value: str) -> ArchivalCode:
-        m = _ARCHIVAL_CODE.match(str(value).strip())
-        if not m or int(m.group(6)) < 1:
-            raise MetadataError(
-                f"archival code {value!r} is not 全宗号-门类代码·年度-保管期限-机构代码-件号 (e.g. 0012-WS·2007-Y-BGS-0001)"
-            )
-        return cls(m.group(1), m.group(2), int(m.group(3)), Retention(m.group(4)), m.group(5), int(m.group(6)))
 
 
 @dataclass(frozen=True)
@@ -313,7 +241,7 @@ def _record_from_dict(d: dict[str, Any]) -> Record:
     if not issuers:
         raise MetadataError("required field issuer (责任者) is empty")
     agency = _required(d, "agency_code")
-    if not re.fullmatch(AGENCY_CODE, agency):
+    if not is_agency_code(agency):
         raise MetadataError(f"agency code {agency!r} must be 1-32 letters, digits or hyphens")
     return Record(
         archival_code=code,

@@ -20,7 +20,8 @@ from pathlib import Path
 from lxml import etree
 
 from govarc import limits
-from govarc.findings import Finding, Level
+from govarc.domain import archival_code_text
+from govarc.findings import Finding, Level, exit_code
 from govarc.package import layout
 from govarc.package.hashing import Algorithm, Progress, digest_stream, parallel_map
 from govarc.package.manifest import (
@@ -56,6 +57,11 @@ class VerifyResult:
     def valid(self) -> bool:
         return not self.errors
 
+    @property
+    def exit_code(self) -> int:
+        """0 when valid; 3 when any error is about integrity; else 4 (signature errors only)."""
+        return exit_code(self.findings)
+
     def as_dict(self) -> dict[str, object]:
         return {
             "path": self.path,
@@ -65,6 +71,25 @@ class VerifyResult:
             "signers": list(self.signers),
             "findings": [f.as_dict() for f in self.findings],
         }
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The verdict on several packages: valid when every one is; its exit code is the worst one's."""
+
+    results: tuple[VerifyResult, ...]
+
+    @property
+    def valid(self) -> bool:
+        return all(r.valid for r in self.results)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every package is valid; 3 when any has an integrity error; else 4 for signature errors."""
+        return exit_code(f for r in self.results for f in r.findings)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"valid": self.valid, "packages": [r.as_dict() for r in self.results]}
 
 
 @dataclass
@@ -355,8 +380,8 @@ class _Check:
         ns = {"r": NS}
         code = root.find("r:archivalCode", ns)
         parts = {k: (code.findtext(f"r:{k}", namespaces=ns) or "") for k in ("fonds", "category", "year", "retention", "unit", "itemNumber")}  # type: ignore[union-attr]
-        expected = (f"{parts['fonds']}-{parts['category']}·{parts['year']}-{parts['retention']}-{parts['unit']}-"
-                    f"{int(parts['itemNumber'] or 0):04d}")
+        expected = archival_code_text(parts["fonds"], parts["category"], parts["year"], parts["retention"],
+                                      parts["unit"], int(parts["itemNumber"] or 0))
         value = code.get("value")  # type: ignore[union-attr]
         if value != expected:
             self.add("METADATA_INVALID", layout.RECORD_XML, f"archivalCode {value!r} disagrees with its parts ({expected})")

@@ -9,27 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from cryptography import x509
-
-from govarc.errors import SignatureError
-from govarc.package.build import Signer
 from govarc.sign.cms import make_signer
+from govarc.sign.credentials import check_usable_now
 from govarc.sign.keys import Prompter
-from govarc.sign.pki import Credentials, check_agency_certificate, has_agency_key, load_agency_credentials, subject_of
-from govarc.sign.validate import SignaturePolicy, load_crls, load_trust_anchors
+from govarc.sign.pki import Credentials, check_agency_certificate, has_agency_key, load_agency_credentials
+from govarc.sign.signer import Signer
+from govarc.sign.trust import TrustStore
+from govarc.sign.validate import SignaturePolicy
 
 if TYPE_CHECKING:
     from govarc.workspace import Workspace
-
-
-def check_usable_now(cert: x509.Certificate, now: dt.datetime | None = None) -> None:
-    """Refuse to sign with a certificate outside its validity period: the signature would not validate."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-        raise SignatureError(
-            f"certificate {subject_of(cert)} is valid from {cert.not_valid_before_utc:%Y-%m-%d} to "
-            f"{cert.not_valid_after_utc:%Y-%m-%d}; it cannot sign now"
-        )
 
 
 def load_agency_key(ws: Workspace, code: str, prompter: Prompter) -> Credentials | None:
@@ -49,6 +38,18 @@ def load_agency_key(ws: Workspace, code: str, prompter: Prompter) -> Credentials
     return creds
 
 
+def agency_credentials(ws: Workspace, code: str, prompter: Prompter) -> Credentials:
+    """Agency ``code``'s stored key, certificate and chain (:func:`load_agency_credentials`), for
+    signing a package by hand; ConfigError for an unknown agency or one without a key."""
+    ws.agency(code)
+    return load_agency_credentials(ws.keys_dir(code), prompter.passphrase(f"the key of agency {code}", False))
+
+
+def trust_store(ws: Workspace) -> TrustStore:
+    """The workspace's trust store: anchors in ``trust/``, CRLs in ``trust/crls/``."""
+    return TrustStore(ws.trust_dir, ws.crl_dir)
+
+
 def load_agency_signer(ws: Workspace, code: str, prompter: Prompter) -> Signer | None:
     """The signer for ``build_package(signer=...)`` from agency ``code``'s stored key (see :func:`load_agency_key`)."""
     creds = load_agency_key(ws, code, prompter)
@@ -57,7 +58,6 @@ def load_agency_signer(ws: Workspace, code: str, prompter: Prompter) -> Signer |
 
 def workspace_policy(ws: Workspace, *, at: dt.datetime | None = None, allow_unsigned: bool = False) -> SignaturePolicy:
     """The signature policy of a workspace: anchors from ``trust/``, CRLs from ``trust/crls/``."""
-    anchors = load_trust_anchors([ws.trust_dir]) if ws.trust_dir.is_dir() else ()
-    crls = load_crls([ws.crl_dir]) if ws.crl_dir.is_dir() else ()
-    return SignaturePolicy(anchors=anchors, crls=crls, at=at, allow_unsigned=allow_unsigned,
+    store = trust_store(ws)
+    return SignaturePolicy(anchors=store.anchors(), crls=store.crls(), at=at, allow_unsigned=allow_unsigned,
                            identity_oid=ws.settings.identity_oid)

@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 
 from govarc.errors import InvalidInputError, InvalidPackageError, SignatureError
 from govarc.package import layout
-from govarc.package.build import Signer
 from govarc.sign.keys import PrivateKey
 from govarc.sign.pki import Credentials, key_matches, subject_of
+from govarc.sign.signer import Signer
 
 _CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 

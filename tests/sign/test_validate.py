@@ -17,7 +17,6 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from govarc.cli.verify import exit_code
 from govarc.package.verify import VerifyResult, verify_package
 from govarc.sign.cms import sign_bytes, sign_package
 from govarc.sign.validate import SignaturePolicy, make_signature_check
@@ -55,7 +54,7 @@ def test_signed_folder_is_valid_and_names_its_signer(build_signed: Callable[...,
     r = verify(build_signed(), pki.policy())
     assert r.valid, r.findings
     assert codes(r) == set()
-    assert exit_code([r]) == 0
+    assert r.exit_code == 0
     (signer,) = r.signers
     assert signer["agency_code"] == AGENCY and signer["role"] == "agency" and signer["valid"] is True
     assert "organizationIdentifier=LZ0012" in str(signer["subject"])
@@ -91,7 +90,7 @@ def test_sign_package_on_unsigned_package(build_signed: Callable[..., Path], pki
 def test_unsigned_package_passes_only_with_allow_unsigned(build_signed: Callable[..., Path], pki: Pki) -> None:
     pkg = build_signed(signer=None)
     r = verify(pkg, pki.policy())
-    assert codes(r) == {"SIGNATURE_MISSING"} and exit_code([r]) == 4
+    assert codes(r) == {"SIGNATURE_MISSING"} and r.exit_code == 4
     assert verify(pkg, pki.policy(allow_unsigned=True)).valid
 
 
@@ -102,7 +101,7 @@ def test_allow_unsigned_still_checks_signatures(build_signed: Callable[..., Path
 
 def test_no_trust_anchors_cannot_judge(build_signed: Callable[..., Path], pki: Pki) -> None:
     r = verify(build_signed(), SignaturePolicy())
-    assert codes(r) == {"SIGNER_NO_TRUST_ANCHORS"} and exit_code([r]) == 4
+    assert codes(r) == {"SIGNER_NO_TRUST_ANCHORS"} and r.exit_code == 4
 
 
 def test_expired_certificate_is_valid_at_a_time_within_its_validity(build_signed: Callable[..., Path], pki: Pki) -> None:
@@ -232,7 +231,7 @@ def test_tamper_battery(build_signed: Callable[..., Path], pki: Pki,
     tamper(pkg, pki)
     r = verify(pkg, pki.policy())
     assert codes(r) == expected, [(f.code, f.path, f.message) for f in r.findings]
-    assert exit_code([r]) == exit
+    assert r.exit_code == exit
     for f in r.findings:
         if f.code.startswith(("SIGNATURE_", "SIGNER_")) and f.code not in ("SIGNATURE_MISSING",):
             assert f.path.startswith("signatures/")

@@ -1,0 +1,103 @@
+"""The domain types: agency codes, 保管期限, 密级 and the 档号 with its rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from govarc.domain import (
+    Agency,
+    ArchivalCode,
+    Classification,
+    Retention,
+    archival_code_text,
+    is_agency_code,
+    is_code_part,
+    sequence_text,
+)
+from govarc.errors import MetadataError
+
+
+def test_archival_code_formats_and_parses_back() -> None:
+    code = ArchivalCode("0012", "WS", 2007, Retention.PERMANENT, "BGS", 1)
+    assert code.format() == str(code) == "0012-WS·2007-Y-BGS-0001"
+    assert ArchivalCode.parse(code.format()) == code
+    assert ArchivalCode.parse(" 0012-WS.2007-D30-BGS-12 ") == ArchivalCode("0012", "WS", 2007, Retention.YEARS_30, "BGS", 12)
+
+
+def test_item_grows_past_its_width() -> None:
+    assert str(ArchivalCode("1", "WS", 2024, Retention.YEARS_10, "X", 12345)) == "1-WS·2024-D10-X-12345"
+
+
+@pytest.mark.parametrize("bad", [
+    "", "0012-WS·2007-Y-BGS-0000", "0012-WS·2007-D20-BGS-0001", "0012-WS·07-Y-BGS-0001",
+    "0012-W S·2007-Y-BGS-0001", "0012-WS·2007-Y-BGS-1234567890", "A" * 17 + "-WS·2007-Y-BGS-0001",
+])
+def test_archival_code_refuses_what_is_not_one(bad: str) -> None:
+    with pytest.raises(MetadataError, match="archival code"):
+        ArchivalCode.parse(bad)
+
+
+def test_find_all_reads_codes_out_of_names() -> None:
+    found = list(ArchivalCode.find_all("store/SZF/0012-WS·2024-Y-BGS-0007.zip and 9-WS.2023-D10-A-0000 x"))
+    assert found == [ArchivalCode("0012", "WS", 2024, Retention.PERMANENT, "BGS", 7)]
+    assert list(ArchivalCode.find_all(None)) == []
+
+
+def test_sequence_key_and_text() -> None:
+    code = ArchivalCode.parse("0012-WS·2024-D30-BGS-0042")
+    assert code.sequence == ("0012", "WS", 2024, "D30", "BGS")
+    assert sequence_text(code.sequence) == "0012-WS·2024-D30-BGS"
+
+
+def test_archival_code_text_keeps_the_year_as_written() -> None:
+    assert archival_code_text("0012", "WS", "2007", "Y", "BGS", 3) == "0012-WS·2007-Y-BGS-0003"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Y", Retention.PERMANENT), ("永久", Retention.PERMANENT), ("d30", Retention.YEARS_30),
+    ("定期30年", Retention.YEARS_30), ("10年", Retention.YEARS_10),
+])
+def test_retention_parse(text: str, expected: Retention) -> None:
+    assert Retention.parse(text) is expected
+
+
+def test_retention_parse_refuses() -> None:
+    with pytest.raises(MetadataError, match="not Y, D30 or D10"):
+        Retention.parse("D20")
+
+
+def test_classification_parse_and_classified() -> None:
+    assert Classification.parse("Secret") is Classification.SECRET
+    assert Classification.parse(" 公开 ") is Classification.PUBLIC
+    assert [c.classified for c in Classification] == [False, False, True, True]
+    with pytest.raises(MetadataError, match="classification"):
+        Classification.parse("绝密")
+
+
+@pytest.mark.parametrize(("value", "ok"), [
+    ("SZF", True), ("91450200MB1234567X", True), ("NTRCN-91450200MB1234567X", True), ("-SZF", False),
+    ("A" * 33, False), ("SZ F", False), ("SZF\n", False), ("", False), (12, False),
+])
+def test_agency_code(value: object, ok: bool) -> None:
+    assert is_agency_code(value) is ok
+
+
+@pytest.mark.parametrize(("value", "ok"), [
+    ("BGS", True), ("0012", True), ("A" * 16, True), ("A" * 17, False), ("B-S", False), ("", False), (None, False),
+])
+def test_code_part(value: object, ok: bool) -> None:
+    assert is_code_part(value) is ok
+
+
+def test_agency_makes_its_archival_codes() -> None:
+    agency = Agency("SZF", "柳州市人民政府办公室", "0012", "柳州市人民政府")
+    assert str(agency.archival_code(2024, Retention.PERMANENT, 5)) == "0012-WS·2024-Y-BGS-0005"
+    assert str(agency.archival_code(2024, Retention.YEARS_10, 5, category="KJ", unit="A1")) == "0012-KJ·2024-D10-A1-0005"
+
+
+def test_old_import_paths_name_the_same_types() -> None:
+    from govarc.package import metadata
+    from govarc import workspace
+
+    assert metadata.Retention is Retention and metadata.ArchivalCode is ArchivalCode
+    assert workspace.Agency is Agency
