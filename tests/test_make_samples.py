@@ -47,7 +47,7 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
 def test_generator_reproduces_the_committed_samples_byte_for_byte(tmp_path: Path) -> None:
     committed = files_under(SAMPLES)
     # as many as `git ls-files samples/drop samples/bad samples/city.toml` lists
-    assert len(committed) == 86 and "city.toml" in committed
+    assert len(committed) == 99 and "city.toml" in committed
     before = snapshot(SAMPLES)
     out = tmp_path / "out"
 
@@ -59,7 +59,16 @@ def test_generator_reproduces_the_committed_samples_byte_for_byte(tmp_path: Path
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS), "extra files at the top of --out"
     made = files_under(out)
     assert sorted(made) == sorted(committed), "missing or extra files"
-    differ = [name for name in committed if made[name].read_bytes() != committed[name].read_bytes()]
+    # a link is compared as a link (its target text), never through what it points to
+    links = {name for name, path in committed.items() if path.is_symlink()}
+    assert links == {name for name, path in made.items() if path.is_symlink()}, "a link is a file, or a file a link"
+    assert links, "bad/INGEST_LINK holds a link"
+    for name in links:
+        target = os.readlink(made[name])
+        assert target == os.readlink(committed[name]), name
+        assert not os.path.isabs(target)
+        assert made[name].resolve(strict=True).is_relative_to(out.resolve()), f"{name} -> {target} leaves --out"
+    differ = [name for name in sorted(set(committed) - links) if made[name].read_bytes() != committed[name].read_bytes()]
     assert not differ, (
         f"{len(differ)} file(s) differ from the committed samples, e.g. {differ[:5]}: either the corpus or "
         "generator changed (remake and commit the samples), or the library versions or font differ from the "
@@ -94,6 +103,15 @@ HOSTILE_CORPORA = [
     pytest.param('file = "empty"', 'file = "shell"', "file must be one of", id="unknown-bad-file"),
     pytest.param('retention = "Y"', 'retention = "Y99"', "unknown retention 'Y99'", id="unknown-retention"),
     pytest.param("[city]", "[city", "not a TOML file", id="not-toml"),
+    pytest.param('link_to = "S04"', 'link_to = "../../../etc/passwd"', "is not a document's key", id="link-to-a-path"),
+    pytest.param('link_to = "S04"', 'link_to = "S99"', "link_to 'S99' is not a document's key", id="link-to-unknown-doc"),
+    pytest.param('file = "none"', 'file = "none"\nregister = "../../escape.csv"', "is not one of",
+                 id="register-name-escapes"),
+    pytest.param('sidecar_items = { "主题词" = 201 }', 'sidecar_items = { "主题词" = 100000000 }', "not a count",
+                 id="list-too-long-to-write"),
+    pytest.param('sidecar_nest = { "附注" = 2000 }', 'sidecar_nest = { "附注" = -1 }', "not a count", id="negative-nest"),
+    pytest.param('metadata = "xml"', 'metadata = "xml"\nsidecar_items = { "主题词" = 3 }', "need metadata",
+                 id="growth-without-json"),
 ]
 
 

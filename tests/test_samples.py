@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import tomllib
 import zipfile
@@ -23,6 +24,7 @@ from PIL import Image
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
+from govarc import limits
 from govarc.errors import MetadataError
 from govarc.findings import CODES, Kind, Level
 from govarc.package.metadata import Classification, Retention, normalise_keys, parse_date
@@ -305,19 +307,38 @@ def _bad(code: str) -> Path:
     return BAD / code
 
 
+# Ingest error codes with no committed folder, each with why and which tests make its inputs at run time.
+NOT_IN_GIT = {
+    "INGEST_NOT_REGULAR": (
+        "a FIFO, socket or device file cannot be committed to git (git stores files, folders and links only)",
+        ("tests/ingest/test_never_blocks.py", "tests/ingest/test_confinement.py"),
+    ),
+}
+
+
 def test_bad_folders_are_named_by_ingest_codes() -> None:
     folders = [p for p in BAD.iterdir()]
-    assert all(p.is_dir() for p in folders)
+    assert all(p.is_dir() and not p.is_symlink() for p in folders)
     for p in folders:
         assert p.name in CODES and CODES[p.name].kind is Kind.INGEST, p.name
-        files = [f for f in p.rglob("*") if f.is_file()]
+        files = [f for f in p.rglob("*") if f.is_file() or f.is_symlink()]
         assert files, p
         assert not any(f.stem.upper() == "README" for f in files)
     errors = {c for c, info in CODES.items() if info.kind is Kind.INGEST and info.level is Level.ERROR}
-    # Links, FIFOs, sockets and oversized inputs cannot live in git: tests/ingest generates them.
-    generated = {"INGEST_LINK", "INGEST_NOT_REGULAR", "INGEST_UNSAFE_PATH", "INGEST_TOO_LARGE"}
-    assert errors - generated <= {p.name for p in folders}
+    # every ingest error has its folder, but those git cannot hold; an exemption is never stale
+    assert errors - {p.name for p in folders} == set(NOT_IN_GIT)
     assert "INGEST_EXTENSION_MISMATCH" in {p.name for p in folders}
+
+
+@pytest.mark.parametrize("code", sorted(NOT_IN_GIT))
+def test_codes_git_cannot_hold_are_made_at_run_time_by_the_ingest_tests(code: str) -> None:
+    reason, tests = NOT_IN_GIT[code]
+    root = SAMPLES.parent
+    for name in tests:
+        text = (root / name).read_text("utf-8")
+        assert code in text and "os.mkfifo(" in text, f"{name} no longer makes a FIFO and expects {code}"
+    readme = (SAMPLES / "README.md").read_text("utf-8")
+    assert f"`{code}`" in readme and all(Path(t).name in readme for t in tests)
 
 
 def _bad_sidecar(path: Path) -> dict[str, object]:
@@ -415,6 +436,86 @@ def test_bad_sidecars_are_otherwise_valid() -> None:
             Retention.parse(str(m["retention"]))
             Classification.parse(str(m["classification"]))
             parse_date(m["date"])
+
+
+def _sidecar_bytes(folder: str) -> dict[str, bytes]:
+    return {f.name: f.read_bytes() for f in sorted(_bad(folder).iterdir()) if f.suffix in (".json", ".xml")}
+
+
+def test_bad_unsafe_path_names_paths_outside_the_folder() -> None:
+    folder = _bad("INGEST_UNSAFE_PATH")
+    named = []
+    for pdf in sorted(folder.glob("*.pdf")):
+        assert PdfReader(pdf).pages[0].extract_text().strip(), pdf  # a real document beside each sidecar
+        sidecar = next(pdf.with_suffix(s) for s in (".json", ".xml") if pdf.with_suffix(s).is_file())
+        if sidecar.suffix == ".json":
+            m = _bad_sidecar(pdf)
+            assert m["title"] and m["issuer"] and m["document_number"]
+            named += list(m["附件"])
+        else:
+            root = etree.fromstring(sidecar.read_bytes(), etree.XMLParser(resolve_entities=False, no_network=True))
+            assert root.findtext(f"{{{RECORD_NS}}}title")
+            named += [e.text for e in root.iter(f"{{{RECORD_NS}}}name")]
+    (register,) = folder.glob("*.csv")
+    rows = list(csv.DictReader(io.StringIO(register.read_text("utf-8"))))
+    assert len(rows) == 1 and rows[0]["题名"] and rows[0]["保管期限"]
+    named.append(rows[0]["文件名"])
+    assert sorted(named) == sorted(["../../city.toml", "/etc/passwd", "..\\..\\x"])
+    # ../../city.toml from bad/INGEST_UNSAFE_PATH/ is the city's real configuration: worth stealing
+    assert (folder / "../../city.toml").resolve() == (SAMPLES / "city.toml").resolve()
+    # the register's row names no file of the folder: every file is a PDF, its sidecar or the register
+    assert {f.suffix for f in folder.iterdir()} == {".pdf", ".json", ".xml", ".csv"}
+
+
+def _json_depth(text: str) -> int:
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def test_bad_too_large_passes_each_metadata_limit_in_a_few_kilobytes() -> None:
+    sidecars = _sidecar_bytes("INGEST_TOO_LARGE")
+    assert len(sidecars) == 3
+    over = set()
+    for name, data in sidecars.items():
+        assert len(data) < 16 * 1024, name
+        pdf = _bad("INGEST_TOO_LARGE") / name.replace(".json", ".pdf")
+        assert PdfReader(pdf).pages[0].extract_text().strip(), pdf
+        text = data.decode("utf-8")
+        if _json_depth(text) > limits.MAX_JSON_DEPTH:
+            assert _json_depth(text) >= 2000
+            over.add("depth")
+            continue
+        m = normalise_keys(json.loads(text))
+        if len(m["title"]) > limits.MAX_FIELD_CHARS:
+            over.add("field")
+        if isinstance(m.get("keywords"), list) and len(m["keywords"]) > limits.MAX_LIST_ITEMS:
+            over.add("list")
+        assert m["issuer"] and m["document_number"] and m["retention"], name
+    assert over == {"depth", "field", "list"}
+
+
+def test_bad_link_is_a_relative_link_into_the_city_drop_folder() -> None:
+    folder = _bad("INGEST_LINK")
+    (doc,) = [f for f in folder.iterdir() if f.suffix == ".pdf"]
+    assert doc.is_symlink()
+    target = Path(os.readlink(doc))
+    assert not target.is_absolute() and target.parts[:2] == ("..", "..")
+    resolved = doc.resolve(strict=True)
+    assert resolved.is_relative_to((SAMPLES / "drop").resolve()) and resolved.read_bytes().startswith(b"%PDF-")
+    m = _bad_sidecar(doc)
+    assert m["title"] and m["issuer"] and m["document_number"]
+    parse_date(m["date"])
 
 
 # ---------------------------------------------------------------------------------------------- docs and size

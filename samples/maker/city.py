@@ -22,6 +22,15 @@ def write(root: Path, relative: str | Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
+def link(root: Path, relative: str | Path, target: str) -> None:
+    """A symbolic link at ``relative`` under ``root`` to ``target``, a relative path that stays in the output."""
+    path = root / relative
+    if Path(relative).is_absolute() or ".." in Path(relative).parts or Path(target).is_absolute():
+        raise ValueError(f"{relative} -> {target}: not a relative link inside {root}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(target)
+
+
 def main_file(doc: Doc, city: City, ttf: str) -> bytes:
     """The document itself, in its format."""
     if doc.fmt == "pdf":

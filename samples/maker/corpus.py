@@ -19,8 +19,11 @@ from . import MakerError
 CORPUS = Path(__file__).resolve().parent / "corpus.toml"
 
 FORMATS = ("pdf", "pdfa1", "pdfa2", "ofd", "docx", "jpeg", "tiff")
-BAD_FILES = ("pdf", "empty", "jpeg", "truncate", "encrypt", "open_action", "embedded_file")
-BAD_METADATA = ("sidecar", "none", "truncated_json", "broken_xml")
+BAD_FILES = ("pdf", "empty", "jpeg", "truncate", "encrypt", "open_action", "embedded_file", "link", "none")
+BAD_METADATA = ("sidecar", "none", "truncated_json", "broken_xml", "xml", "register")
+BAD_REGISTERS = ("register.csv", "登记表.csv")  # names ingest reads as a register (CSV only here)
+XML_FIELDS = ("题名", "文件编号", "责任者", "成文日期", "密级", "保管期限", "附件")  # what an "xml" sidecar can say
+MAX_GROWTH = 10_000  # sidecar_longer / sidecar_items / sidecar_nest: enough to pass any limit, still KBs
 
 
 class CorpusError(MakerError):
@@ -132,6 +135,11 @@ class BadCase:
     javascript: str = ""
     embedded_name: str = ""
     embedded_text: str = ""
+    sidecar_longer: tuple[tuple[str, int], ...] = ()  # field -> its value repeated to this many characters
+    sidecar_items: tuple[tuple[str, int], ...] = ()  # field -> a list of this many items
+    sidecar_nest: tuple[tuple[str, int], ...] = ()  # field -> its value inside this many nested arrays
+    link_to: str = ""  # file "link": the key of the [[doc]] the link points to (in its drop folder)
+    register: str = "登记表.csv"  # metadata "register": the register's name
 
 
 @dataclass(frozen=True)
@@ -206,14 +214,33 @@ def _bad(table: dict[str, Any], template: dict[str, Any], defaults: dict[str, An
     doc_fields = {k: v.format(n=n) if isinstance(v, str) else v for k, v in template.items()}
     doc_fields.update(title=fields.pop("title"), **fields.pop("doc", {}))
     doc = _doc(doc_fields, defaults, where)
-    fields["sidecar_set"] = tuple(fields.get("sidecar_set", {}).items())
+    for name in ("sidecar_set", "sidecar_longer", "sidecar_items", "sidecar_nest"):
+        fields[name] = tuple(fields.get(name, {}).items())
     case: BadCase = _build(BadCase, fields, where, doc=doc)
     if case.file not in BAD_FILES or case.metadata not in BAD_METADATA:
         raise CorpusError(f"{where}: file must be one of {', '.join(BAD_FILES)}; "
                           f"metadata one of {', '.join(BAD_METADATA)}")
     if not case.code.isidentifier() or not case.code.isupper():
         raise CorpusError(f"{where}: code {case.code!r} is not a finding code")
+    _check_growth(case, where)
+    if (case.file == "link") != bool(case.link_to):
+        raise CorpusError(f"{where}: link_to goes with file = \"link\", and only with it")
+    if case.metadata == "register" and case.register not in BAD_REGISTERS:
+        raise CorpusError(f"{where}: register {case.register!r} is not one of {', '.join(BAD_REGISTERS)}")
+    if case.metadata == "xml":
+        unknown = sorted({k for k, _ in case.sidecar_set} - set(XML_FIELDS))
+        if unknown:
+            raise CorpusError(f"{where}: an xml sidecar cannot say {', '.join(unknown)}")
     return case
+
+
+def _check_growth(case: BadCase, where: str) -> None:
+    grown = (*case.sidecar_longer, *case.sidecar_items, *case.sidecar_nest)
+    if grown and case.metadata != "sidecar":
+        raise CorpusError(f"{where}: sidecar_longer, sidecar_items and sidecar_nest need metadata = \"sidecar\"")
+    for key, n in grown:
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= MAX_GROWTH:
+            raise CorpusError(f"{where}: {key}: {n!r} is not a count from 1 to {MAX_GROWTH:,}")
 
 
 def load_city(path: Path = CORPUS) -> City:
@@ -242,4 +269,11 @@ def load_city(path: Path = CORPUS) -> City:
             raise CorpusError(f"{path.name}: doc {doc.key}: unknown agency {doc.agency!r}")
         if doc.retention not in dict(labels):
             raise CorpusError(f"{path.name}: doc {doc.key}: unknown retention {doc.retention!r}")
+    keys = {doc.key for doc in docs}
+    for case in bad:
+        if case.link_to and case.link_to not in keys:
+            raise CorpusError(f"{path.name}: bad {case.doc.key}: link_to {case.link_to!r} is not a document's key")
+    registers = [(case.code, case.register) for case in bad if case.metadata == "register"]
+    if len(registers) != len(set(registers)):
+        raise CorpusError(f"{path.name}: two bad inputs write the same register; give each folder one")
     return result
