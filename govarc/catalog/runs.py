@@ -2,7 +2,9 @@
 
 Only a process holding the workspace run lock starts a run, so a `running` row met by the next
 holder of the lock belongs to a process that is gone (killed, or its machine lost power): it is
-closed as `interrupted`. Every function here writes in its own transaction.
+closed as `interrupted`. Every function here writes in its own transaction; the SQL is portable
+(no ``lastrowid``: the new row's id comes back with ``RETURNING``, which SQLite ≥ 3.35 and
+PostgreSQL both have).
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from enum import Enum
 from typing import Any
 
 from govarc.catalog.db import Catalog
+from govarc.catalog.states import RecordState
 
 
 class RunStatus(str, Enum):
+    """How a run ended (``runs.status``)."""
+
     RUNNING = "running"
     OK = "ok"
     FAILED = "failed"
@@ -24,12 +29,11 @@ class RunStatus(str, Enum):
 def start_run(catalog: Catalog, kind: str, started_at: str, pid: int) -> int:
     """Insert a `running` row for this process; its id."""
     with catalog.write() as conn:
-        cur = conn.execute(
-            "INSERT INTO runs (kind, started_at, status, summary) VALUES (?, ?, ?, ?)",
+        ((run_id,),) = conn.execute(
+            "INSERT INTO runs (kind, started_at, status, summary) VALUES (?, ?, ?, ?) RETURNING id",
             (kind, started_at, RunStatus.RUNNING.value, json.dumps({"pid": pid})),
-        )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+        ).fetchall()
+    return int(run_id)
 
 
 def finish_run(catalog: Catalog, run_id: int, finished_at: str, status: RunStatus, summary: dict[str, Any]) -> None:
@@ -48,7 +52,8 @@ def close_stale_runs(catalog: Catalog, kind: str, now: str, current: int) -> lis
     row is one whose process died before it could finish it.
     """
     with catalog.write() as conn:
-        rows = conn.execute("SELECT id, summary FROM runs WHERE kind=? AND status=? AND id<>?", (kind, RunStatus.RUNNING.value, current)
+        rows = conn.execute(
+            "SELECT id, summary FROM runs WHERE kind=? AND status=? AND id<>?", (kind, RunStatus.RUNNING.value, current)
         ).fetchall()
         for run_id, summary in rows:
             try:
@@ -65,13 +70,8 @@ def close_stale_runs(catalog: Catalog, kind: str, now: str, current: int) -> lis
     return [r[0] for r in rows]
 
 
-def run_rows(catalog: Catalog, kind: str) -> list[tuple[int, str, str | None, str]]:
-    """Every run of ``kind``, oldest first: (id, started_at, finished_at, status)."""
-    return [tuple(r) for r in catalog.conn.execute(  # type: ignore[misc]
-        "SELECT id, started_at, finished_at, status FROM runs WHERE kind=? ORDER BY id", (kind,)).fetchall()]
-
-
 def unpackaged_count(catalog: Catalog, agency: str) -> int:
     """Records of ``agency`` registered but not packaged yet (what a packaging step will go through)."""
-    row = catalog.conn.execute("SELECT COUNT(*) FROM records WHERE agency=? AND state='registered'", (agency,)).fetchone()
+    row = catalog.conn.execute(
+        "SELECT COUNT(*) FROM records WHERE agency=? AND state=?", (agency, RecordState.REGISTERED.value)).fetchone()
     return int(row[0])

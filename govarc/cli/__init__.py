@@ -34,7 +34,7 @@ _COMMANDS = {
     "agency": ("govarc.cli.workspace", "agency"),
     "status": ("govarc.cli.workspace", "status"),
     "ingest": ("govarc.cli.ingest", "ingest"),
-    "nightly": ("govarc.cli.ingest", "nightly"),
+    "nightly": ("govarc.cli.nightly", "nightly"),
     "package": ("govarc.cli.package", "package"),
     "verify": ("govarc.cli.verify", "verify"),
     "pki": ("govarc.cli.pki", "pki"),

@@ -1,4 +1,4 @@
-"""The nightly job: quiet success, the lock, re-runs, and kill -9 at random points."""
+"""The nightly job (govarc.jobs.nightly): quiet success, the lock, re-runs, and kill -9 at random points."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from govarc.admin import init_workspace
 from govarc.catalog.db import open_catalog
 from govarc.errors import LockedError
 from govarc.lock import run_lock
-from govarc.nightly import run_nightly
+from govarc.jobs.nightly import run_nightly
 from govarc.package.verify import verify_package
 from tests.citykit import make_city
 
@@ -198,7 +198,7 @@ def test_an_interrupted_run_is_recorded_as_interrupted_with_its_log(tmp_path, in
     assert [(a["agency"], a["error"]) for a in data["agencies"]] == [("SZF", None), ("CZJ", "interrupted before it finished")]
     report = run_nightly(ws)
     assert report.exit_code == 0 and report.closed_stale == ()
-    assert sum(len(a.packaged) for a in report.agencies) == 1
+    assert sum(len(a.report("package")) for a in report.agencies) == 1
 
 
 def test_an_unexpected_error_in_one_agency_is_its_own_and_logged_with_its_traceback(tmp_path):
@@ -210,17 +210,22 @@ def test_an_unexpected_error_in_one_agency_is_its_own_and_logged_with_its_traceb
     assert report.exit_code == 1 and report.status.value == "failed"
     szf, czj = report.agencies
     assert szf.error == "unexpected error: RuntimeError: a bug" and "Traceback" in (szf.detail or "")
-    assert czj.error is None and len(czj.packaged) == 1
+    assert czj.error is None and len(czj.report("package")) == 1
     assert ("CZJ", "package") in hook.seen
     data = json.loads(Path(report.log_path).read_text(encoding="utf-8"))
     assert "RuntimeError: a bug" in data["agencies"][0]["traceback"]
 
 
 def test_the_worst_agency_decides_the_exit_code():
-    from govarc.nightly import AgencyRun, NightlyReport
+    from govarc.jobs.report import AgencyRun, NightlyReport
+    from govarc.jobs.runner import StepRun
+    from govarc.jobs.steps import StepResult, StepStatus
+
+    def failed(exit_code: int) -> tuple[StepRun, ...]:
+        return (StepRun("ingest", StepStatus.FAILED, StepResult(), "x", exit_code),)
 
     def report(*exits: int, strict: bool = False) -> NightlyReport:
-        return NightlyReport("", "", tuple(AgencyRun(f"A{i}", None, (), "x", e) for i, e in enumerate(exits)), "", strict)
+        return NightlyReport("", "", tuple(AgencyRun(f"A{i}", failed(e)) for i, e in enumerate(exits)), "", strict)
 
     assert report(3, 6).exit_code == 6
     assert report(6, 1, 3).exit_code == 1

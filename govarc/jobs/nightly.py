@@ -1,0 +1,139 @@
+"""The nightly archiving job: for every agency, its list of steps (today ``ingest``, then ``package``).
+
+Holds the workspace lock from start to end (a second run exits 7 at once), writes a run log, and
+is safe to re-run after a crash at any point: ingest is keyed by content digest, packages are
+built atomically and adopted when a crash came between build and catalog update.
+
+Every step of every agency runs in its own failure boundary (:mod:`govarc.jobs.runner`): whatever
+goes wrong in one (a missing drop folder, a read-only or full store, a bug) is recorded for it,
+the agency's steps that need it are skipped, and the other agencies go on. Every run ends
+recorded: the run log is written and fsynced and the `runs` row finished (`ok`, `failed`,
+`interrupted`), also when the run is interrupted (KeyboardInterrupt, or SIGTERM turned into one
+by the CLI); a row left `running` by a killed run is closed as `interrupted` by the next run.
+
+Adding a step (transfer, receipts, exchange) is appending it to :data:`NIGHTLY_STEPS`; a later
+``[nightly] steps`` setting would pass :func:`steps_named` of its names as ``steps``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from govarc.catalog.identity import open_workspace_catalog
+from govarc.catalog.runs import close_stale_runs, finish_run, start_run
+from govarc.errors import ConfigError, as_govarc_error, from_os_error
+from govarc.fsutil import fsync_path
+from govarc.jobs.ingest_step import IngestStep
+from govarc.jobs.package_step import PackageStep
+from govarc.jobs.report import AgencyRun, NightlyReport
+from govarc.jobs.runner import RunProgress, now, not_started, run_agency
+from govarc.jobs.steps import SILENT, Step, StepContext
+from govarc.lock import run_lock
+from govarc.package.build import Signer
+from govarc.workspace import Agency, Workspace
+
+KIND = "nightly"
+
+NIGHTLY_STEPS: tuple[Step, ...] = (IngestStep(), PackageStep())
+"""The nightly job's steps, in the order each agency runs them."""
+
+STEPS: Mapping[str, Step] = {s.name: s for s in NIGHTLY_STEPS}
+"""Every step a job may name."""
+
+
+def steps_named(names: Sequence[str]) -> tuple[Step, ...]:
+    """The steps called ``names``, in that order; ConfigError for an unknown name, a name twice, or
+    a step listed before a step it needs (it would never wait for it)."""
+    out: list[Step] = []
+    for name in names:
+        if name not in STEPS:
+            raise ConfigError(f"unknown step {name!r}; known: {', '.join(STEPS)}")
+        if any(s.name == name for s in out):
+            raise ConfigError(f"step {name!r} is listed twice")
+        out.append(STEPS[name])
+    for i, step in enumerate(out):
+        later = [n for n in step.needs if any(s.name == n for s in out[i + 1:])]
+        if later:
+            raise ConfigError(f"step {step.name!r} needs {', '.join(later)}, which must come before it")
+    return tuple(out)
+
+
+def _write_log(path: Path, report: dict[str, Any]) -> None:
+    """Write the run log atomically and durably (the file, then its folder, fsynced)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name("." + path.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(report, f, ensure_ascii=False, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        fsync_path(path.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def run_nightly(
+    ws: Workspace,
+    *,
+    signer_for: Callable[[Agency], Signer | None] | None = None,
+    workers: int = 0,
+    strict: bool = False,
+    progress: RunProgress | None = None,
+    steps: Sequence[Step] = NIGHTLY_STEPS,
+) -> NightlyReport:
+    """Run ``steps`` for every agency of ``ws``, in order; ``progress`` hears of each step.
+
+    A step that fails (a missing drop folder, a read-only or full store, a record that cannot be
+    packaged) is reported in its agency's :class:`AgencyRun` and the run goes on with the others:
+    in a city of a hundred agencies one broken export must not stop the rest. Signing keys are
+    loaded before anything changes. With ``strict``, a warning makes the exit code 3.
+
+    On KeyboardInterrupt (or any other BaseException) the run is recorded as `interrupted`, its
+    log written, and the exception raised again.
+    """
+    with run_lock(ws.lock_path), open_workspace_catalog(ws) as cat:
+        # Load every signer first: a wrong passphrase stops the run before it changes anything.
+        signers = {a.code: signer_for(a) if signer_for else None for a in ws.agencies}
+        started = now()
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_id = start_run(cat, KIND, started, os.getpid())
+        # This process holds the lock, so no other run is live: a `running` row is a dead run's.
+        closed = tuple(close_stale_runs(cat, KIND, started, run_id))
+        runs: list[AgencyRun] = []
+        stop: BaseException | None = None
+        for agency in ws.agencies:
+            if stop is not None:
+                runs.append(AgencyRun(agency.code, not_started(steps)))
+                continue
+            ctx = StepContext(ws, cat, agency, signers[agency.code], workers, progress or SILENT)
+            done, stop = run_agency(steps, ctx, progress)
+            runs.append(AgencyRun(agency.code, done))
+            try:
+                if progress and stop is None:
+                    progress.done(agency.code)
+            except BaseException as e:  # noqa: B902 - recorded, then raised again below
+                stop = e
+        log = ws.logs_dir / f"nightly-{stamp}-{os.getpid()}.json"
+        report = NightlyReport(started, now(), tuple(runs), str(log), strict, stop is not None, run_id, closed,
+                               tuple(s.name for s in steps))
+        try:
+            _write_log(log, report.as_dict())
+        except OSError as e:
+            report = replace(report, log_error=from_os_error(e))
+        try:
+            finish_run(cat, run_id, report.finished_at, report.status, report.summary())
+        except (OSError, sqlite3.Error) as e:
+            if stop is None:
+                raise as_govarc_error(e, str(ws.catalog_path)) or e from None
+        if stop is not None:
+            raise stop
+        return report
