@@ -49,5 +49,5 @@ def ingest(out: Output, paths: tuple[Path, ...], code: str) -> int:
         report_findings(report, out)
         out.line(f"{agency.code}: {report.count('registered')} registered, {report.count('duplicate')} already "
                  f"registered, {report.count('refused')} refused")
-from govarc.cli.output import Output
-from govarc.findings import Level, exit_code
+    # A refused item is one with an error finding (of kind ingest): exit 3.
+    return exit_code(f for o in report.outcomes for f in o.findings)

@@ -36,7 +36,7 @@ from govarc.jobs.report import AgencyRun, NightlyReport
 from govarc.jobs.runner import RunProgress, now, not_started, run_agency
 from govarc.jobs.steps import SILENT, Step, StepContext
 from govarc.lock import run_lock
-from govarc.package.build import Signer
+from govarc.sign.signer import Signer
 from govarc.workspace import Agency, Workspace
 
 KIND = "nightly"

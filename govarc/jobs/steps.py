@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from govarc.catalog.db import Catalog
 from govarc.findings import Finding
 from govarc.lock import LockScope
-from govarc.package.build import Signer
+from govarc.sign.signer import Signer
 from govarc.workspace import Agency, Workspace
 
 
