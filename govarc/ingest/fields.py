@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from govarc.findings import Finding
 from govarc.ingest.inspect import compare
-from govarc.ingest.sources import Item
 from govarc.package.metadata import Classification, LimitExceededError, Retention, check_list, parse_date
 from govarc.workspace import Agency
 
 if TYPE_CHECKING:
     from govarc.ingest.prepare import PreparedFile
+    from govarc.ingest.sources import Item
 
 NAME_SEPARATORS = ";；"
 """Between the file names of a list (附件): ``;`` and the full-width ``；``. Not ``、`` nor a space,
