@@ -91,10 +91,6 @@ class _Entry:
     path: Path
     mode: int  # from lstat: a link is a link, not what it points to
 
-    @property
-    def regular(self) -> bool:
-        return stat.S_ISREG(self.mode)
-
 
 def _not_regular(path: Path, mode: int, what: str = "") -> Finding | None:
     """The finding for a drop-folder entry that is a link or a special file; None for a regular file."""

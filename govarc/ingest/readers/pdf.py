@@ -69,7 +69,6 @@ def _encrypted_page_count(reader: PdfReader) -> int | None:
     return None
 
 
-_INFO_KEYS = ("Title", "Author", "Subject", "Keywords", "Creator", "Producer", "CreationDate", "ModDate")
 _XMP_FIELDS = {
     "Title": ("http://purl.org/dc/elements/1.1/", "title"),
     "Author": ("http://purl.org/dc/elements/1.1/", "creator"),
