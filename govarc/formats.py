@@ -202,7 +202,11 @@ def identify_file(path: str | Path) -> FormatInfo:
         head = f.read(HEAD_SIZE)
         info = identify_head(head)
         if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-            return identify_zip(f) or info
+            try:
+                with zipfile.ZipFile(f) as zf:
+                    return identify_open_zip(zf)
+            except ZIP_ERRORS:
+                return info
         if info.mime == "application/pdf":
             return _identify_pdf_file(f, head)
         return refine_head(head, info)
@@ -213,15 +217,6 @@ def identify_file(path: str | Path) -> FormatInfo:
 #: What reading a damaged or hostile ZIP can raise.
 ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error,
                NotImplementedError, RuntimeError, ValueError, KeyError, struct.error)
-
-
-def identify_zip(source: str | Path | IO[bytes]) -> FormatInfo | None:
-    """Tell OFD, OOXML and ODF apart from a plain ZIP; None when the ZIP cannot be read."""
-    try:
-        with zipfile.ZipFile(source) as zf:
-            return identify_open_zip(zf)
-    except ZIP_ERRORS:
-        return None
 
 
 def identify_open_zip(zf: zipfile.ZipFile) -> FormatInfo:

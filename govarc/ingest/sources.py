@@ -1,6 +1,8 @@
 """Find the records in a drop folder: documents, their sidecars, registers and attachments.
 
-Follows specs/ingest.md. Discovery only reads; a problem with an item's metadata becomes a finding
+Follows specs/ingest.md. The metadata come from sidecars (:mod:`govarc.ingest.sidecars`) and
+registers (:mod:`govarc.ingest.registers`); this module pairs them with the documents they
+describe. Discovery only reads; a problem with an item's metadata becomes a finding
 on that item, so one bad sidecar never stops the batch.
 
 Everything comes from inside the folder being ingested, following nothing: a path a sidecar or a
@@ -11,39 +13,23 @@ block the run). Every input is bounded by :mod:`govarc.limits` before it is read
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
 import os
 import stat
-import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
-
-from lxml import etree
+from typing import Any
 
 from govarc.findings import Finding, Level
-from govarc.fsutil import (
-    InputKind, UnsafeInputError, check_beneath, mode_name, open_input, printable, read_input, relative_parts,
-)
-from govarc.limits import (
-    MAX_COMPRESSION_RATIO, MAX_LIST_ITEMS, MAX_REGISTER_BYTES, MAX_REGISTER_ROWS, MAX_SIDECAR_BYTES, MAX_XML_DEPTH,
-    MAX_ZIP_ENTRIES, MIB,
-)
-from govarc.package.metadata import KEY_ALIASES, NS, LimitExceededError, check_limits, json_object, normalise_keys
-from govarc.xmlsafe import XMLTooDeepError, parse_bytes
+from govarc.fsutil import InputKind, UnsafeInputError, check_beneath, mode_name, printable, relative_parts
+from govarc.ingest.fields import NAME_SEPARATORS, split_list
+from govarc.ingest.registers import REGISTER_NAMES, iter_register
+from govarc.ingest.sidecars import SIDECAR_SUFFIXES, read_sidecar
+from govarc.limits import MAX_LIST_ITEMS
+from govarc.package.metadata import LimitExceededError, check_limits
+from govarc.xmlsafe import XMLTooDeepError
 
-REGISTER_NAMES = ("register.csv", "register.xlsx", "登记表.csv", "登记表.xlsx")
-SIDECAR_SUFFIXES = (".json", ".xml")
 _IGNORED_SUFFIXES = ("~", ".tmp", ".part")
-
-MAX_REGISTER_COLUMNS = 256
-"""Columns read from an XLSX register; a real one has a few dozen (a sheet may declare 16,384)."""
-
-# Register and sidecar keys beyond the record keys of govarc.package.metadata.
-_EXTRA_ALIASES = {"文件名": "file", "计算机文件名": "file", "附件": "attachments"}
 
 REFUSAL_CODES = {
     InputKind.UNSAFE_PATH: "INGEST_UNSAFE_PATH", InputKind.LINK: "INGEST_LINK",
@@ -105,10 +91,6 @@ class _Entry:
     path: Path
     mode: int  # from lstat: a link is a link, not what it points to
 
-    @property
-    def regular(self) -> bool:
-        return stat.S_ISREG(self.mode)
-
 
 def _not_regular(path: Path, mode: int, what: str = "") -> Finding | None:
     """The finding for a drop-folder entry that is a link or a special file; None for a regular file."""
@@ -149,210 +131,6 @@ def _walk(folder: Path) -> tuple[list[_Entry], list[Item]]:
     return entries, problems
 
 
-def _keys(row: dict[Any, Any]) -> dict[str, Any]:
-    renamed = {_EXTRA_ALIASES.get(str(k).strip(), str(k).strip()): v for k, v in row.items() if k is not None}
-    return normalise_keys(renamed)
-
-
-def _split(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [str(v).strip() for v in value if str(v).strip()]
-    return [p.strip() for p in str(value).replace("；", ";").split(";") if p.strip()]
-
-
-def read_sidecar(path: Path, root: Path | None = None) -> dict[str, Any]:
-    """Fields of a JSON or XML sidecar (a UTF-8 BOM allowed), their keys normalised.
-
-    Raises :class:`~govarc.fsutil.UnsafeInputError` for a link, a special file or one over
-    :data:`~govarc.limits.MAX_SIDECAR_BYTES`; :class:`~govarc.package.metadata.LimitExceededError`
-    or :class:`~govarc.xmlsafe.XMLTooDeepError` for nesting, a field or a list over its limit;
-    ValueError with a short reason when it does not parse.
-    """
-    data = read_input(path, root, max_bytes=MAX_SIDECAR_BYTES)
-    if path.suffix.lower() == ".json":
-        fields = _keys(json_object(data))
-    else:
-        try:
-            root_el = parse_bytes(data, max_depth=MAX_XML_DEPTH).getroot()
-        except etree.XMLSyntaxError as e:
-            raise ValueError(f"not well-formed XML: {e}") from None
-        if root_el.tag != f"{{{NS}}}record":
-            raise ValueError(f"XML sidecar root must be {{{NS}}}record")
-        fields = _keys(_xml_fields(root_el))
-    check_limits(fields)
-    return fields
-
-
-def _xml_fields(root: etree._Element) -> dict[str, Any]:
-    ns = {"r": NS}
-
-    def text(path: str) -> str | None:
-        return root.findtext(path, namespaces=ns)
-
-    out: dict[str, Any] = {
-        "title": text("r:title"), "document_number": text("r:documentNumber"), "date": text("r:date"),
-        "classification": text("r:classification"), "retention": text("r:retention"),
-        "page_count": text("r:pageCount"), "note": text("r:note"),
-        "issuer": [e.text for e in root.iterfind("r:issuer", ns) if e.text],
-        "keywords": [e.text for e in root.iterfind("r:keywords/r:keyword", ns) if e.text],
-        "unit": text("r:archivalCode/r:unit"), "category": text("r:archivalCode/r:category"),
-    }
-    attachments = [e.findtext("r:name", namespaces=ns) for e in root.iterfind("r:files/r:file[@role='attachment']", ns)]
-    if attachments:
-        out["attachments"] = [a for a in attachments if a]
-    return {k: v for k, v in out.items() if v not in (None, [], "")}
-
-
-def read_register(path: Path, root: Path | None = None) -> list[dict[str, Any]]:
-    """Rows of a CSV (UTF-8 or GB18030) or XLSX register, keyed by normalised column names.
-
-    See :func:`iter_register`, which this collects (less the row numbers).
-    """
-    return [row for _, row in iter_register(path, root)]
-
-
-def iter_register(path: Path, root: Path | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Each non-empty row of a register as (its row number, its fields); only the columns ingest uses.
-
-    Bounded before and while reading: the file by :data:`~govarc.limits.MAX_REGISTER_BYTES`, an
-    XLSX's entries by their declared sizes and compression ratio (a decompression bomb is refused
-    before openpyxl reads it), the rows by :data:`~govarc.limits.MAX_REGISTER_ROWS` (a CSV's before
-    its first row is yielded), an XLSX's columns by :data:`MAX_REGISTER_COLUMNS`. Raises (while
-    iterating) as :func:`read_sidecar` does; a row's fields over a limit are left to the caller
-    (one bad row refuses one record, not the register).
-    """
-    with open_input(path, root, max_bytes=MAX_REGISTER_BYTES) as f:
-        yield from _xlsx_rows(f) if path.suffix.lower() == ".xlsx" else _csv_rows(f)
-
-
-_KNOWN_KEYS = frozenset(KEY_ALIASES) | {"file", "attachments"}
-
-
-def _columns(header: Sequence[Any]) -> list[tuple[int, str]]:
-    """(position, key) of each column of a register that ingest uses; a later column of a key wins."""
-    out = []
-    for i, name in enumerate(header):
-        if name is None:
-            continue
-        key = next(iter(_keys({name: "x"})), None)  # the key this column name normalises to
-        if key in _KNOWN_KEYS:
-            out.append((i, key))
-    return out
-
-
-def _row(columns: list[tuple[int, str]], cells: Sequence[Any]) -> dict[str, Any]:
-    # Only the columns ingest uses are kept: a register of many columns costs no more than one of few.
-    row: dict[str, Any] = {}
-    for i, key in columns:
-        value = cells[i] if i < len(cells) else None
-        if value is None or (isinstance(value, str) and not value.strip()):
-            row.pop(key, None)
-        else:
-            row[key] = _cell(value)
-    return row
-
-
-def _too_many_rows() -> LimitExceededError:
-    return LimitExceededError(f"register has more than {MAX_REGISTER_ROWS:,} rows")
-
-
-def _csv_pass(f: IO[bytes], encoding: str, rows: bool) -> Iterator[tuple[int, dict[str, Any]]]:
-    f.seek(0)
-    text = io.TextIOWrapper(f, encoding=encoding, newline="")
-    try:
-        reader = csv.reader(text)
-        columns = _columns(next(reader, []))
-        for n, r in enumerate(reader):
-            if n >= MAX_REGISTER_ROWS:
-                raise _too_many_rows()
-            if rows and any(v.strip() for v in r):
-                yield reader.line_num, _row(columns, r)
-    except csv.Error as e:
-        if "field larger than field limit" in str(e):
-            raise LimitExceededError(f"register has a cell over {csv.field_size_limit():,} characters") from None
-        raise ValueError(f"not valid CSV: {e}") from None
-    finally:
-        text.detach()
-
-
-def _csv_rows(f: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
-    # A first pass finds the encoding and counts the rows, keeping nothing; the second yields them.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            for _ in _csv_pass(f, encoding, rows=False):
-                pass
-        except UnicodeDecodeError:
-            continue
-        yield from _csv_pass(f, encoding, rows=True)
-        return
-    raise ValueError("CSV is neither UTF-8 nor GB18030")
-
-
-def check_zip_bomb(zf: zipfile.ZipFile, max_total: int) -> None:
-    """Raise :class:`LimitExceededError` when a ZIP declares too many entries or too many bytes.
-
-    zipfile never inflates an entry beyond its declared size, so the declared sizes bound what
-    a reader of the ZIP can be made to hold.
-    """
-    infos = zf.infolist()
-    if len(infos) > MAX_ZIP_ENTRIES:
-        raise LimitExceededError(f"workbook has {len(infos):,} entries, over the limit of {MAX_ZIP_ENTRIES:,}")
-    total = 0
-    for info in infos:
-        total += info.file_size
-        if info.file_size > MIB and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
-            raise LimitExceededError(
-                f"workbook entry {printable(info.filename)!r} inflates {info.file_size:,} bytes from "
-                f"{info.compress_size:,}, over the compression ratio limit of {MAX_COMPRESSION_RATIO}")
-    if total > max_total:
-        raise LimitExceededError(f"workbook unpacks to {total:,} bytes, over the limit of {max_total:,}")
-
-
-def _xlsx_rows(f: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        with zipfile.ZipFile(f) as zf:
-            check_zip_bomb(zf, MAX_REGISTER_BYTES)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as e:
-        if isinstance(e, LimitExceededError):
-            raise
-        raise ValueError(f"not a readable XLSX workbook: {e}") from None
-    f.seek(0)
-    try:
-        import openpyxl
-
-        wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
-    except Exception as e:  # noqa: BLE001 - openpyxl raises many types for a broken file
-        raise ValueError(f"not a readable XLSX workbook: {e}") from None
-    columns: list[tuple[int, str]] | None = None
-    try:
-        sheet = wb.worksheets[0]
-        for n, r in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_REGISTER_COLUMNS), 1):
-            if columns is None:  # the first row holds the column names
-                columns = _columns([str(h).strip() if h is not None else None for h in r])
-                continue
-            if n > MAX_REGISTER_ROWS + 1:
-                raise _too_many_rows()
-            if any(c not in (None, "") for c in r):
-                yield n, _row(columns, r)
-    except (LimitExceededError, GeneratorExit):
-        raise
-    except Exception as e:  # noqa: BLE001 - as above, while the sheet is read
-        raise ValueError(f"not a readable XLSX workbook: {e}") from None
-    finally:
-        wb.close()
-
-
-def _cell(value: Any) -> Any:
-    """A register cell as text: spreadsheet dates become ISO dates, whole numbers lose their `.0`."""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return value
-
-
 def _named(base: Path, name: str, what: str) -> Path:
     """The regular file that metadata in ``base`` names as ``name``, reached following no link.
 
@@ -381,7 +159,7 @@ def _item(main: Path, fields: dict[str, Any], root: Path, base: Path, origin: st
     findings: list[Finding] = []
     attachments: list[Path] = []
     refused: list[Path] = []
-    names = _split(fields.pop("attachments", []))
+    names = split_list(fields.pop("attachments", []), NAME_SEPARATORS)
     if len(names) > MAX_LIST_ITEMS:
         findings.append(Finding("INGEST_TOO_LARGE", where,
                                 f"附件 (attachments) has {len(names):,} items, over the limit of {MAX_LIST_ITEMS:,}"))

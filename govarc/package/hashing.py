@@ -150,16 +150,6 @@ def copy_file(
     return Digests(size, {alg: h.hexdigest() for alg, h in zip(algorithms, hashers)}, head)
 
 
-def digest_file(
-    path: str | os.PathLike[str],
-    algorithms: Iterable[Algorithm],
-    progress: Progress | None = None,
-) -> Digests:
-    """Digest one file (see :func:`digest_stream`)."""
-    with open(path, "rb", buffering=0) as f:
-        return digest_stream(f, algorithms, progress=progress)
-
-
 T = TypeVar("T")
 R = TypeVar("R")
 

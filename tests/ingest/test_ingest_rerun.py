@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from govarc.catalog.db import open_catalog
-from govarc.ingest.pipeline import object_path
+from govarc.store.objects import ObjectStore
 from tests.citykit import ingest_into as run
 from tests.citykit import make_doc, make_pdf
 
@@ -71,6 +71,6 @@ def test_shared_attachment_is_stored_once_and_no_temporary_file_is_left(ws, tmp_
         shas = [r[0] for r in cat.conn.execute("SELECT sha256 FROM record_files ORDER BY record_id, position")]
     assert len(shas) == 4 and len(set(shas)) == 3
     stored = sorted(p for p in ws.objects_dir.rglob("*") if p.is_file())
-    assert stored == sorted({object_path(ws.objects_dir, s) for s in shas})
+    assert stored == sorted({ObjectStore(ws.objects_dir).path(s) for s in shas})
     for sha in set(shas):
-        assert hashlib.sha256(object_path(ws.objects_dir, sha).read_bytes()).hexdigest() == sha
+        assert hashlib.sha256(ObjectStore(ws.objects_dir).path(sha).read_bytes()).hexdigest() == sha

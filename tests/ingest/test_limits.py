@@ -205,9 +205,9 @@ def test_a_csv_register_over_its_rows_is_refused(ws, tmp_path):
 
 def test_an_xlsx_register_over_its_rows_is_refused(ws, tmp_path, monkeypatch):
     """The same check as for CSV, on a smaller limit: writing 100,001 XLSX rows takes too long for a unit test."""
-    import govarc.ingest.sources as sources
+    import govarc.ingest.registers as registers
 
-    monkeypatch.setattr(sources, "MAX_REGISTER_ROWS", 3)
+    monkeypatch.setattr(registers, "MAX_REGISTER_ROWS", 3)
     drop = tmp_path / "drop" / "SZF"
     make_doc(drop, 1)
     register_xlsx(drop / "register.xlsx", [register_row(f"{i}.pdf") for i in range(4)])

@@ -127,7 +127,7 @@ def test_the_pool_itself_from_a_poisoned_cwd(ws, tmp_path):
         "import sys\n"
         "from pathlib import Path\n"
         "from govarc.ingest.sources import discover\n"
-        "from govarc.ingest.pipeline import prepare_all\n"
+        "from govarc.ingest.prepare import prepare_all\n"
         "from govarc.workspace import Workspace\n"
         "if __name__ == '__main__':\n"
         "    ws = Workspace.open(Path(sys.argv[1]))\n"

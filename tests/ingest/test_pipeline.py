@@ -173,7 +173,7 @@ def test_a_missing_path_is_one_clear_refusal(ws, tmp_path):
 
 def test_accepted_formats_may_name_a_format_instead_of_a_mime_type():
     from govarc.formats import FormatInfo
-    from govarc.ingest.pipeline import accepted
+    from govarc.ingest.prepare import accepted
 
     pdfa, pdf = FormatInfo("application/pdf", "PDF/A", "1b"), FormatInfo("application/pdf", "PDF", "1.7")
     assert accepted(pdfa, ["PDF/A"]) and not accepted(pdf, ["PDF/A"])
