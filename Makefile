@@ -5,7 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # fonts-wqy-microhei: the CJK font tests/test_make_samples.py regenerates the samples with
-DEB_PACKAGES := libmagic1 openssl fonts-wqy-microhei
+# openssh-server, openssh-client: the real sshd (and ssh-keygen) the SFTP transport tests run against
+DEB_PACKAGES := libmagic1 openssl fonts-wqy-microhei openssh-server openssh-client
 
 .PHONY: demo test deps venv bench clean
 

@@ -89,6 +89,12 @@ def _folder(url: str, parts: SplitResult, base: Path | None, options: Mapping[st
     return FolderTransport(path, create=bool(options.get("create", False)))
 
 
+def _sftp(url: str, parts: SplitResult, base: Path | None, options: Mapping[str, object]) -> Transport:
+    from govarc.transport.sftp import open_sftp  # paramiko is loaded only when SFTP is used
+
+    return open_sftp(url, parts, base, options)
+
+
 def _not_yet(name: str) -> TransportFactory:
     def factory(url: str, parts: SplitResult, base: Path | None, options: Mapping[str, object]) -> Transport:
         raise TransportUnavailableError(f"the {name} transport is not available yet", display_url(url))
@@ -97,7 +103,7 @@ def _not_yet(name: str) -> TransportFactory:
 
 TRANSPORT_SCHEMES: Mapping[str, TransportFactory] = MappingProxyType({
     "file": _folder,
-    "sftp": _not_yet("SFTP"),
+    "sftp": _sftp,
     "s3": _not_yet("S3"),
 })
 """URL scheme → factory. Issue #9 replaces the SFTP and S3 entries with their transports."""

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from govarc.transport import FolderTransport, Transport
+from govarc.transport import FolderTransport, Transport, open_transport
+from tests.transport.sshd import Sshd, start_sshd
 
-TRANSPORTS = ["folder"]
+TRANSPORTS = ["folder", "sftp"]
 
 
 @pytest.fixture
@@ -22,6 +23,28 @@ def folder_transport(tmp_path: Path) -> FolderTransport:
     root = tmp_path / "传输根"
     root.mkdir()
     return FolderTransport(root)
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    """A real OpenSSH sshd on 127.0.0.1, one per test session (per xdist worker), stopped by its pid."""
+    server = start_sshd(tmp_path_factory.mktemp("sshd"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sftp_root(tmp_path: Path) -> Path:
+    root = tmp_path / "sftp 根"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def sftp_transport(sshd: Sshd, sftp_root: Path) -> Iterator[Transport]:
+    t = open_transport(sshd.url(sftp_root), options=sshd.options())
+    yield t
+    t.close()
 
 
 @pytest.fixture(params=TRANSPORTS)

@@ -1,0 +1,739 @@
+"""The SFTP transport: objects as files below a folder on an SSH server (paramiko, key authentication).
+
+``sftp://user@host:port/path`` with the options ``identity_file`` (the private key) and
+``known_hosts`` (the file holding the server's host key): both required, neither read from
+``~/.ssh`` implicitly. An unknown or changed host key is refused (paramiko's ``RejectPolicy``),
+never accepted. ``specs/transport.md`` ("The SFTP transport") is the normative description.
+
+Uploads go to ``.govarc-part-<hash of the name>`` beside the object, are read back and hashed
+on the server side (the ``check-file`` extension when the server offers it; OpenSSH does not, so
+the bytes are read back), then renamed into place: ``rename`` (which never replaces an object on
+an SFTP v3 server) or ``posix-rename@openssh.com`` when overwriting.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import posixpath
+import socket
+import stat
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import SplitResult, unquote
+
+import paramiko
+
+from govarc.transport.base import (
+    BLOCK_SIZE,
+    DEFAULT_TEMPORARY_AGE,
+    MAX_KEY_DEPTH,
+    MAX_LIST_KEYS,
+    RESERVED_PREFIX,
+    DigestMismatchError,
+    ObjectExistsError,
+    ObjectInfo,
+    ObjectNotFoundError,
+    ObjectTooLargeError,
+    Progress,
+    PutResult,
+    Readable,
+    Transport,
+    TransportError,
+    TransportUnavailableError,
+    UnsafeObjectError,
+    Writable,
+    check_sha256,
+    check_size,
+    is_valid_key,
+    read_chunk,
+    validate_key,
+    validate_prefix,
+)
+from govarc.transport.folder import PART_PREFIX, part_name
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds to wait for the server (connect, handshake, authentication, each reply)."""
+
+MAX_TIMEOUT = 600.0
+MAX_KEY_FILE_BYTES = 64 * 1024
+MAX_KNOWN_HOSTS_BYTES = 4 * 1024 * 1024
+OPTIONS = frozenset({"identity_file", "known_hosts", "timeout", "create"})
+_PREFETCH_REQUESTS = 64  # 64 reads of 32 KiB in flight: 2 MiB, bounded memory on any link
+
+
+class _Missing(Exception):
+    """A folder on the way to a key does not exist (or is an object): nothing can be under it."""
+
+
+class _UnknownHostKey(Exception):
+    pass
+
+
+class _Reject(paramiko.MissingHostKeyPolicy):
+    """Refuse a server whose host key is not in the known_hosts file (paramiko's RejectPolicy, typed)."""
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        raise _UnknownHostKey(f"{key.get_name()} {key.fingerprint}")
+
+
+def _regular_file(path: Path, what: str, limit: int, url: str) -> bytes:
+    """The bytes of a local settings file: a regular file (checked before opening) within ``limit``."""
+    try:
+        st = path.lstat()
+    except OSError as e:
+        raise TransportUnavailableError(f"the {what} {path} cannot be read: {e.strerror or e}", url) from e
+    if not stat.S_ISREG(st.st_mode):
+        raise TransportUnavailableError(f"the {what} {path} is not a regular file", url)
+    if st.st_size > limit:
+        raise TransportUnavailableError(f"the {what} {path} is larger than {limit} bytes", url)
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit + 1)[:limit]
+    except OSError as e:
+        raise TransportUnavailableError(f"the {what} {path} cannot be read: {e.strerror or e}", url) from e
+
+
+def _option_path(options: Mapping[str, object], name: str, base: Path | None, url: str) -> Path:
+    value = options.get(name)
+    if value is None or value == "":
+        hint = ("the private key for key authentication" if name == "identity_file"
+                else "the server's host key; ~/.ssh/known_hosts is never read implicitly")
+        raise TransportUnavailableError(f"an sftp: transport needs the option {name} ({hint})", url)
+    if not isinstance(value, (str, Path)):
+        raise TransportUnavailableError(f"the option {name} is not a file name", url)
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        if base is None:
+            raise TransportUnavailableError(f"a relative {name} needs a base folder", url)
+        path = Path(base) / path
+    return path
+
+
+def _timeout(options: Mapping[str, object], url: str) -> float:
+    value = options.get("timeout", DEFAULT_TIMEOUT)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_TIMEOUT:
+        raise TransportUnavailableError(f"the option timeout is seconds, above 0 and at most {MAX_TIMEOUT:g}", url)
+    return float(value)
+
+
+def open_sftp(url: str, parts: SplitResult, base: Path | None, options: Mapping[str, object]) -> SFTPTransport:
+    """The factory behind ``sftp://`` in :data:`govarc.transport.TRANSPORT_SCHEMES`."""
+    from govarc.transport import display_url
+
+    shown = display_url(url)
+    unknown = sorted(set(options) - OPTIONS)
+    if unknown:
+        raise TransportUnavailableError(f"unknown sftp: option(s) {', '.join(unknown)} (known: "
+                                        f"{', '.join(sorted(OPTIONS))})", shown)
+    if parts.password is not None:
+        raise TransportUnavailableError("an sftp: URL carries no password: SFTP uses key authentication "
+                                        "(the option identity_file)", shown)
+    if parts.query or parts.fragment:
+        raise TransportUnavailableError("an sftp: URL has no query or fragment", shown)
+    if not parts.username:
+        raise TransportUnavailableError("an sftp: URL names the user: sftp://user@host:port/path", shown)
+    if not parts.hostname:
+        raise TransportUnavailableError("an sftp: URL names the host: sftp://user@host:port/path", shown)
+    try:
+        port = parts.port or 22
+    except ValueError as e:
+        raise TransportUnavailableError("an sftp: URL has a port from 1 to 65535", shown) from e
+    path = unquote(parts.path, errors="strict")
+    if not path.startswith("/") or path == "/":
+        raise TransportUnavailableError("an sftp: URL names the folder: sftp://user@host:port/path", shown)
+    segments = [s for s in path.split("/") if s]
+    if any(s in (".", "..") for s in segments) or "\\" in path:
+        raise TransportUnavailableError("an sftp: URL's path has no '.', '..' or backslash", shown)
+    return SFTPTransport(
+        host=parts.hostname, port=port, user=unquote(parts.username, errors="strict"),
+        path=path.rstrip("/") or "/",
+        identity_file=_option_path(options, "identity_file", base, shown),
+        known_hosts=_option_path(options, "known_hosts", base, shown),
+        timeout=_timeout(options, shown), create=bool(options.get("create", False)))
+
+
+class SFTPTransport(Transport):
+    """Objects as files below ``path`` on an SSH server, reached with a key, the host key checked.
+
+    ``path`` is absolute on the server; ``/~/x`` is ``x`` in the login folder. The connection is
+    opened here (so a wrong key or host key fails at once) and again after it was lost.
+    """
+
+    scheme = "sftp"
+    resume_unit = 1
+    stores_digests = False
+
+    def __init__(self, *, host: str, port: int, user: str, path: str, identity_file: Path,
+                 known_hosts: Path, timeout: float = DEFAULT_TIMEOUT, create: bool = False) -> None:
+        self._host = host
+        self._port = port
+        self._user = user
+        self._timeout = timeout
+        netloc = f"[{host}]" if ":" in host else host
+        self._url = f"sftp://{user}@{netloc}:{port}{path}"
+        self._ssh: paramiko.SSHClient | None = None
+        self._client: paramiko.SFTPClient | None = None
+        self._check_file: bool | None = None  # does the server offer the check-file extension?
+        self._key = self._load_key(Path(identity_file))
+        self._known_hosts = Path(known_hosts)
+        _regular_file(self._known_hosts, "known_hosts file", MAX_KNOWN_HOSTS_BYTES, self._url)
+        self._root = path
+        with self._guard(self._url, "opening the folder"):
+            if path.startswith("/~/") or path == "/~":
+                home = self._sftp().normalize(".")
+                self._root = posixpath.join(home, path[3:]).rstrip("/") or "/"
+            self._check_root(create)
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    # --- the connection ---------------------------------------------------------------------
+
+    def _load_key(self, path: Path) -> paramiko.PKey:
+        data = _regular_file(path, "private key file", MAX_KEY_FILE_BYTES, self._url)
+        if path.lstat().st_mode & 0o077:
+            raise TransportUnavailableError(f"the private key file {path} is readable by others "
+                                            "(chmod 600 it, as ssh requires)", self._url)
+        del data  # read only to prove it is a readable, bounded regular file
+        try:
+            return paramiko.PKey.from_path(path)
+        except paramiko.PasswordRequiredException as e:
+            raise TransportUnavailableError(f"the private key file {path} is encrypted: govarc needs a key "
+                                            "without a passphrase, readable only by its user", self._url) from e
+        except (paramiko.SSHException, ValueError, OSError) as e:
+            raise TransportUnavailableError(f"the private key file {path} is not a usable private key", self._url) from e
+
+    def _connect(self) -> paramiko.SFTPClient:
+        ssh = paramiko.SSHClient()
+        try:
+            ssh.load_host_keys(str(self._known_hosts))  # only this file: never ~/.ssh/known_hosts
+        except Exception as e:  # paramiko raises several kinds for a malformed line
+            raise TransportUnavailableError(f"the known_hosts file {self._known_hosts} cannot be read", self._url) from e
+        ssh.set_missing_host_key_policy(_Reject())
+        t = self._timeout
+        try:
+            try:
+                ssh.connect(self._host, self._port, username=self._user, pkey=self._key, timeout=t,
+                            banner_timeout=t, auth_timeout=t, channel_timeout=t, allow_agent=False,
+                            look_for_keys=False)
+                client = ssh.open_sftp()
+            except _UnknownHostKey as e:
+                raise TransportUnavailableError(f"the server's host key ({e}) is not in the known_hosts file "
+                                                f"{self._known_hosts}: refused", self._url) from None
+            except paramiko.BadHostKeyException as e:
+                raise TransportUnavailableError(
+                    f"the server's host key ({e.key.get_name()} {e.key.fingerprint}) differs from the one in the "
+                    f"known_hosts file {self._known_hosts} (changed key or another server): refused", self._url) from None
+            except paramiko.AuthenticationException:
+                raise TransportUnavailableError(f"the server refused the key for user {self._user!r}", self._url) from None
+            except (socket.timeout, TimeoutError):
+                raise TransportUnavailableError(f"cannot connect: no answer within {t:g} s", self._url) from None
+            except OSError as e:
+                raise TransportUnavailableError(f"cannot connect: {e.strerror or e}", self._url) from None
+            except (paramiko.SSHException, EOFError) as e:
+                raise TransportUnavailableError(f"cannot connect: {_one_line(e)}", self._url) from None
+        except BaseException:
+            ssh.close()
+            raise
+        channel = client.get_channel()
+        if channel is not None:
+            channel.settimeout(t)
+        self._ssh = ssh
+        return client
+
+    def _sftp(self) -> paramiko.SFTPClient:
+        if self._client is not None and self._ssh is not None:
+            t = self._ssh.get_transport()
+            if t is not None and t.is_active():
+                return self._client
+        self._drop()
+        self._client = self._connect()
+        return self._client
+
+    def _drop(self) -> None:
+        client, ssh = self._client, self._ssh
+        self._client = self._ssh = None
+        for thing in (client, ssh):
+            if thing is not None:
+                try:
+                    thing.close()
+                except Exception:  # closing a dead connection: nothing left to release
+                    pass
+
+    def close(self) -> None:
+        self._drop()
+
+    @contextmanager
+    def _guard(self, where: str, action: str) -> Iterator[None]:
+        """Turn a failure of the server or the connection into one :class:`TransportError` line."""
+        try:
+            yield
+        except (TransportError, _Missing):
+            raise
+        except UnicodeDecodeError:
+            raise TransportError(f"{action} failed: the server sent a file name that is not UTF-8", where) from None
+        except (socket.timeout, TimeoutError):
+            self._drop()
+            raise TransportError(f"{action} failed: no answer from the server within {self._timeout:g} s", where) from None
+        except (EOFError, paramiko.SSHException):
+            self._drop()
+            raise TransportError(f"{action} failed: the connection to the server was lost", where) from None
+        except OSError as e:
+            t = self._ssh.get_transport() if self._ssh is not None else None
+            if t is None or not t.is_active():
+                self._drop()
+                raise TransportError(f"{action} failed: the connection to the server was lost", where) from None
+            raise TransportError(f"{action} failed: {_one_line(e)}", where) from None
+
+    # --- paths ------------------------------------------------------------------------------
+
+    def _check_root(self, create: bool) -> None:
+        sftp = self._sftp()
+        if create:
+            parts = [p for p in self._root.split("/") if p]
+            for i in range(len(parts)):
+                path = "/" + "/".join(parts[: i + 1])
+                if _lstat(sftp, path) is None:
+                    try:
+                        sftp.mkdir(path, 0o755)
+                    except OSError:
+                        if _lstat(sftp, path) is None:
+                            raise
+        try:
+            st = sftp.stat(self._root)
+        except FileNotFoundError:
+            raise TransportUnavailableError("the folder does not exist on the server", self._url) from None
+        if st.st_mode is None or not stat.S_ISDIR(st.st_mode):
+            raise TransportUnavailableError("not a folder on the server", self._url)
+
+    def _path(self, segments: builtins.list[str]) -> str:
+        return posixpath.join(self._root, *segments) if segments else self._root
+
+    def _folder(self, segments: builtins.list[str], create: bool, where: str) -> str:
+        """The server path of the folder ``segments`` below the root, no link on the way.
+
+        Raises :class:`_Missing` when a folder is absent (and not ``create``) or is an object (and
+        not ``create``: then :class:`ObjectExistsError`), :class:`UnsafeObjectError` for a link or
+        a special file on the way.
+        """
+        sftp = self._sftp()
+        for i in range(len(segments)):
+            path = self._path(segments[: i + 1])
+            st = _lstat(sftp, path)
+            if st is None:
+                if not create:
+                    raise _Missing
+                try:
+                    sftp.mkdir(path, 0o755)
+                except OSError:
+                    st = _lstat(sftp, path)  # made by another writer meanwhile?
+                    if st is None:
+                        raise
+                else:
+                    continue
+            mode = st.st_mode or 0
+            if stat.S_ISDIR(mode):
+                continue
+            shown = "/".join(segments[: i + 1])
+            if stat.S_ISREG(mode):
+                if create:
+                    raise ObjectExistsError(f"{shown!r} is an object, not a folder of keys", where)
+                raise _Missing
+            raise UnsafeObjectError(f"{_kind(mode)} is on the way ({shown!r}): refused", where)
+        return self._path(segments)
+
+    def _entry(self, key: str, where: str) -> tuple[str, paramiko.SFTPAttributes | None]:
+        """The server path of ``key`` and its ``lstat`` (None when absent); :class:`_Missing` if its folder is."""
+        segments = key.split("/")
+        folder = self._folder(segments[:-1], False, where)
+        path = posixpath.join(folder, segments[-1])
+        return path, _lstat(self._sftp(), path)
+
+    def _object(self, key: str, where: str) -> tuple[str, paramiko.SFTPAttributes]:
+        """The server path and ``lstat`` of the regular file under ``key``, else a coded error."""
+        try:
+            path, st = self._entry(key, where)
+        except _Missing:
+            raise ObjectNotFoundError("no such object", where) from None
+        if st is None or stat.S_ISDIR(st.st_mode or 0):
+            raise ObjectNotFoundError("no such object", where)
+        if not stat.S_ISREG(st.st_mode or 0):
+            raise UnsafeObjectError(f"{_kind(st.st_mode or 0)} is there, not an object", where)
+        return path, st
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def stat(self, key: str) -> ObjectInfo:
+        validate_key(key)
+        where = self.where(key)
+        with self._guard(where, "reading the object's size"):
+            _, st = self._object(key, where)
+        return ObjectInfo(key, st.st_size or 0, None)
+
+    def exists(self, key: str) -> bool:
+        validate_key(key)
+        where = self.where(key)
+        with self._guard(where, "looking for the object"):
+            try:
+                _, st = self._entry(key, where)
+            except _Missing:
+                return False
+        if st is None or stat.S_ISDIR(st.st_mode or 0):
+            return False
+        if not stat.S_ISREG(st.st_mode or 0):
+            raise UnsafeObjectError(f"{_kind(st.st_mode or 0)} is there, not an object", where)
+        return True
+
+    def get(self, key: str, sink: Writable, sha256: str | None = None, *,
+            max_size: int | None = None, progress: Progress | None = None) -> ObjectInfo:
+        validate_key(key)
+        expected = check_sha256(sha256)
+        max_size = check_size(max_size)
+        where = self.where(key)
+        with self._guard(where, "reading the object"):
+            path, st = self._object(key, where)
+            size = st.st_size or 0
+            if max_size is not None and size > max_size:
+                raise ObjectTooLargeError(f"{size} bytes, over the limit of {max_size}", where)
+            f = self._sftp().open(path, "rb")
+        try:
+            with self._guard(where, "reading the object"):
+                f.prefetch(size, max_concurrent_requests=_PREFETCH_REQUESTS)
+            h = hashlib.sha256()
+            n = 0
+            while True:
+                with self._guard(where, "reading the object"):
+                    chunk = f.read(BLOCK_SIZE)
+                if not chunk:
+                    break
+                n += len(chunk)
+                if max_size is not None and n > max_size:
+                    raise ObjectTooLargeError(f"grew over the limit of {max_size} bytes while read", where)
+                h.update(chunk)
+                sink.write(chunk)  # a local failure (a full disk) stays an OSError for the caller
+                if progress is not None:
+                    progress(n)
+        finally:
+            _close_quietly(f)
+        digest = h.hexdigest()
+        if expected is not None and digest != expected:
+            raise DigestMismatchError(f"SHA-256 is {digest}, expected {expected}", where)
+        return ObjectInfo(key, n, digest)
+
+    def _remote_digest(self, path: str, where: str) -> tuple[str, int]:
+        """SHA-256 and size of the file at ``path``, computed on the server when it can, else read back."""
+        sftp = self._sftp()
+        f = sftp.open(path, "rb")
+        try:
+            size = f.stat().st_size or 0
+            if self._check_file is not False:
+                try:
+                    raw = f.check("sha256")
+                except OSError:
+                    if not self._sftp_alive():
+                        raise
+                    self._check_file = False  # OpenSSH's sftp-server: read the bytes back instead
+                else:
+                    if len(raw) == 32:
+                        self._check_file = True
+                        return raw.hex(), size
+                    self._check_file = False
+            f.prefetch(size, max_concurrent_requests=_PREFETCH_REQUESTS)
+            h = hashlib.sha256()
+            n = 0
+            while chunk := f.read(BLOCK_SIZE):
+                h.update(chunk)
+                n += len(chunk)
+            return h.hexdigest(), n
+        finally:
+            _close_quietly(f)
+
+    def _sftp_alive(self) -> bool:
+        t = self._ssh.get_transport() if self._ssh is not None else None
+        return t is not None and t.is_active()
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def put(self, key: str, stream: Readable, size: int | None = None, sha256: str | None = None, *,
+            overwrite: bool = False, resume: bool = True, progress: Progress | None = None) -> PutResult:
+        validate_key(key)
+        expected = check_sha256(sha256)
+        size = check_size(size)
+        where = self.where(key)
+        segments = key.split("/")
+        with self._guard(where, "storing the object"):
+            folder = self._folder(segments[:-1], True, where)
+            final = posixpath.join(folder, segments[-1])
+            existing = self._existing(final, where)
+            if existing is not None and expected is not None:
+                if size is None or existing.st_size == size:
+                    have, n = self._remote_digest(final, where)
+                    if have == expected:
+                        return PutResult(key, n, have, written=False)
+                if not overwrite:
+                    raise ObjectExistsError("a different object is already there", where)
+            return self._upload(folder, final, key, stream, size, expected, overwrite, resume, progress)
+
+    def _existing(self, path: str, where: str) -> paramiko.SFTPAttributes | None:
+        st = _lstat(self._sftp(), path)
+        if st is None or stat.S_ISREG(st.st_mode or 0):
+            return st
+        if stat.S_ISDIR(st.st_mode or 0):
+            raise ObjectExistsError("the key is a folder of other keys", where)
+        raise UnsafeObjectError(f"{_kind(st.st_mode or 0)} is there, not an object", where)
+
+    def _upload(self, folder: str, final: str, key: str, stream: Readable, size: int | None,
+                expected: str | None, overwrite: bool, resume: bool, progress: Progress | None) -> PutResult:
+        where = self.where(key)
+        sftp = self._sftp()
+        tmp = posixpath.join(folder, part_name(posixpath.basename(final)))
+        st = _lstat(sftp, tmp)
+        if st is not None and not stat.S_ISREG(st.st_mode or 0):
+            if stat.S_ISDIR(st.st_mode or 0):
+                raise UnsafeObjectError("a folder is where the partial upload goes", where)
+            sftp.remove(tmp)  # junk planted in our namespace: removing a link never follows it
+            st = None
+        have = (st.st_size or 0) if (st is not None and resume) else 0
+        f = sftp.open(tmp, "r+b" if have else "w+b")
+        try:
+            f.set_pipelined(True)
+            n, digest, reused = self._fill(f, tmp, have, stream, size, where, progress)
+            if size is not None and n != size:
+                raise DigestMismatchError(f"{n} bytes, expected {size}; nothing was stored", where)
+            if expected is not None and digest != expected:
+                raise DigestMismatchError(f"SHA-256 is {digest}, expected {expected}; nothing was stored", where)
+            f.close()  # collects the server's answers to the pipelined writes
+        except DigestMismatchError:
+            _close_quietly(f)
+            sftp.remove(tmp)  # wrong content is not worth resuming
+            raise
+        except BaseException:
+            _close_quietly(f)  # the partial stays for the next put to resume
+            raise
+        stored, stored_size = self._remote_digest(tmp, where)
+        if stored != digest or stored_size != n:
+            sftp.remove(tmp)
+            raise DigestMismatchError(f"the server holds {stored_size} bytes with SHA-256 {stored} after the "
+                                      f"upload of {n} bytes with SHA-256 {digest}; nothing was stored", where)
+        written = self._commit(tmp, final, where, digest, n, overwrite)
+        return PutResult(key, n, digest, written=written, resumed_from=reused)
+
+    def _fill(self, f: paramiko.SFTPFile, tmp: str, have: int, stream: Readable, size: int | None, where: str,
+              progress: Progress | None) -> tuple[int, str, int]:
+        """Write ``stream`` into the partial ``f``, reusing its first ``have`` bytes where they match.
+
+        The partial's bytes are read back and compared with the stream: a resume costs reading the
+        reused prefix once (OpenSSH offers no server-side hash).
+        """
+        h = hashlib.sha256()
+        pos = 0
+        reused = 0
+        reader = _PrefixReader(self._sftp(), tmp, have) if have else None
+        try:
+            while True:
+                chunk = read_chunk(stream, BLOCK_SIZE, where)
+                if not chunk:
+                    break
+                if size is not None and pos + len(chunk) > size:
+                    raise DigestMismatchError(f"more than the expected {size} bytes; nothing was stored", where)
+                h.update(chunk)
+                start = 0
+                if reader is not None and pos < have:
+                    same = _common_prefix(reader.read(len(chunk)), chunk)
+                    reused = pos + same
+                    start = same
+                    if same < len(chunk):
+                        reader.close()
+                        reader = None
+                        have = 0  # from here on, everything is new
+                if start < len(chunk):
+                    f.seek(pos + start)
+                    f.write(chunk[start:])
+                pos += len(chunk)
+                if progress is not None:
+                    progress(pos)
+        finally:
+            if reader is not None:
+                reader.close()
+        f.flush()
+        if (f.stat().st_size or 0) != pos:
+            f.truncate(pos)  # the old partial was longer than this content
+        return pos, h.hexdigest(), min(reused, pos)
+
+    def _commit(self, tmp: str, final: str, where: str, digest: str, n: int, overwrite: bool) -> bool:
+        """Make the verified partial visible under ``final``; False when the same content was already there."""
+        sftp = self._sftp()
+        if overwrite:
+            self._existing(final, where)
+            sftp.posix_rename(tmp, final)
+            return True
+        try:
+            sftp.rename(tmp, final)  # SFTP v3: fails when something is there (OpenSSH: link + unlink)
+            return True
+        except OSError:
+            if not self._sftp_alive() or _lstat(sftp, final) is None:
+                raise
+        # an object appeared under the key while this one was uploaded
+        self._existing(final, where)
+        have, size = self._remote_digest(final, where)
+        sftp.remove(tmp)
+        if have == digest and size == n:
+            return False
+        raise ObjectExistsError("a different object is already there", where)
+
+    def delete(self, key: str) -> bool:
+        validate_key(key)
+        where = self.where(key)
+        with self._guard(where, "deleting the object"):
+            try:
+                path, st = self._entry(key, where)
+            except _Missing:
+                return False
+            if st is None or stat.S_ISDIR(st.st_mode or 0):
+                return False
+            try:
+                self._sftp().remove(path)  # a link is removed itself, never followed
+            except FileNotFoundError:
+                return False
+            return True
+
+    # --- listing ----------------------------------------------------------------------------
+
+    def list(self, prefix: str = "") -> builtins.list[str]:
+        base = validate_prefix(prefix)
+        segments = base.split("/") if base else []
+        out: builtins.list[str] = []
+        where = self.where(base)
+        with self._guard(where, "listing"):
+            try:
+                folder = self._folder(segments, False, where)
+            except _Missing:
+                return []
+            self._walk(folder, base, len(segments), out, where)
+        out.sort()
+        return out
+
+    def _walk(self, folder: str, base: str, depth: int, out: builtins.list[str], where: str) -> None:
+        try:
+            entries = self._sftp().listdir_attr(folder)
+        except FileNotFoundError:
+            return  # removed meanwhile
+        for entry in entries:
+            name = entry.filename
+            if name.startswith(RESERVED_PREFIX):
+                continue  # temporaries and partial uploads
+            key = f"{base}/{name}" if base else name
+            if not is_valid_key(key):
+                continue  # nothing a key can address (a control character, NFD, too long, …)
+            mode = entry.st_mode or 0
+            if stat.S_ISREG(mode):
+                out.append(key)
+                if len(out) > MAX_LIST_KEYS:
+                    raise TransportError(f"more than {MAX_LIST_KEYS} keys to list", where)
+            elif stat.S_ISDIR(mode) and depth + 1 < MAX_KEY_DEPTH:
+                self._walk(posixpath.join(folder, name), key, depth + 1, out, where)
+            # links and special files are never listed nor followed
+
+    def clean_temporaries(self, max_age: float = DEFAULT_TEMPORARY_AGE) -> int:
+        """Remove partial uploads last touched over ``max_age`` seconds ago (by the server's clock).
+
+        SFTP has no locks: a writer counts as no longer running when its partial was not written
+        for ``max_age``; keep it above the longest stall of a writer (the default is 7 days).
+        """
+        with self._guard(self._url, "removing stale temporaries"):
+            return self._clean(self._root, 0, time.time() - max_age)
+
+    def _clean(self, folder: str, depth: int, cutoff: float) -> int:
+        sftp = self._sftp()
+        removed = 0
+        try:
+            entries = sftp.listdir_attr(folder)
+        except FileNotFoundError:
+            return 0
+        for entry in entries:
+            name = entry.filename
+            mode = entry.st_mode or 0
+            path = posixpath.join(folder, name)
+            if name.startswith(PART_PREFIX):
+                if stat.S_ISDIR(mode):
+                    continue
+                if not stat.S_ISREG(mode) or (entry.st_mtime or 0) <= cutoff:
+                    try:
+                        sftp.remove(path)
+                        removed += 1
+                    except FileNotFoundError:
+                        pass
+            elif stat.S_ISDIR(mode) and depth + 1 < MAX_KEY_DEPTH and not name.startswith(RESERVED_PREFIX):
+                removed += self._clean(path, depth + 1, cutoff)
+        return removed
+
+
+class _PrefixReader:
+    """Reads the existing partial upload from its start, pipelined, to compare it with the stream."""
+
+    def __init__(self, sftp: paramiko.SFTPClient, path: str, size: int) -> None:
+        self._f = sftp.open(path, "rb")
+        self._f.prefetch(size, max_concurrent_requests=_PREFETCH_REQUESTS)
+
+    def read(self, n: int) -> bytes:
+        out = bytearray()
+        while len(out) < n:
+            chunk = self._f.read(n - len(out))
+            if not chunk:
+                break
+            out += chunk
+        return bytes(out)
+
+    def close(self) -> None:
+        _close_quietly(self._f)
+
+
+def _lstat(sftp: paramiko.SFTPClient, path: str) -> paramiko.SFTPAttributes | None:
+    try:
+        return sftp.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a regular file"
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    n = min(len(a), len(b))
+    if a[:n] == b[:n]:
+        return n
+    lo, hi = 0, n  # binary search for the first differing byte
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[lo:mid + 1] == b[lo:mid + 1]:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _close_quietly(f: paramiko.SFTPFile) -> None:
+    try:
+        f.close()
+    except Exception:  # the connection is gone or the close reported what the caller already raises
+        pass
+
+
+def _one_line(e: BaseException) -> str:
+    text = (getattr(e, "strerror", None) or str(e) or type(e).__name__).strip()
+    return " ".join(text.split())[:300]
