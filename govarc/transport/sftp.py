@@ -201,7 +201,7 @@ class SFTPTransport(Transport):
         del data  # read only to prove it is a readable, bounded regular file
         try:
             return paramiko.PKey.from_path(path)
-        except paramiko.PasswordRequiredException as e:
+        except (paramiko.PasswordRequiredException, TypeError) as e:  # cryptography: TypeError for a passphrase
             raise TransportUnavailableError(f"the private key file {path} is encrypted: govarc needs a key "
                                             "without a passphrase, readable only by its user", self._url) from e
         except (paramiko.SSHException, ValueError, OSError) as e:

@@ -1,0 +1,344 @@
+"""The SFTP transport against a real OpenSSH sshd: host keys, client keys, a server dying mid-upload, links.
+
+What the contract (``test_contract.py``) cannot see through the interface: the files on the
+server (the sshd serves this machine's folders), links and FIFOs planted there, the connection.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from govarc.errors import EXIT_TRANSFER
+from govarc.transport import (
+    BLOCK_SIZE,
+    TransportError,
+    TransportUnavailableError,
+    UnsafeObjectError,
+    open_transport,
+)
+from govarc.transport.folder import part_name
+from govarc.transport.sftp import SFTPTransport
+from tests.transport.sshd import Sshd, keygen
+from tests.transport.streams import Source, blob, sha
+
+
+def assert_one_line(err: BaseException, *parts: str) -> None:
+    text = str(err)
+    assert "\n" not in text and "Traceback" not in text, text
+    for part in parts:
+        assert part in text, text
+    assert getattr(err, "exit_code", None) == EXIT_TRANSFER
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.is_symlink()}
+
+
+# --- host keys --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def other_host_key(tmp_path: Path) -> Path:
+    return keygen(tmp_path / "other_host_key").with_suffix(".pub")
+
+
+@pytest.mark.parametrize("variant", ["empty", "other-host", "other-port", "changed-key", "changed-key-hashed"])
+def test_an_unknown_or_changed_host_key_is_refused(sshd: Sshd, sftp_root: Path, tmp_path: Path,
+                                                   other_host_key: Path, variant: str):
+    known = tmp_path / "known_hosts"
+    line = sshd.host_line(other_host_key)
+    known.write_text({
+        "empty": "",
+        "other-host": sshd.host_line(sshd.folder / "ssh_host_ed25519_key.pub").replace("127.0.0.1", "127.0.0.2"),
+        "other-port": sshd.host_line(sshd.folder / "ssh_host_ed25519_key.pub").replace(f":{sshd.port}", ":1"),
+        "changed-key": line,
+        "changed-key-hashed": "",
+    }[variant])
+    if variant == "changed-key-hashed":
+        import paramiko
+
+        kind, b64 = other_host_key.read_text().split()[:2]
+        hashed = paramiko.HostKeys.hash_host(f"[{sshd.host}]:{sshd.port}")
+        known.write_text(f"{hashed} {kind} {b64}\n")
+    before = known.read_bytes()
+    with pytest.raises(TransportUnavailableError) as e:
+        open_transport(sshd.url(sftp_root), options=sshd.options(known_hosts=str(known)))
+    word = "differs" if variant.startswith("changed") else "is not in the known_hosts file"
+    assert_one_line(e.value, word, "refused", f"sftp://{sshd.user}@127.0.0.1:{sshd.port}")
+    assert known.read_bytes() == before  # never learnt
+    assert os.listdir(sftp_root) == []
+
+
+def test_the_users_own_known_hosts_is_never_read(sshd: Sshd, sftp_root: Path):
+    options = sshd.options()
+    del options["known_hosts"]
+    with pytest.raises(TransportUnavailableError) as e:
+        open_transport(sshd.url(sftp_root), options=options)
+    assert_one_line(e.value, "known_hosts", "never read implicitly")
+
+
+def test_a_malformed_or_special_known_hosts_file_is_one_line(sshd: Sshd, sftp_root: Path, tmp_path: Path):
+    bad = tmp_path / "known_hosts"
+    bad.write_text(f"[{sshd.host}]:{sshd.port} ssh-ed25519 !!!not-base64!!!\n")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path in (bad, fifo, tmp_path / "missing", tmp_path):
+        with pytest.raises(TransportUnavailableError) as e:
+            open_transport(sshd.url(sftp_root), options=sshd.options(known_hosts=str(path)))
+        assert_one_line(e.value, str(path))
+
+
+# --- client keys ------------------------------------------------------------------------------
+
+
+def test_a_key_the_server_does_not_know_is_refused(sshd: Sshd, sftp_root: Path, tmp_path: Path):
+    wrong = keygen(tmp_path / "wrong_key")
+    with pytest.raises(TransportUnavailableError) as e:
+        open_transport(sshd.url(sftp_root), options=sshd.options(identity_file=str(wrong)))
+    assert_one_line(e.value, "refused the key", f"sftp://{sshd.user}@127.0.0.1:{sshd.port}")
+
+
+def test_a_wrong_user_is_refused(sshd: Sshd, sftp_root: Path):
+    url = sshd.url(sftp_root).replace(f"//{sshd.user}@", "//nobody-here@")
+    with pytest.raises(TransportUnavailableError) as e:
+        open_transport(url, options=sshd.options())
+    assert_one_line(e.value, "refused the key", "nobody-here")
+
+
+@pytest.mark.parametrize("variant", ["not-a-key", "public-key", "readable-by-others", "encrypted", "missing", "fifo"])
+def test_an_unusable_identity_file_is_one_line(sshd: Sshd, sftp_root: Path, tmp_path: Path, variant: str):
+    path = tmp_path / "id"
+    if variant == "not-a-key":
+        path.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nnonsense\n-----END OPENSSH PRIVATE KEY-----\n")
+        path.chmod(0o600)
+    elif variant == "public-key":
+        path.write_bytes((sshd.client_key.parent / "client_key.pub").read_bytes())
+        path.chmod(0o600)
+    elif variant == "readable-by-others":
+        path.write_bytes(sshd.client_key.read_bytes())
+        path.chmod(0o644)
+    elif variant == "encrypted":
+        import subprocess
+
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "pass phrase", "-f", str(path)], check=True)
+    elif variant == "fifo":
+        os.mkfifo(path)
+    with pytest.raises(TransportUnavailableError) as e:
+        open_transport(sshd.url(sftp_root), options=sshd.options(identity_file=str(path)))
+    assert_one_line(e.value, str(path))
+
+
+@pytest.mark.parametrize("url,expected", [
+    ("sftp://root:secret-pw@127.0.0.1:{port}/srv", "carries no password"),
+    ("sftp://127.0.0.1:{port}/srv", "names the user"),
+    ("sftp://root@127.0.0.1:{port}", "names the folder"),
+    ("sftp://root@127.0.0.1:{port}/", "names the folder"),
+    ("sftp://root@127.0.0.1:{port}/srv/../etc", "'..'"),
+    ("sftp://root@127.0.0.1:99999/srv", "port"),
+    ("sftp://root@127.0.0.1:{port}/srv?x=1", "no query"),
+])
+def test_bad_sftp_urls(sshd: Sshd, url: str, expected: str):
+    with pytest.raises(TransportUnavailableError) as e:
+        open_transport(url.format(port=sshd.port), options=sshd.options())
+    assert_one_line(e.value, expected)
+    assert "secret-pw" not in str(e.value)
+
+
+def test_unknown_options_and_bad_timeouts_are_refused(sshd: Sshd, sftp_root: Path):
+    for options in (sshd.options(password="x"), sshd.options(timeout=0), sshd.options(timeout="5"),
+                    sshd.options(timeout=10_000)):
+        with pytest.raises(TransportUnavailableError) as e:
+            open_transport(sshd.url(sftp_root), options=options)
+        assert_one_line(e.value)
+        assert "'x'" not in str(e.value)
+
+
+def test_no_server_listening_is_one_line(sshd: Sshd, sftp_root: Path):
+    from tests.transport.sshd import _free_port
+
+    url = sshd.url(sftp_root).replace(f":{sshd.port}/", f":{_free_port()}/")
+    with pytest.raises(TransportUnavailableError) as e:
+        open_transport(url, options=sshd.options(timeout=5))
+    assert_one_line(e.value, "cannot connect")
+
+
+def test_a_missing_root_folder_and_create(sshd: Sshd, tmp_path: Path):
+    with pytest.raises(TransportUnavailableError) as e:
+        open_transport(sshd.url(tmp_path / "missing"), options=sshd.options())
+    assert_one_line(e.value, "does not exist")
+    t = open_transport(sshd.url(tmp_path / "new" / "交换"), options=sshd.options(create=True))
+    try:
+        assert t.list() == [] and (tmp_path / "new" / "交换").is_dir()
+    finally:
+        t.close()
+
+
+def test_relative_key_files_are_taken_against_the_base(sshd: Sshd, sftp_root: Path):
+    options = sshd.options(identity_file="client_key", known_hosts="known_hosts")
+    t = open_transport(sshd.url(sftp_root), base=sshd.folder, options=options)
+    try:
+        assert isinstance(t, SFTPTransport) and t.list() == []
+    finally:
+        t.close()
+
+
+# --- a server dying mid-upload ----------------------------------------------------------------
+
+
+def _wait_for_size(path: Path, size: int) -> None:
+    deadline = time.monotonic() + 20
+    while not (path.exists() and path.stat().st_size >= size):
+        assert time.monotonic() < deadline, f"{path} never reached {size} bytes"
+        time.sleep(0.02)
+
+
+def test_a_server_killed_mid_upload_then_the_next_put_resumes(sshd: Sshd, sftp_root: Path, sftp_transport):
+    data = blob(6 * BLOCK_SIZE + 321, seed=40)
+    key = "inbound/LZ0012/b7/pkg.zip"
+    partial = sftp_root / "inbound" / "LZ0012" / "b7" / part_name("pkg.zip")
+    killed: list[int] = []
+
+    def kill_server() -> None:
+        if src.pos >= 3 * BLOCK_SIZE and not killed:
+            _wait_for_size(partial, 2 * BLOCK_SIZE)  # the server has stored part of the upload
+            killed.append(sshd.kill_sessions())
+
+    src = Source(data, chunk=BLOCK_SIZE, watch=kill_server)
+    with pytest.raises(TransportError) as e:
+        sftp_transport.put(key, src, size=len(data), sha256=sha(data))
+    assert killed and killed[0] >= 1
+    assert_one_line(e.value, key, "connection")
+    # the next call reconnects; nothing is visible, the partial is there
+    assert sftp_transport.list() == [] and not sftp_transport.exists(key)
+    assert partial.stat().st_size >= 2 * BLOCK_SIZE
+    result = sftp_transport.put(key, io.BytesIO(data), size=len(data), sha256=sha(data))
+    assert result.written and result.resumed_from >= 2 * BLOCK_SIZE
+    assert result.sha256 == sha(data)
+    assert (sftp_root / "inbound" / "LZ0012" / "b7" / "pkg.zip").read_bytes() == data
+    assert not partial.exists()
+    assert sftp_transport.list() == [key]
+
+
+def test_a_server_killed_mid_download_is_one_line_and_the_next_get_works(sshd: Sshd, sftp_transport):
+    data = blob(4 * BLOCK_SIZE, seed=41)
+    sftp_transport.put("pkg.zip", io.BytesIO(data))
+
+    class Killing(io.BytesIO):
+        def write(self, chunk):  # type: ignore[override]
+            if self.tell() >= BLOCK_SIZE:
+                sshd.kill_sessions()
+            return super().write(chunk)
+
+    with pytest.raises(TransportError) as e:
+        sftp_transport.get("pkg.zip", Killing())
+    assert_one_line(e.value, "pkg.zip")
+    assert sftp_transport.read("pkg.zip", max_size=len(data)) == data
+
+
+# --- links and special files on the server ----------------------------------------------------
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    (folder / "secret.txt").write_bytes(b"outside the root")
+    (folder / "pkg.zip").write_bytes(b"outside pkg")
+    return folder
+
+
+LINKS = {
+    "folder-outside": lambda root, out: (root / "inbound", out),
+    "folder-inside": lambda root, out: (root / "inbound", root / "real"),
+    "dangling-folder": lambda root, out: (root / "inbound", out / "nowhere"),
+    "deep-folder-outside": lambda root, out: (root / "a" / "b" / "inbound", out),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(LINKS))
+def test_a_folder_link_inside_the_root_is_never_followed(sshd: Sshd, sftp_root: Path, sftp_transport,
+                                                         outside: Path, variant: str):
+    (sftp_root / "real").mkdir()
+    (sftp_root / "real" / "pkg.zip").write_bytes(b"inside")
+    link, target = LINKS[variant](sftp_root, outside)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target)
+    key = str(link.relative_to(sftp_root)) + "/pkg.zip"
+    before = snapshot(outside)
+    for op in (lambda: sftp_transport.put(key, io.BytesIO(b"evil")),
+               lambda: sftp_transport.put(key + "2", io.BytesIO(b"evil")),
+               lambda: sftp_transport.get(key, io.BytesIO()),
+               lambda: sftp_transport.stat(key),
+               lambda: sftp_transport.exists(key),
+               lambda: sftp_transport.delete(key),
+               lambda: sftp_transport.list(str(link.relative_to(sftp_root)))):
+        with pytest.raises(UnsafeObjectError) as e:
+            op()
+        assert_one_line(e.value, "symbolic link")
+    assert snapshot(outside) == before
+    assert str(link.relative_to(sftp_root)) + "/pkg.zip" not in sftp_transport.list()
+    assert link.is_symlink()
+
+
+@pytest.mark.parametrize("variant", ["file-outside", "file-inside", "dangling", "fifo"])
+def test_a_link_or_fifo_as_the_object_is_refused(sshd: Sshd, sftp_root: Path, sftp_transport,
+                                                 outside: Path, variant: str):
+    (sftp_root / "real.zip").write_bytes(b"inside")
+    obj = sftp_root / "pkg.zip"
+    if variant == "fifo":
+        os.mkfifo(obj)
+    else:
+        obj.symlink_to({"file-outside": outside / "pkg.zip", "file-inside": sftp_root / "real.zip",
+                        "dangling": outside / "nowhere"}[variant])
+    before = snapshot(outside)
+    for op in (lambda: sftp_transport.put("pkg.zip", io.BytesIO(b"evil")),
+               lambda: sftp_transport.put("pkg.zip", io.BytesIO(b"evil"), overwrite=True),
+               lambda: sftp_transport.get("pkg.zip", io.BytesIO()),  # a FIFO never blocks
+               lambda: sftp_transport.stat("pkg.zip"),
+               lambda: sftp_transport.exists("pkg.zip")):
+        with pytest.raises(UnsafeObjectError) as e:
+            op()
+        assert_one_line(e.value, "pkg.zip")
+    assert sftp_transport.list() == ["real.zip"]
+    assert sftp_transport.delete("pkg.zip") is True  # removes the link itself, never its target
+    assert not os.path.lexists(obj)
+    assert snapshot(outside) == before
+    assert (sftp_root / "real.zip").read_bytes() == b"inside"
+
+
+def test_a_link_planted_as_the_partial_upload_is_removed_not_followed(sftp_root: Path, sftp_transport,
+                                                                      outside: Path):
+    (sftp_root / part_name("pkg.zip")).symlink_to(outside / "pkg.zip")
+    before = snapshot(outside)
+    result = sftp_transport.put("pkg.zip", io.BytesIO(b"package"))
+    assert result.written and result.resumed_from == 0
+    assert (sftp_root / "pkg.zip").read_bytes() == b"package" and not (sftp_root / "pkg.zip").is_symlink()
+    assert snapshot(outside) == before
+
+
+def test_objects_are_plain_files_on_the_server(sftp_root: Path, sftp_transport):
+    data = blob(BLOCK_SIZE + 1)
+    sftp_transport.put("收文/正文.pdf", io.BytesIO(data))
+    assert (sftp_root / "收文" / "正文.pdf").read_bytes() == data
+    assert sorted(os.listdir(sftp_root / "收文")) == ["正文.pdf"]
+
+
+def test_names_no_key_can_address_are_not_listed(sftp_root: Path, sftp_transport):
+    sftp_transport.put("ok.txt", io.BytesIO(b"ok"))
+    (sftp_root / "cafe\u0301.txt").write_bytes(b"nfd")
+    (sftp_root / "tab\tname").write_bytes(b"ctl")
+    (sftp_root / ".govarc-part-stray").write_bytes(b"partial")
+    assert sftp_transport.list() == ["ok.txt"]
+
+
+def test_the_url_never_carries_a_secret_and_names_the_location(sshd: Sshd, sftp_root: Path, sftp_transport):
+    assert sftp_transport.url == f"sftp://{sshd.user}@127.0.0.1:{sshd.port}{sftp_root}"
+    with pytest.raises(TransportError) as e:
+        sftp_transport.stat("inbound/none.zip")
+    assert str(e.value) == f"{sftp_transport.url}/inbound/none.zip: no such object"
