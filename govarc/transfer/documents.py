@@ -428,8 +428,8 @@ def transfer_list_to_xml(tl: TransferList) -> bytes:
     """The transfer list as UTF-8 XML, valid against ``transfer-list.xsd``; InvalidInputError if ``tl`` is not sound."""
     try:
         _check_list(tl)
-    except _Bad as e:
-        raise InvalidInputError(str(e), f"transfer list {str(tl.batch_id)[:64]}") from None
+    except _Bad as bad:
+        raise InvalidInputError(str(bad), f"transfer list {str(tl.batch_id)[:64]}") from None
     root = etree.Element(_q("transferList"), nsmap={None: NS},  # type: ignore[dict-item]
                          attrib={"version": VERSION, "batchId": tl.batch_id, "createdAt": tl.created_at})
     _sub(root, "workName", tl.work_name)
@@ -529,8 +529,8 @@ def transfer_list_from_xml(data: bytes, where: str) -> TransferList:
         for name, (said, actual) in stated.items():
             if said != actual:
                 raise _Bad(f"the totals lie: {name} says {said}, the packages listed make {actual}")
-    except _Bad as e:
-        raise InvalidInputError(f"transfer list: {e}", where) from None
+    except _Bad as bad:
+        raise InvalidInputError(f"transfer list: {bad}", where) from None
     return tl
 
 
@@ -538,8 +538,8 @@ def receipt_to_xml(r: Receipt) -> bytes:
     """The receipt as UTF-8 XML, valid against ``receipt.xsd``; InvalidInputError if ``r`` is not sound."""
     try:
         _check_receipt(r)
-    except _Bad as e:
-        raise InvalidInputError(str(e), f"receipt {str(r.batch_id)[:64]}") from None
+    except _Bad as bad:
+        raise InvalidInputError(str(bad), f"receipt {str(r.batch_id)[:64]}") from None
     root = etree.Element(_q("receipt"), nsmap={None: NS},  # type: ignore[dict-item]
                          attrib={"version": VERSION, "batchId": r.batch_id, "receivedAt": r.received_at})
     tr = _sub(root, "transferor")
@@ -608,8 +608,8 @@ def receipt_from_xml(data: bytes, where: str) -> Receipt:
         for name, (said, actual) in stated.items():
             if said != actual:
                 raise _Bad(f"the totals lie: {name} says {said}, the packages listed make {actual}")
-    except _Bad as e:
-        raise InvalidInputError(f"receipt: {e}", where) from None
+    except _Bad as bad:
+        raise InvalidInputError(f"receipt: {bad}", where) from None
     return r
 
 
