@@ -85,7 +85,7 @@ def _import(ws: Workspace, catalog: Catalog, agency: Agency, batch: cb.Batch, tr
     where = transport.where(key)
     sig = transport.read(key + SIGNATURE_SUFFIX, max_size=MAX_SIGNATURE_BYTES)
     xml = transport.read(key, max_size=MAX_RECEIPT_BYTES)
-    findings = verify_document(xml, sig, where, policy, archives.code)
+    findings = verify_document(xml, sig, where + SIGNATURE_SUFFIX, policy, archives.code)
     if findings:
         f = findings[0]
         raise SignatureError(f"the receipt is not validly signed by the archives {archives.code}: {f.code}: {f.message}",
