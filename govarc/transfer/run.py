@@ -30,6 +30,7 @@ from govarc.catalog.db import Catalog
 from govarc.catalog.states import BatchState
 from govarc.errors import ConfigError, InvalidInputError, SignatureError
 from govarc.fsutil import fsync_path
+from govarc.limits import MAX_BATCH_PACKAGES
 from govarc.sign.signer import Signer
 from govarc.store.packages import PackageStore
 from govarc.transport import Transport
@@ -284,11 +285,12 @@ def transfer_run(ws: Workspace, catalog: Catalog, agency: Agency, transport: Tra
             its = tuple(cb.items(catalog, batch.id))
             return TransferReport(code, batch.id, its, batch.state.value, resumed=True, dry_run=True,
                                   list_sha256=batch.list_sha256, planned=tuple(i.archival_code for i in its))
-        due = cb.due_records(catalog, code, send_unsigned=archives.send_unsigned)
+        due = cb.due_records(catalog, code, send_unsigned=archives.send_unsigned)[:MAX_BATCH_PACKAGES]
         return TransferReport(code, None, dry_run=True, planned=tuple(r.archival_code for r in due))
     resumed = batch is not None
     if batch is None:
-        due = cb.due_records(catalog, code, send_unsigned=archives.send_unsigned)
+        # a batch holds at most MAX_BATCH_PACKAGES; the rest go in the next run's batch
+        due = cb.due_records(catalog, code, send_unsigned=archives.send_unsigned)[:MAX_BATCH_PACKAGES]
         if not due:
             return TransferReport(code, None)
         if signer is None:
