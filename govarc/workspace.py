@@ -32,6 +32,80 @@ CONFIG_NAME = "govarc.toml"
 CONFIG_SCHEMA = 1
 
 
+ARCHIVES_KEYS = ("code", "name", "url", "receipt_overdue_days", "send_unsigned", "transport")
+ARCHIVES_TRANSPORT_KEYS = ("identity_file", "known_hosts", "endpoint_url", "region", "profile", "create")
+MAX_OVERDUE_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class ArchivesConfig:
+    """``[archives]``: the archives this workspace's agencies transfer to, and the transfer policy.
+
+    ``code`` is the identity its certificate carries (receipts must be signed by it); ``url`` the
+    transport (a folder, ``file:///…``, ``sftp://…`` or ``s3://…``); ``transport`` the per-scheme
+    options (``[archives.transport]``); a packaged record is due when signed (or ``send_unsigned``)
+    and not transferred yet; a published batch without a receipt after ``receipt_overdue_days`` is
+    flagged overdue.
+    """
+
+    code: str
+    url: str
+    name: str | None = None
+    receipt_overdue_days: int = 14
+    send_unsigned: bool = False
+    transport: tuple[tuple[str, str | bool], ...] = ()
+
+    def transport_options(self) -> dict[str, object]:
+        return dict(self.transport)
+
+    def as_toml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "url": self.url}
+        if self.name is not None:
+            out["name"] = self.name
+        out["receipt_overdue_days"] = self.receipt_overdue_days
+        out["send_unsigned"] = self.send_unsigned
+        if self.transport:
+            out["transport"] = dict(self.transport)
+        return out
+
+
+def parse_archives(raw: Any, where: str) -> ArchivesConfig:
+    """The ``[archives]`` table, checked key by key (a typo is an error naming it)."""
+    if not isinstance(raw, dict):
+        raise ConfigError("`archives` must be a table ([archives])", where)
+    _unknown(raw, ARCHIVES_KEYS, "[archives]", where)
+    code = raw.get("code")
+    if not isinstance(code, str) or not is_agency_code(code):
+        raise ConfigError(f"`archives.code` must be 1-32 letters, digits or hyphens, not {code!r}", where)
+    url = raw.get("url")
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigError("`archives.url` must name the transport (a folder, file:///…, sftp://… or s3://…)", where)
+    name = raw.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise ConfigError(f"`archives.name` must be a non-empty string, not {name!r}", where)
+    days = raw.get("receipt_overdue_days", 14)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_OVERDUE_DAYS:
+        raise ConfigError(f"`archives.receipt_overdue_days` must be a whole number from 1 to {MAX_OVERDUE_DAYS}, "
+                          f"not {days!r}", where)
+    send_unsigned = _bool(raw, "send_unsigned", "archives.send_unsigned", where)
+    opts = raw.get("transport", {})
+    if not isinstance(opts, dict):
+        raise ConfigError("`archives.transport` must be a table ([archives.transport])", where)
+    _unknown(opts, ARCHIVES_TRANSPORT_KEYS, "[archives.transport]", where)
+    transport: list[tuple[str, str | bool]] = []
+    for key in ARCHIVES_TRANSPORT_KEYS:
+        if key not in opts:
+            continue
+        value = opts[key]
+        if key == "create":
+            value = _bool(opts, key, "archives.transport.create", where)
+        elif not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"`archives.transport.{key}` must be a non-empty string, not {value!r}", where)
+        transport.append((key, value))
+    return ArchivesConfig(code=code, url=url.strip(), name=name.strip() if isinstance(name, str) else None,
+                          receipt_overdue_days=days, send_unsigned=send_unsigned, transport=tuple(transport))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything govarc.toml says, resolved against the home folder."""
@@ -43,14 +117,18 @@ class Settings:
     identity_oid: str = "2.5.4.97"
     key_algorithm: str = "ec-p256"
     workers: int = 0  # 0: one per core
+    archives: ArchivesConfig | None = None  # [archives]: where the agencies transfer to (None: nowhere)
 
     def to_toml(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "workspace": {"schema": CONFIG_SCHEMA, "workers": self.workers},
             "package": {"zip": self.package_zip, "sm3": self.package_sm3},
             "pki": {"identity_oid": self.identity_oid, "key_algorithm": self.key_algorithm},
-            "agency": [a.as_toml() for a in self.agencies],
         }
+        if self.archives is not None:
+            out["archives"] = self.archives.as_toml()
+        out["agency"] = [a.as_toml() for a in self.agencies]
+        return out
 
 
 # Every key govarc.toml may hold, per table: a typo is an error naming the key, never a silent default.
@@ -181,7 +259,7 @@ def load_settings(home: Path) -> Settings:
     path = home / CONFIG_NAME
     data = read_toml(path)
     where = str(path)
-    _unknown(data, list(SECTIONS) + ["agency"], CONFIG_NAME, where, "section")
+    _unknown(data, list(SECTIONS) + ["agency", "archives"], CONFIG_NAME, where, "section")
     ws, pkg, pki = (_table(data, name, where) for name in SECTIONS)
     for name, table in (("workspace", ws), ("package", pkg), ("pki", pki)):
         _unknown(table, SECTIONS[name], f"[{name}]", where)
@@ -201,6 +279,7 @@ def load_settings(home: Path) -> Settings:
         home=home, agencies=parse_agencies(data, home, where),
         package_zip=_bool(pkg, "zip", "package.zip", where), package_sm3=_bool(pkg, "sm3", "package.sm3", where),
         identity_oid=identity_oid, key_algorithm=key_algorithm, workers=workers,
+        archives=parse_archives(data["archives"], where) if "archives" in data else None,
     )
 
 

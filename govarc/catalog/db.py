@@ -127,6 +127,29 @@ MIGRATIONS: list[Sequence[Step]] = [
     [  # 3: package locations as keys relative to the workspace home
         _relative_package_locations,
     ],
+    [  # 4: transfer batches to the archives and their items (see govarc.catalog.batches)
+        """CREATE TABLE batches (
+            id TEXT PRIMARY KEY,
+            agency TEXT NOT NULL, archives TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'open',
+            list_sha256 TEXT NOT NULL,
+            published_at TEXT, receipt_at TEXT, receipt_sha256 TEXT
+        )""",
+        "CREATE INDEX batches_agency_state ON batches(agency, state)",
+        """CREATE TABLE batch_items (
+            batch_id TEXT NOT NULL REFERENCES batches(id),
+            record_id INTEGER NOT NULL REFERENCES records(id),
+            archival_code TEXT NOT NULL,
+            key TEXT NOT NULL,
+            sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+            tagmanifest_sha256 TEXT NOT NULL,
+            verdict TEXT, reasons TEXT,
+            PRIMARY KEY (batch_id, record_id),
+            UNIQUE (batch_id, key)
+        )""",
+        "CREATE INDEX batch_items_record ON batch_items(record_id)",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

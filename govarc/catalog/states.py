@@ -1,4 +1,4 @@
-"""The closed sets of states the catalog records: records and runs (later batches and messages)."""
+"""The closed sets of states the catalog records: records, runs and transfer batches (later messages)."""
 
 from __future__ import annotations
 
@@ -10,3 +10,22 @@ class RecordState(str, Enum):
 
     REGISTERED = "registered"  # ingested, archival code assigned, not yet packaged
     PACKAGED = "packaged"  # its package is in the store (signed or not: see package_signed)
+    TRANSFERRED = "transferred"  # the archives' signed receipt accepted it (or holds it already: duplicate)
+    REJECTED = "rejected"  # the archives' signed receipt rejected it (reasons in batch_items); may go again
+
+
+class BatchState(str, Enum):
+    """Where a transfer batch is (``batches.state``); see specs/transfer.md."""
+
+    OPEN = "open"  # id and items recorded, uploads not finished
+    UPLOADED = "uploaded"  # every package is on the transport, the list not yet published
+    PUBLISHED = "published"  # the signed list is published: the archives may take it
+    RECEIPTED = "receipted"  # the archives' signed receipt is imported
+
+
+class Verdict(str, Enum):
+    """The archives' verdict on one package of a batch (``batch_items.verdict``; NULL until the receipt)."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"

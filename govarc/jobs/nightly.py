@@ -32,6 +32,7 @@ from govarc.errors import ConfigError, as_govarc_error, from_os_error
 from govarc.fsutil import fsync_path
 from govarc.jobs.ingest_step import IngestStep
 from govarc.jobs.package_step import PackageStep
+from govarc.jobs.transfer_step import ReceiptsStep, TransferStep
 from govarc.jobs.report import AgencyRun, NightlyReport
 from govarc.jobs.runner import RunProgress, now, not_started, run_agency
 from govarc.jobs.steps import SILENT, Step, StepContext
@@ -41,7 +42,7 @@ from govarc.workspace import Agency, Workspace
 
 KIND = "nightly"
 
-NIGHTLY_STEPS: tuple[Step, ...] = (IngestStep(), PackageStep())
+NIGHTLY_STEPS: tuple[Step, ...] = (IngestStep(), PackageStep(), TransferStep(), ReceiptsStep())
 """The nightly job's steps, in the order each agency runs them."""
 
 STEPS: Mapping[str, Step] = {s.name: s for s in NIGHTLY_STEPS}

@@ -65,7 +65,7 @@ def test_a_version_1_catalog_migrates_to_the_current_version(tmp_path):
     path = tmp_path / "catalog.sqlite"
     v1_catalog(path)
     with open_catalog(path) as cat:
-        assert cat.schema_version() == SCHEMA_VERSION == 3  # 3: package locations as keys
+        assert cat.schema_version() == SCHEMA_VERSION == 4  # 3: package locations as keys, 4: transfer batches
         tables = {r[0] for r in cat.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"records", "record_files", "sequences", "runs", "meta"} <= tables
         assert cat.conn.execute("SELECT last_item FROM sequences").fetchall() == [(7,)]
@@ -79,6 +79,8 @@ def test_a_workspace_from_before_identities_is_adopted(city):
         rows_before = cat.conn.execute("SELECT archival_code, state FROM records ORDER BY id").fetchall()
         with cat.write() as conn:
             conn.execute("DROP TABLE meta")
+            conn.execute("DROP TABLE batch_items")
+            conn.execute("DROP TABLE batches")
             conn.execute("PRAGMA user_version = 1")
     (city.home / ID_FILE).unlink()
     result = cli(city.home, "--json", "status")
