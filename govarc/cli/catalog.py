@@ -39,7 +39,7 @@ def rebuild(out: Output, force: bool, json_: bool) -> None:
       govarc --home /srv/govarc catalog rebuild
       govarc --home /srv/govarc catalog rebuild --json | jq '.findings'
     """
-    from govarc.catalog.rebuild import rebuild_catalog
+    from govarc.archiving.rebuild import rebuild_catalog
     from govarc.workspace import Workspace
 
     if json_:

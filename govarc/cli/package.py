@@ -33,7 +33,7 @@ def package(ctx: click.Context, code: str | None, passphrase_file: Path | None) 
     from govarc.catalog.identity import open_workspace_catalog
     from govarc.cli.signing import agency_signer_factory
     from govarc.lock import run_lock
-    from govarc.package.pending import package_pending
+    from govarc.archiving.pending import package_pending
     from govarc.workspace import Workspace
 
     out: Output = ctx.obj
@@ -45,7 +45,7 @@ def package(ctx: click.Context, code: str | None, passphrase_file: Path | None) 
         for agency in agencies:
             with out.progress(f"packaging {agency.code}") as progress:
                 built += package_pending(
-                    cat, ws.objects_dir, ws.store_dir(agency.code), ws.tmp_dir, agency.code,
+                    cat, ws.objects, ws.package_store(agency.code), ws.tmp_dir, agency.code,
                     signer=signer_for(agency), unsigned=agency.unsigned, keys=ws.keys_dir(agency.code),
                     zip=ws.settings.package_zip, sm3=ws.settings.package_sm3, progress=progress,
                 )

@@ -75,9 +75,8 @@ def _sign_pending(out: Output, only: str | None, prompter: CliPrompter) -> None:
     from govarc.catalog.identity import open_workspace_catalog
     from govarc.errors import EXIT_OK, ConfigError
     from govarc.lock import run_lock
-    from govarc.package.pending import NO_KEY, sign_pending, unsigned_packages
+    from govarc.archiving.pending import NO_KEY, sign_pending, unsigned_packages
     from govarc.sign.agency import load_agency_key
-    from govarc.store.packages import PackageStore
 
     ws = open_workspace(out)
     agencies = [ws.agency(only)] if only else list(ws.agencies)
@@ -85,7 +84,7 @@ def _sign_pending(out: Output, only: str | None, prompter: CliPrompter) -> None:
     exit_code = EXIT_OK
     with run_lock(ws.lock_path), open_workspace_catalog(ws) as cat:
         for a in agencies:
-            store = PackageStore(ws.home, a.code)
+            store = ws.package_store(a.code)
             todo = unsigned_packages(cat, store, a.code)
             creds = load_agency_key(ws, a.code, prompter) if todo else None
             if todo and creds is None:

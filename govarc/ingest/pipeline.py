@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from govarc.catalog.db import Catalog
-from govarc.catalog.records import content_key
 from govarc.ingest.prepare import ItemProgress, Prepared, prepare_all
 from govarc.ingest.register import known, register_batch, store_batch
 from govarc.ingest.report import IngestReport, Outcome
@@ -23,17 +22,9 @@ from govarc.ingest.sources import discover
 from govarc.store.objects import ObjectStore
 from govarc.workspace import Agency
 
-__all__ = ["BATCH", "IngestReport", "Outcome", "ingest", "content_key", "object_path"]
+__all__ = ["BATCH", "IngestReport", "Outcome", "ingest"]
 
 BATCH = 200
-
-
-def object_path(objects: Path, sha256: str) -> Path:
-    """Deprecated: use ``ObjectStore(objects).path(sha256)`` (:mod:`govarc.store.objects`).
-
-    Kept only for ``package/pending.py`` and ``catalog/rebuild.py`` until they move to the store.
-    """
-    return ObjectStore(objects).path(sha256)
 
 
 def ingest(

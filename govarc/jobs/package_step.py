@@ -9,7 +9,7 @@ from pathlib import Path
 from govarc.catalog.runs import unpackaged_count
 from govarc.jobs.steps import StepContext, StepFailed, StepResult
 from govarc.lock import LockScope
-from govarc.package.pending import Packaged, package_pending
+from govarc.archiving.pending import Packaged, package_pending
 from govarc.workspace import Agency, Workspace
 
 
@@ -25,7 +25,7 @@ class PackageStep:
     Needs ``ingest`` (a drop folder that could not be read is not packaged around); it also runs
     for agencies without a drop folder, whose records come from ``govarc ingest``. Its count is
     ``packaged``; its run-log field ``packaged`` lists the packages built, also those built before
-    a failure; its report is the tuple of :class:`~govarc.package.pending.Packaged`.
+    a failure; its report is the tuple of :class:`~govarc.archiving.pending.Packaged`.
     """
 
     name: str = "package"
@@ -53,7 +53,7 @@ class PackageStep:
 
         try:
             package_pending(
-                ctx.catalog, ws.objects_dir, ws.store_dir(code), ws.tmp_dir, code,
+                ctx.catalog, ws.objects, ws.package_store(code), ws.tmp_dir, code,
                 signer=ctx.signer, unsigned=ctx.agency.unsigned, keys=ws.keys_dir(code),
                 zip=ws.settings.package_zip, sm3=ws.settings.package_sm3, on_package=built,
             )
