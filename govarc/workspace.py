@@ -28,7 +28,6 @@ import tomli_w
 from govarc.errors import ConfigError
 from govarc.store.objects import ObjectStore
 from govarc.store.packages import STORE_DIR, PackageStore, store_packages
-# Agency and DEFAULT_ACCEPTED are defined in govarc.domain and stay importable from here.
 from govarc.domain import DEFAULT_ACCEPTED, Agency, is_agency_code, is_code_part
 
 CONFIG_NAME = "govarc.toml"

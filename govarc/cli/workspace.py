@@ -9,8 +9,9 @@ import click
 from govarc.admin import add_agency, init_workspace
 from govarc.catalog.identity import open_workspace_catalog
 from govarc.cli.output import Output
+from govarc.domain import DEFAULT_ACCEPTED, Agency
 from govarc.errors import ConfigError
-from govarc.workspace import DEFAULT_ACCEPTED, Agency, Workspace
+from govarc.workspace import Workspace
 
 
 @click.command("init")

@@ -10,10 +10,10 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from govarc.domain import Agency, Classification, Retention, is_code_part
 from govarc.findings import Finding
 from govarc.ingest.inspect import compare
-from govarc.package.metadata import Classification, LimitExceededError, Retention, check_list, parse_date
-from govarc.workspace import Agency
+from govarc.package.metadata import LimitExceededError, check_list, parse_date
 
 if TYPE_CHECKING:
     from govarc.ingest.prepare import PreparedFile
@@ -26,9 +26,6 @@ LIST_SEPARATORS = NAME_SEPARATORS + "、"
 """Between the items of a list of names (责任者): as for file names, and the enumeration comma ``、``."""
 KEYWORD_SEPARATORS = LIST_SEPARATORS + " \t\u3000"
 """Between keywords (主题词), which are single words: as for names, and spaces (ASCII or full-width)."""
-
-_CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-
 
 def split_list(value: Any, separators: str = LIST_SEPARATORS) -> list[str]:
     """A list field as its items: a list is taken item by item, text is split at ``separators``.
@@ -101,7 +98,7 @@ def resolve_fields(
             findings.append(Finding("INGEST_TEXT_DISAGREES", str(item.main), message))
     for key, label in (("unit", "机构问题代码"), ("category", "门类代码")):
         value = str(f.get(key, getattr(agency, key))).strip()
-        if not value or not set(value) <= _CODE_CHARS or len(value) > 16:
+        if not is_code_part(value):
             _field_error(findings, where, "INGEST_FIELD_INVALID", f"{label} {value!r} must be 1-16 letters or digits")
         out[key] = value
     if "page_count" in f:

@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from govarc.catalog.db import Catalog
+from govarc.domain import Agency
 from govarc.ingest.prepare import ItemProgress, Prepared, prepare_all
 from govarc.ingest.register import known, register_batch, store_batch
 from govarc.ingest.report import IngestReport, Outcome
 from govarc.ingest.sources import discover
 from govarc.store.objects import ObjectStore
-from govarc.workspace import Agency
 
 __all__ = ["BATCH", "IngestReport", "Outcome", "ingest"]
 

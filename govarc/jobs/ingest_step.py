@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from govarc.domain import Agency
 from govarc.errors import ConfigError
 from govarc.ingest.pipeline import ingest
 from govarc.jobs.steps import StepContext, StepResult
 from govarc.lock import LockScope
-from govarc.workspace import Agency, Workspace
+from govarc.workspace import Workspace
 
 COUNTS = ("registered", "duplicate", "refused")
 

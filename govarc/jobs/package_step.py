@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from govarc.archiving.pending import Packaged, package_pending
 from govarc.catalog.runs import unpackaged_count
+from govarc.domain import Agency
 from govarc.jobs.steps import StepContext, StepFailed, StepResult
 from govarc.lock import LockScope
-from govarc.archiving.pending import Packaged, package_pending
-from govarc.workspace import Agency, Workspace
+from govarc.workspace import Workspace
 
 
 def _result(packaged: Sequence[Packaged]) -> StepResult:

@@ -17,9 +17,7 @@ from typing import Any
 
 from lxml import etree
 
-# AGENCY_CODE, ArchivalCode, Classification and Retention are defined in govarc.domain; they stay
-# importable from here for the modules that still name them so (ingest, catalog).
-from govarc.domain import AGENCY_CODE, ArchivalCode, Classification, Retention, is_agency_code  # noqa: F401
+from govarc.domain import ArchivalCode, Classification, Retention, is_agency_code
 from govarc.errors import MetadataError
 from govarc.fsutil import UnsafeInputError, read_input
 from govarc.limits import MAX_FIELD_CHARS, MAX_JSON_DEPTH, MAX_LIST_ITEMS, MAX_SIDECAR_BYTES, MAX_XML_DEPTH
