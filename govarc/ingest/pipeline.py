@@ -29,7 +29,7 @@ BATCH = 200
 
 def ingest(
     catalog: Catalog,
-    objects: Path,
+    objects: ObjectStore,
     agency: Agency,
     paths: Iterable[Path],
     *,
@@ -39,10 +39,9 @@ def ingest(
 ) -> IngestReport:
     """Ingest every record found in ``paths`` for ``agency``; report every item's outcome.
 
-    ``objects`` is the root of the object store. Good items are registered even when others are
+    ``objects`` is the workspace's object store. Good items are registered even when others are
     refused. Nothing of a refused item is kept.
     """
-    store = ObjectStore(objects)
     items = discover(list(paths))
     if on_total:
         on_total(len(items))
@@ -56,7 +55,7 @@ def ingest(
             good.append(p)
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     for start in range(0, len(good), BATCH):
-        accepted, refused = store_batch(store, good[start:start + BATCH])
+        accepted, refused = store_batch(objects, good[start:start + BATCH])
         outcomes.extend(refused)
         outcomes.extend(register_batch(catalog, agency, accepted, now))
     outcomes.sort(key=lambda o: o.path)

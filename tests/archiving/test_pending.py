@@ -30,7 +30,7 @@ def ws(tmp_path):
     city = make_city(tmp_path, n=7)
     workspace, _ = init_workspace(tmp_path / "home", city)
     with open_catalog(workspace.catalog_path) as cat:
-        report = ingest(cat, workspace.objects_dir, workspace.agency("SZF"), [tmp_path / "drop" / "SZF"], workers=1)
+        report = ingest(cat, workspace.objects, workspace.agency("SZF"), [tmp_path / "drop" / "SZF"], workers=1)
     assert report.count("registered") == 7
     return workspace
 

@@ -88,7 +88,7 @@ def test_nightly_packages_say_what_the_catalog_knows(tmp_path: Path) -> None:
     ws, _ = init_workspace(tmp_path / "home", SAMPLES / "city.toml")
     docs = [DROP / rel for rel in EXPECTED if rel.startswith("SZF/")]
     with open_catalog(ws.catalog_path) as cat:
-        report = ingest(cat, ws.objects_dir, ws.agency("SZF"), docs, workers=1)
+        report = ingest(cat, ws.objects, ws.agency("SZF"), docs, workers=1)
         assert report.count("registered") == len(docs), [o.as_dict() for o in report.outcomes]
         built = package_pending(cat, ws.objects, ws.package_store("SZF"), ws.tmp_dir, "SZF", unsigned=True)
         catalog = {
