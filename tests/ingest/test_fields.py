@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from govarc.domain import Agency
-from govarc.ingest.fields import KEYWORD_SEPARATORS, LIST_SEPARATORS, NAME_SEPARATORS, resolve_fields, split_list
+from govarc.domain import KEYWORD_SEPARATORS, LIST_SEPARATORS, NAME_SEPARATORS, split_list
+from govarc.ingest.fields import resolve_fields
 from govarc.ingest.sources import Item
 
 AGENCY = Agency("SZF", "柳州市人民政府办公室", "0012", "柳州市人民政府")
