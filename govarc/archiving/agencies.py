@@ -14,8 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from govarc.archiving.pending import NO_KEY, Packaged, SignedPackage, SignFailure, package_pending, sign_pending
-from govarc.archiving.pending import unsigned_packages
+from govarc.archiving.pending import (
+    NO_KEY,
+    Packaged,
+    SignedPackage,
+    SignFailure,
+    package_pending,
+    sign_pending,
+    unsigned_packages,
+)
 from govarc.catalog.identity import open_workspace_catalog
 from govarc.domain import Agency
 from govarc.errors import EXIT_OK, ConfigError
