@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from govarc.catalog.identity import open_workspace_catalog
+from govarc.domain import Agency
 from govarc.errors import ConfigError
-from govarc.workspace import CONFIG_NAME, Agency, Settings, Workspace, parse_agencies, read_toml, write_settings
+from govarc.workspace import CONFIG_NAME, Settings, Workspace, parse_agencies, read_toml, write_settings
 
 
 def init_workspace(home: Path, config: Path | None = None) -> tuple[Workspace, bool]:

@@ -157,6 +157,33 @@ def sequence_text(key: SequenceKey) -> str:
     return f"{fonds}-{category}·{year:04d}-{retention}-{unit}"
 
 
+NAME_SEPARATORS = ";；"
+"""Between the file names of a list (附件): ``;`` and the full-width ``；``. Not ``、`` nor a space,
+which Chinese file names hold (``附件1、2.pdf``)."""
+LIST_SEPARATORS = NAME_SEPARATORS + "、"
+"""Between the items of a list of names (责任者): as for file names, and the enumeration comma ``、``."""
+KEYWORD_SEPARATORS = LIST_SEPARATORS + " \t\u3000"
+"""Between keywords (主题词), which are single words: as for names, and spaces (ASCII or full-width)."""
+METADATA_SEPARATORS = LIST_SEPARATORS + ",，"
+"""Between the items of 责任者 and 主题词 in a metadata file (JSON or a record dict): as for names, and
+the comma ``,`` / ``，``; no spaces, which names hold."""
+
+
+def split_list(value: Any, separators: str = LIST_SEPARATORS) -> list[str]:
+    """A list field as its items: a list is taken item by item, text is split at ``separators``.
+
+    The one list splitter: ingest (sidecars, registers, record fields) and the metadata files of
+    ``govarc package build`` split with it, each field at its own separators (above).
+
+    Items are stripped and empty ones dropped, so ``"a；b、 c;"`` is ``["a", "b", "c"]``.
+    """
+    if isinstance(value, (list, tuple)):
+        items = [str(v) for v in value]
+    else:
+        items = re.split(f"[{re.escape(separators)}]", str(value))
+    return [i.strip() for i in items if i.strip()]
+
+
 DEFAULT_ACCEPTED = (
     "application/pdf",
     "application/ofd",

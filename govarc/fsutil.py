@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
+import re
+import shutil
 import stat
 from collections.abc import Iterator, Sequence
 from enum import Enum
@@ -208,3 +210,33 @@ def read_input(path: Path, root: Path | None = None, *, max_bytes: int) -> bytes
     if len(data) > max_bytes:
         raise UnsafeInputError(InputKind.TOO_LARGE, str(path), f"is over the limit of {max_bytes:,} bytes")
     return data
+
+
+def remove_orphans(folder: Path, pattern: re.Pattern[str]) -> None:
+    """Remove the entries of ``folder`` whose names match ``pattern`` and whose process is gone.
+
+    ``pattern``'s first group is the process id that made the entry; an entry of a process that
+    still runs (or of another user's, which cannot be asked) is kept. Nothing is followed.
+    """
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        m = pattern.match(entry.name)
+        if not m or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                pass

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ from typing import Any
 import tomli_w
 
 from govarc.errors import ConfigError
-# Agency and DEFAULT_ACCEPTED are defined in govarc.domain and stay importable from here.
+from govarc.store.objects import ObjectStore
+from govarc.store.packages import STORE_DIR, PackageStore, store_packages
 from govarc.domain import DEFAULT_ACCEPTED, Agency, is_agency_code, is_code_part
 
 CONFIG_NAME = "govarc.toml"
@@ -345,7 +347,20 @@ class Workspace:
         return self.home / "run.lock"
 
     def store_dir(self, code: str) -> Path:
-        return self.home / "store" / code
+        return self.home / STORE_DIR / code
+
+    @property
+    def objects(self) -> ObjectStore:
+        """The content-addressed object store (below :attr:`objects_dir`)."""
+        return ObjectStore(self.objects_dir)
+
+    def package_store(self, code: str) -> PackageStore:
+        """The package store of agency ``code`` (:meth:`store_dir`)."""
+        return PackageStore(self.home, code)
+
+    def stored_packages(self) -> Iterator[Path]:
+        """Every entry of every agency's store that is or claims to be a package (see :func:`store_packages`)."""
+        return store_packages(self.home)
 
     def keys_dir(self, code: str) -> Path:
         return self.home / "keys" / code

@@ -63,4 +63,4 @@ def ingest_into(ws: Any, *paths: Path, agency: Any = None, workers: int = 1) -> 
     from govarc.ingest.pipeline import ingest
 
     with open_catalog(ws.catalog_path) as cat:
-        return ingest(cat, ws.objects_dir, agency or ws.agency("SZF"), [Path(p) for p in paths], workers=workers)
+        return ingest(cat, ws.objects, agency or ws.agency("SZF"), [Path(p) for p in paths], workers=workers)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from govarc.domain import (
+    KEYWORD_SEPARATORS,
+    LIST_SEPARATORS,
+    METADATA_SEPARATORS,
+    NAME_SEPARATORS,
     Agency,
     ArchivalCode,
     Classification,
@@ -13,6 +19,7 @@ from govarc.domain import (
     is_agency_code,
     is_code_part,
     sequence_text,
+    split_list,
 )
 from govarc.errors import MetadataError
 
@@ -95,9 +102,40 @@ def test_agency_makes_its_archival_codes() -> None:
     assert str(agency.archival_code(2024, Retention.YEARS_10, 5, category="KJ", unit="A1")) == "0012-KJ·2024-D10-A1-0005"
 
 
-def test_old_import_paths_name_the_same_types() -> None:
-    from govarc.package import metadata
-    from govarc import workspace
+def test_the_package_format_and_the_workspace_use_the_domain_types() -> None:
+    """One definition each: a record read by package/ and an agency read from govarc.toml carry the domain's types."""
+    from govarc.package.metadata import record_from_dict
+    from govarc.workspace import parse_agencies
 
-    assert metadata.Retention is Retention and metadata.ArchivalCode is ArchivalCode
-    assert workspace.Agency is Agency
+    record = record_from_dict({"archival_code": "0012-WS·2024-Y-BGS-0005", "agency_code": "SZF",
+                               "fonds_name": "柳州市人民政府", "creator_name": "柳州市人民政府办公室", "title": "通知", "issuer": "柳州市人民政府办公室",
+                               "date": "2024-03-01", "classification": "公开"})
+    assert type(record.archival_code) is ArchivalCode and type(record.retention) is Retention
+    (agency,) = parse_agencies({"agency": [{"code": "SZF", "name": "柳州市人民政府办公室", "fonds": "0012",
+                                            "fonds_name": "柳州市人民政府"}]}, Path("."), "govarc.toml")
+    assert type(agency) is Agency
+
+
+@pytest.mark.parametrize("value, separators, expected", [
+    ("附件1、2.pdf; 附 件.pdf", NAME_SEPARATORS, ["附件1、2.pdf", "附 件.pdf"]),
+    ("柳州市人民政府、柳州市财政局；Office of Liuzhou, Guangxi", LIST_SEPARATORS,
+     ["柳州市人民政府", "柳州市财政局", "Office of Liuzhou, Guangxi"]),
+    ("林业 植树\u3000通知、绿化", KEYWORD_SEPARATORS, ["林业", "植树", "通知", "绿化"]),
+    ("柳州市人民政府,柳州市财政局，柳州市林业局、Office of Liuzhou", METADATA_SEPARATORS,
+     ["柳州市人民政府", "柳州市财政局", "柳州市林业局", "Office of Liuzhou"]),
+    ([" a ", "", "b,c"], METADATA_SEPARATORS, ["a", "b,c"]),  # a list is taken item by item
+    (";；、 ", METADATA_SEPARATORS, []),
+])
+def test_split_list_splits_each_field_at_its_separators(value, separators, expected) -> None:
+    assert split_list(value, separators) == expected
+
+
+def test_package_metadata_splits_issuers_and_keywords_at_commas_too() -> None:
+    from govarc.package.metadata import record_from_dict
+
+    record = record_from_dict({"archival_code": "0012-WS·2024-Y-BGS-0005", "agency_code": "SZF",
+                               "fonds_name": "柳州市人民政府", "creator_name": "柳州市人民政府办公室", "title": "通知",
+                               "issuer": "柳州市人民政府,柳州市财政局；柳州市林业局", "keywords": "林业，植树、通知",
+                               "date": "2024-03-01", "classification": "公开", "retention": "Y"})
+    assert record.issuers == ("柳州市人民政府", "柳州市财政局", "柳州市林业局")
+    assert record.keywords == ("林业", "植树", "通知")

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 GOVARC = ROOT / "govarc"
-
-# package/pending.py still reads the object store through govarc.ingest.pipeline.object_path; it moves
-# to govarc.store with the store part of issue #8. Remove the entry then: the test fails while it is stale.
-PACKAGE_IMPORTS_INGEST = {"pending.py"}
-
 
 def imports(path: Path) -> set[str]:
     """Every module ``path`` imports, as dotted names (relative imports resolved within govarc)."""
@@ -42,20 +40,42 @@ def test_imports_sees_function_level_and_relative_imports() -> None:
     assert not any(_under(n, "click") for n in found)
 
 
-def test_package_imports_nothing_from_ingest() -> None:
-    offenders = {p.name for p in (GOVARC / "package").glob("*.py")
-                 if any(_under(n, "govarc.ingest") for n in imports(p))}
-    assert offenders == PACKAGE_IMPORTS_INGEST, (
-        f"govarc/package/ must import nothing from govarc/ingest/: {sorted(offenders - PACKAGE_IMPORTS_INGEST)}; "
-        f"no longer importing it (remove from PACKAGE_IMPORTS_INGEST): {sorted(PACKAGE_IMPORTS_INGEST - offenders)}")
+# Which parts of govarc each folder must never import (STYLE.md, "The house as it grows").
+FORBIDDEN = {
+    "package": ("govarc.catalog", "govarc.store", "govarc.ingest", "govarc.jobs", "govarc.transport",
+                "govarc.archiving", "govarc.cli"),
+    "sign": ("govarc.catalog", "govarc.store", "govarc.ingest", "govarc.jobs", "govarc.transport",
+             "govarc.archiving", "govarc.cli"),
+    "catalog": ("govarc.package", "govarc.ingest", "govarc.store", "govarc.jobs", "govarc.archiving", "govarc.cli"),
+    "store": ("govarc.catalog", "govarc.ingest", "govarc.jobs", "govarc.archiving", "govarc.cli"),
+    "transport": ("govarc.package", "govarc.catalog", "govarc.ingest", "govarc.store", "govarc.jobs",
+                  "govarc.archiving", "govarc.cli"),
+}
 
 
-def test_package_and_sign_import_neither_cli_nor_workflows() -> None:
-    for folder in ("package", "sign"):
-        for p in (GOVARC / folder).glob("*.py"):
-            bad = {n for n in imports(p) for top in ("govarc.cli", "govarc.nightly", "govarc.transport")
-                   if _under(n, top)}
-            assert not bad, f"{p.relative_to(ROOT)} imports {sorted(bad)}"
+def offenders(folder: str) -> dict[str, list[str]]:
+    """Each module below ``govarc/<folder>/`` that imports a part ``folder`` must not, with those imports."""
+    found = {}
+    for p in sorted((GOVARC / folder).rglob("*.py")):
+        bad = sorted(n for n in imports(p) for top in FORBIDDEN[folder] if _under(n, top))
+        if bad:
+            found[str(p.relative_to(ROOT))] = bad
+    return found
+
+
+@pytest.mark.parametrize("folder", sorted(FORBIDDEN))
+def test_each_part_imports_only_what_it_may(folder: str) -> None:
+    assert offenders(folder) == {}
+
+
+def test_the_check_catches_a_forbidden_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module of package/ importing the catalog (here, a probe written for the test) is found."""
+    fake = tmp_path / "govarc"
+    (fake / "package").mkdir(parents=True)
+    (fake / "package" / "probe.py").write_text("def f():\n    from ..catalog.db import Catalog\n", encoding="utf-8")
+    monkeypatch.setattr(sys.modules[__name__], "GOVARC", fake)
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert offenders("package") == {"govarc/package/probe.py": ["govarc.catalog.db", "govarc.catalog.db.Catalog"]}
 
 
 def test_only_the_cli_imports_click_or_rich() -> None:

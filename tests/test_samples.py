@@ -25,9 +25,10 @@ from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
 from govarc import limits
+from govarc.domain import Classification, Retention
 from govarc.errors import MetadataError
 from govarc.findings import CODES, Kind, Level
-from govarc.package.metadata import Classification, Retention, normalise_keys, parse_date
+from govarc.package.metadata import normalise_keys, parse_date
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 BAD = SAMPLES / "bad"

@@ -14,7 +14,7 @@ of a workspace goes through :func:`open_workspace_catalog`, which refuses (``Con
 
 A brand-new workspace (no packages, no ``catalog.id``) gets a fresh id in both places on first
 open; a workspace from before ids is adopted the same way once its catalog is seen to know its
-store. The way out of every refusal is ``govarc catalog rebuild`` (:mod:`govarc.catalog.rebuild`).
+store. The way out of every refusal is ``govarc catalog rebuild`` (:mod:`govarc.archiving.rebuild`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING
 from govarc.catalog.db import REBUILD_HINT, Catalog, DatabaseError, database_error, open_catalog, open_readonly, table_names
 from govarc.errors import ConfigError
 from govarc.fsutil import fsync_path
-from govarc.store.packages import store_packages
 
 if TYPE_CHECKING:
     from govarc.workspace import Workspace
@@ -97,10 +96,6 @@ def write_id_file(home: Path, catalog_id: str) -> None:
     finally:
         tmp.unlink(missing_ok=True)
     fsync_path(path.parent)
-
-
-def _first_package(home: Path) -> Path | None:
-    return next(store_packages(home), None)
 
 
 @dataclass(frozen=True)
@@ -201,10 +196,6 @@ def package_code(path: Path) -> str:
     return path.name[:-4] if path.name.endswith(".zip") else path.name
 
 
-def _unknown_packages(home: Path, codes: frozenset[str]) -> list[Path]:
-    return [p for p in store_packages(home) if package_code(p) not in codes]
-
-
 def check_workspace_catalog(ws: Workspace) -> str | None:
     """Refuse a catalog that is not this workspace's (ConfigError); return the id to claim, if any.
 
@@ -215,19 +206,20 @@ def check_workspace_catalog(ws: Workspace) -> str | None:
     file_id = read_id_file(home)
     state = inspect_catalog(path)
     try:
-        return _judge(home, path, file_id, state)
+        return _judge(ws, path, file_id, state)
     except ConfigError:
         state.tidy()
         raise
 
 
-def _judge(home: Path, path: Path, file_id: str | None, state: CatalogState) -> str | None:
+def _judge(ws: Workspace, path: Path, file_id: str | None, state: CatalogState) -> str | None:
+    """The store is asked through ``ws`` (:meth:`~govarc.workspace.Workspace.stored_packages`)."""
     if not state.exists or state.blank:
         what = "missing" if not state.exists else f"empty ({state.blank})"
         if file_id is not None:
             raise ConfigError(f"the catalog is {what}, but {ID_FILE} says this workspace has catalog {file_id}; "
                               + _HINT, str(path))
-        package = _first_package(home)
+        package = next(ws.stored_packages(), None)
         if package is not None:
             raise ConfigError(f"the catalog is {what}, but the store holds packages (such as {package}); "
                               + _HINT, str(path))
@@ -242,7 +234,7 @@ def _judge(home: Path, path: Path, file_id: str | None, state: CatalogState) -> 
                           + _HINT, str(path))
     # A catalog without an id (from before ids) or an id file lost: adopt it if it knows the store.
     known = inspect_catalog(path, want_codes=True).codes or frozenset()  # side files exist now: no tidy
-    unknown = _unknown_packages(home, known)
+    unknown = [p for p in ws.stored_packages() if package_code(p) not in known]
     if unknown:
         raise ConfigError(f"the catalog does not know {len(unknown)} package(s) of the store (such as "
                           f"{unknown[0]}), so it is not this workspace's catalog; " + _HINT, str(path))

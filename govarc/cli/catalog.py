@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from govarc.cli.output import Output
+
+if TYPE_CHECKING:
+    from govarc.archiving.rebuild import RebuildReport
 
 
 @click.group("catalog")
@@ -23,7 +27,7 @@ def catalog() -> None:
 @click.option("--force", is_flag=True, help="Rebuild even a healthy catalog (it is kept aside, not deleted).")
 @click.option("--json", "json_", is_flag=True, help="Print one JSON document (same as govarc --json catalog rebuild).")
 @click.pass_obj
-def rebuild(out: Output, force: bool, json_: bool) -> None:
+def rebuild(out: Output, force: bool, json_: bool) -> RebuildReport:
     """Rebuild the catalog from the packages in the store, verifying each one.
 
     For a catalog that is missing, empty, damaged or not this workspace's (the other commands
@@ -39,7 +43,7 @@ def rebuild(out: Output, force: bool, json_: bool) -> None:
       govarc --home /srv/govarc catalog rebuild
       govarc --home /srv/govarc catalog rebuild --json | jq '.findings'
     """
-    from govarc.catalog.rebuild import rebuild_catalog
+    from govarc.archiving.rebuild import rebuild_catalog
     from govarc.workspace import Workspace
 
     if json_:
@@ -64,5 +68,4 @@ def rebuild(out: Output, force: bool, json_: bool) -> None:
         if report.objects_unreferenced:
             out.line(f"{report.objects_unreferenced} files in objects/ belong to no recovered package (records not "
                      "packaged before the catalog was lost, or packages not recovered): ingest their drop folders again")
-    if report.exit_code:
-        raise SystemExit(report.exit_code)
+    return report

@@ -41,7 +41,7 @@ def ingest(out: Output, paths: tuple[Path, ...], code: str) -> int:
     ws = Workspace.open(Path(out.home))
     agency = ws.agency(code)
     with open_workspace_catalog(ws) as cat, out.items_progress("ingesting") as (progress, total):
-        report = run_ingest(cat, ws.objects_dir, agency, paths, workers=ws.settings.workers,
+        report = run_ingest(cat, ws.objects, agency, paths, workers=ws.settings.workers,
                             progress=progress, on_total=total)
     if out.json:
         out.emit_json(report.as_dict())

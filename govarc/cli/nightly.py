@@ -6,12 +6,16 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from govarc.cli.ingest import report_findings
 from govarc.cli.output import Output, StepsBar
 from govarc.workspace import Workspace
+
+if TYPE_CHECKING:
+    from govarc.jobs.report import NightlyReport
 
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
 
@@ -69,7 +73,7 @@ class _Steps:
               help="File holding the agencies' key passphrase (else $GOVARC_KEY_PASSPHRASE).")
 @click.option("--strict", is_flag=True, help="Exit 3 when there was any warning, as for a refused document.")
 @click.pass_obj
-def nightly(out: Output, passphrase_file: Path | None, strict: bool) -> None:
+def nightly(out: Output, passphrase_file: Path | None, strict: bool) -> NightlyReport | int:
     """The nightly job: for every agency, ingest its drop folder and package (and sign) what is new.
 
     Holds the workspace lock (a second concurrent run exits 7 at once), writes a run log under
@@ -95,7 +99,7 @@ def nightly(out: Output, passphrase_file: Path | None, strict: bool) -> None:
             report = run_nightly(ws, signer_for=signer_for, strict=strict, progress=_Steps(bar, out.verbose))
     except _Terminated:
         click.echo("govarc: error: terminated (SIGTERM); the run is recorded as interrupted", err=True)
-        raise SystemExit(EXIT_TERMINATED) from None
+        return EXIT_TERMINATED
     if out.json:
         out.emit_json(report.as_dict())
     else:
@@ -118,5 +122,4 @@ def nightly(out: Output, passphrase_file: Path | None, strict: bool) -> None:
                 counts = run.counts
                 click.echo(f"{run.code}: {counts.get('registered', 0)} registered, {counts.get('packaged', 0)} packaged")
             click.echo(f"log: {report.log_path}")
-    if report.exit_code:
-        raise SystemExit(report.exit_code)
+    return report

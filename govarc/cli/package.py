@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,13 +11,16 @@ from govarc.cli.output import Output
 from govarc.package.build import build_package, collect_source
 from govarc.package.metadata import load_metadata
 
+if TYPE_CHECKING:
+    from govarc.archiving.agencies import PackagingReport
+
 
 @click.group("package", invoke_without_command=True)
 @click.option("--agency", "code", help="Only this agency (default: every agency of the workspace).")
 @click.option("--passphrase-file", type=click.Path(dir_okay=False, path_type=Path),
               help="File holding the agencies' key passphrase (else $GOVARC_KEY_PASSPHRASE, else a prompt).")
 @click.pass_context
-def package(ctx: click.Context, code: str | None, passphrase_file: Path | None) -> None:
+def package(ctx: click.Context, code: str | None, passphrase_file: Path | None) -> PackagingReport | None:
     """Build archival packages (BagIt bags, govarc profile v1).
 
     Without a subcommand: build and sign a package for every record of the catalog that has none,
@@ -29,32 +33,23 @@ def package(ctx: click.Context, code: str | None, passphrase_file: Path | None) 
       govarc package build ./正文与附件 --metadata record.json --out 0012-WS·2007-Y-BGS-0001
     """
     if ctx.invoked_subcommand is not None:
-        return
-    from govarc.catalog.identity import open_workspace_catalog
+        return None
+    from govarc.archiving.agencies import package_agencies
     from govarc.cli.signing import agency_signer_factory
-    from govarc.lock import run_lock
-    from govarc.package.pending import package_pending
     from govarc.workspace import Workspace
 
     out: Output = ctx.obj
     ws = Workspace.open(Path(out.home))
     agencies = [ws.agency(code)] if code else list(ws.agencies)
     signer_for = agency_signer_factory(ws, out, passphrase_file)
-    built = []
-    with run_lock(ws.lock_path), open_workspace_catalog(ws) as cat:
-        for agency in agencies:
-            with out.progress(f"packaging {agency.code}") as progress:
-                built += package_pending(
-                    cat, ws.objects_dir, ws.store_dir(agency.code), ws.tmp_dir, agency.code,
-                    signer=signer_for(agency), unsigned=agency.unsigned, keys=ws.keys_dir(agency.code),
-                    zip=ws.settings.package_zip, sm3=ws.settings.package_sm3, progress=progress,
-                )
+    report = package_agencies(ws, agencies, signer_for, progress=lambda c: out.progress(f"packaging {c}"))
     if out.json:
-        out.emit_json([p.as_dict() for p in built])
+        out.emit_json(report.as_list())
     else:
-        for p in built:
+        for p in report.packaged:
             out.line(f"packaged {p.archival_code}  {p.path}{'  signed' if p.signed else ''}")
-        out.line(f"{len(built)} packages built")
+        out.line(f"{len(report.packaged)} packages built")
+    return report
 
 
 @package.command("build")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,7 +12,10 @@ from govarc.cli.pki import CliPrompter, open_workspace, passphrase_option
 from govarc.sign.agency import agency_credentials
 from govarc.sign.cms import sign_package
 from govarc.sign.credentials import read_credentials, signer_code
-from govarc.sign.pki import Credentials, subject_of
+from govarc.sign.pki import subject_of
+
+if TYPE_CHECKING:
+    from govarc.archiving.agencies import SigningReport
 
 
 @click.command("sign")
@@ -28,7 +32,7 @@ from govarc.sign.pki import Credentials, subject_of
 @click.pass_obj
 def sign(out: Output, package: Path | None, pending: bool, key_path: Path | None, cert_path: Path | None,
          chain_path: Path | None, agency: str | None, code: str | None, identity_oid: str | None, replace: bool,
-         passphrase_file: Path | None) -> None:
+         passphrase_file: Path | None) -> SigningReport | None:
     """Sign PACKAGE: a detached CMS signature over its tag manifest, at signatures/<CODE>.p7s.
 
     Other signatures are kept (the archives' countersignature sits beside the agency's). The
@@ -48,8 +52,7 @@ def sign(out: Output, package: Path | None, pending: bool, key_path: Path | None
     if pending:
         if package is not None or key_path or cert_path or chain_path or code or replace:
             raise click.UsageError("--pending takes no PACKAGE, --key, --cert, --chain, --code or --replace")
-        _sign_pending(out, agency, prompter)
-        return
+        return _sign_pending(out, agency, prompter)
     if package is None:
         raise click.UsageError("give a PACKAGE to sign, or --pending")
     if agency:
@@ -68,53 +71,27 @@ def sign(out: Output, package: Path | None, pending: bool, key_path: Path | None
         out.emit_json({"package": str(package), "signature": name, "signer": subject_of(creds.cert), "agency_code": code})
     else:
         out.line(f"signed {package}  {name}  by {subject_of(creds.cert)}")
+    return None
 
 
-def _sign_pending(out: Output, only: str | None, prompter: CliPrompter) -> None:
+def _sign_pending(out: Output, only: str | None, prompter: CliPrompter) -> SigningReport:
     """`govarc sign --pending`: every agency (or ``only``) with a stored key signs its unsigned packages."""
-    from govarc.catalog.identity import open_workspace_catalog
-    from govarc.errors import EXIT_OK, ConfigError
-    from govarc.lock import run_lock
-    from govarc.package.pending import NO_KEY, sign_pending, unsigned_packages
+    from govarc.archiving.agencies import sign_agencies
     from govarc.sign.agency import load_agency_key
-    from govarc.store.packages import PackageStore
 
     ws = open_workspace(out)
     agencies = [ws.agency(only)] if only else list(ws.agencies)
-    report: list[dict[str, object]] = []
-    exit_code = EXIT_OK
-    with run_lock(ws.lock_path), open_workspace_catalog(ws) as cat:
-        for a in agencies:
-            store = PackageStore(ws.home, a.code)
-            todo = unsigned_packages(cat, store, a.code)
-            creds = load_agency_key(ws, a.code, prompter) if todo else None
-            if todo and creds is None:
-                message = (f"{NO_KEY}: agency {a.code} has no signing key ({ws.keys_dir(a.code) / 'key.pem'} does not "
-                           f"exist); {len(todo)} package(s) stay unsigned")
-                if only:
-                    raise ConfigError(message)
-                report.append({"agency": a.code, "signed": [], "failed": [], "unsigned_without_key": len(todo)})
-                out.line(f"{a.code}: {len(todo)} unsigned package(s), no key; issue or import one first")
-                continue
-
-            def one(path: Path, code: str = a.code, creds: Credentials | None = creds) -> str:
-                assert creds is not None
-                return sign_package(path, code, creds)
-
-            with out.items_progress(f"signing {a.code}") as (advance, total):
-                if total:
-                    total(len(todo))
-                signed, failed = sign_pending(cat, store, a.code, one,
-                                              on_package=(lambda _p: advance(1)) if advance else None)
-            report.append({"agency": a.code, "signed": [p.as_dict() for p in signed],
-                           "failed": [f.as_dict() for f in failed], "unsigned_without_key": 0})
-            for p in signed:
-                out.line(f"signed {p.archival_code}  {p.path}" + ("  (already signed; catalog updated)" if p.already else ""))
-            for f in failed:
-                click.echo(f"govarc: error: {f.message}", err=True)
-                exit_code = exit_code or f.exit_code
-            out.line(f"{a.code}: {sum(not p.already for p in signed)} packages signed, {len(failed)} failed")
+    report = sign_agencies(ws, agencies, lambda code: load_agency_key(ws, code, prompter), sign_package,
+                           only=only is not None, progress=lambda code: out.items_progress(f"signing {code}"))
+    for a in report.agencies:
+        if a.unsigned_without_key:
+            out.line(f"{a.agency}: {a.unsigned_without_key} unsigned package(s), no key; issue or import one first")
+            continue
+        for p in a.signed:
+            out.line(f"signed {p.archival_code}  {p.path}" + ("  (already signed; catalog updated)" if p.already else ""))
+        for f in a.failed:
+            click.echo(f"govarc: error: {f.message}", err=True)
+        out.line(f"{a.agency}: {sum(not p.already for p in a.signed)} packages signed, {len(a.failed)} failed")
     if out.json:
-        out.emit_json({"agencies": report, "exit_code": exit_code})
-    if exit_code:
-        click.get_current_context().exit(exit_code)
+        out.emit_json(report.as_dict())
+    return report

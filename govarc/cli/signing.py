@@ -7,8 +7,9 @@ from functools import cache
 from pathlib import Path
 
 from govarc.cli.output import Output
+from govarc.domain import Agency
 from govarc.sign.signer import Signer
-from govarc.workspace import Agency, Workspace
+from govarc.workspace import Workspace
 
 
 def agency_signer_factory(ws: Workspace, out: Output, passphrase_file: Path | None = None) -> Callable[[Agency], Signer | None]:

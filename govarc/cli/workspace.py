@@ -9,8 +9,9 @@ import click
 from govarc.admin import add_agency, init_workspace
 from govarc.catalog.identity import open_workspace_catalog
 from govarc.cli.output import Output
+from govarc.domain import DEFAULT_ACCEPTED, Agency
 from govarc.errors import ConfigError
-from govarc.workspace import DEFAULT_ACCEPTED, Agency, Workspace
+from govarc.workspace import Workspace
 
 
 @click.command("init")
@@ -119,14 +120,13 @@ def status(out: Output) -> None:
     Example:
       govarc --home /srv/govarc status
     """
-    from govarc.package.pending import agency_counts
-    from govarc.store.packages import PackageStore
+    from govarc.archiving.pending import agency_counts
 
     ws = Workspace.open(Path(out.home))
     rows = []
     with open_workspace_catalog(ws) as cat:
         for a in ws.agencies:
-            c = agency_counts(cat, PackageStore(ws.home, a.code), a.code)
+            c = agency_counts(cat, ws.package_store(a.code), a.code)
             rows.append({"agency": a.code, "name": a.name, "records": c.records, "packages": c.packages,
                          "signed": c.signed, "bytes": c.bytes})
     if out.json:

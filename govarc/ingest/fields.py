@@ -1,46 +1,31 @@
 """Resolve and validate the metadata fields of an item into the fields of its record.
 
-Also the one list splitter of ingest (:func:`split_list`): sidecars, registers and the fields
-of a record split a list written as text the same way.
+Lists written as text are split by :func:`govarc.domain.split_list`, at the separators of each
+field (:data:`~govarc.domain.LIST_SEPARATORS` for 责任者, :data:`~govarc.domain.KEYWORD_SEPARATORS`
+for 主题词).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from govarc.domain import (
+    KEYWORD_SEPARATORS,
+    LIST_SEPARATORS,
+    Agency,
+    Classification,
+    Retention,
+    is_code_part,
+    split_list,
+)
 from govarc.findings import Finding
 from govarc.ingest.inspect import compare
-from govarc.package.metadata import Classification, LimitExceededError, Retention, check_list, parse_date
-from govarc.workspace import Agency
+from govarc.package.metadata import LimitExceededError, check_list, parse_date
 
 if TYPE_CHECKING:
     from govarc.ingest.prepare import PreparedFile
     from govarc.ingest.sources import Item
-
-NAME_SEPARATORS = ";；"
-"""Between the file names of a list (附件): ``;`` and the full-width ``；``. Not ``、`` nor a space,
-which Chinese file names hold (``附件1、2.pdf``)."""
-LIST_SEPARATORS = NAME_SEPARATORS + "、"
-"""Between the items of a list of names (责任者): as for file names, and the enumeration comma ``、``."""
-KEYWORD_SEPARATORS = LIST_SEPARATORS + " \t\u3000"
-"""Between keywords (主题词), which are single words: as for names, and spaces (ASCII or full-width)."""
-
-_CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-
-
-def split_list(value: Any, separators: str = LIST_SEPARATORS) -> list[str]:
-    """A list field as its items: a list is taken item by item, text is split at ``separators``.
-
-    Items are stripped and empty ones dropped, so ``"a；b、 c;"`` is ``["a", "b", "c"]``.
-    """
-    if isinstance(value, (list, tuple)):
-        items = [str(v) for v in value]
-    else:
-        items = re.split(f"[{re.escape(separators)}]", str(value))
-    return [i.strip() for i in items if i.strip()]
-
 
 def _field_error(findings: list[Finding], path: str, code: str, message: str) -> None:
     findings.append(Finding(code, path, message))
@@ -101,7 +86,7 @@ def resolve_fields(
             findings.append(Finding("INGEST_TEXT_DISAGREES", str(item.main), message))
     for key, label in (("unit", "机构问题代码"), ("category", "门类代码")):
         value = str(f.get(key, getattr(agency, key))).strip()
-        if not value or not set(value) <= _CODE_CHARS or len(value) > 16:
+        if not is_code_part(value):
             _field_error(findings, where, "INGEST_FIELD_INVALID", f"{label} {value!r} must be 1-16 letters or digits")
         out[key] = value
     if "page_count" in f:

@@ -15,30 +15,21 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from govarc.catalog.db import Catalog
-from govarc.catalog.records import content_key
+from govarc.domain import Agency
 from govarc.ingest.prepare import ItemProgress, Prepared, prepare_all
 from govarc.ingest.register import known, register_batch, store_batch
 from govarc.ingest.report import IngestReport, Outcome
 from govarc.ingest.sources import discover
 from govarc.store.objects import ObjectStore
-from govarc.workspace import Agency
 
-__all__ = ["BATCH", "IngestReport", "Outcome", "ingest", "content_key", "object_path"]
+__all__ = ["BATCH", "IngestReport", "Outcome", "ingest"]
 
 BATCH = 200
 
 
-def object_path(objects: Path, sha256: str) -> Path:
-    """Deprecated: use ``ObjectStore(objects).path(sha256)`` (:mod:`govarc.store.objects`).
-
-    Kept only for ``package/pending.py`` and ``catalog/rebuild.py`` until they move to the store.
-    """
-    return ObjectStore(objects).path(sha256)
-
-
 def ingest(
     catalog: Catalog,
-    objects: Path,
+    objects: ObjectStore,
     agency: Agency,
     paths: Iterable[Path],
     *,
@@ -48,10 +39,9 @@ def ingest(
 ) -> IngestReport:
     """Ingest every record found in ``paths`` for ``agency``; report every item's outcome.
 
-    ``objects`` is the root of the object store. Good items are registered even when others are
+    ``objects`` is the workspace's object store. Good items are registered even when others are
     refused. Nothing of a refused item is kept.
     """
-    store = ObjectStore(objects)
     items = discover(list(paths))
     if on_total:
         on_total(len(items))
@@ -65,7 +55,7 @@ def ingest(
             good.append(p)
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     for start in range(0, len(good), BATCH):
-        accepted, refused = store_batch(store, good[start:start + BATCH])
+        accepted, refused = store_batch(objects, good[start:start + BATCH])
         outcomes.extend(refused)
         outcomes.extend(register_batch(catalog, agency, accepted, now))
     outcomes.sort(key=lambda o: o.path)

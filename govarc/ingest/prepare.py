@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from govarc.catalog.records import content_key
+from govarc.domain import Agency
 from govarc.findings import Finding, Level
 from govarc.formats import FormatInfo
 from govarc.fsutil import UnsafeInputError, open_input
@@ -29,7 +30,6 @@ from govarc.ingest.sources import INPUT_REFUSALS, Item, refusal
 from govarc.package.build import name_problem
 from govarc.package.hashing import Algorithm, digest_stream
 from govarc.package.manifest import nfc
-from govarc.workspace import Agency
 
 ItemProgress = Callable[[int], None]
 

@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from govarc.catalog import records
 from govarc.catalog.db import Catalog
+from govarc.domain import Agency, Retention
 from govarc.errors import InvalidInputError
 from govarc.findings import Finding
 from govarc.fsutil import UnsafeInputError, open_input
@@ -21,7 +22,6 @@ from govarc.ingest.report import Outcome
 from govarc.ingest.sources import Item, RealPaths, refusal
 from govarc.package.hashing import parallel_map
 from govarc.store.objects import ObjectStore, Staging
-from govarc.workspace import Agency
 
 
 def _open(pf: PreparedFile) -> BinaryIO:
@@ -92,7 +92,8 @@ def register_batch(catalog: Catalog, agency: Agency, batch: Sequence[Prepared], 
             f = p.fields
             sequence = records.SequenceKey(agency.fonds, f["category"], f["year"], f["retention"], f["unit"])
             item_no = records.next_item(conn, sequence)
-            code = f"{agency.fonds}-{f['category']}·{f['year']:04d}-{f['retention']}-{f['unit']}-{item_no:04d}"
+            code = str(agency.archival_code(f["year"], Retention(f["retention"]), item_no,
+                                            category=f["category"], unit=f["unit"]))
             metadata = {k: v for k, v in f.items() if k not in ("year", "category", "unit")}
             metadata["archival_code"] = code
             files = tuple(records.NewFile(pf.role, pf.name, pf.size, pf.sha256, pf.mime, pf.format_name,

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from govarc.domain import NAME_SEPARATORS, split_list
 from govarc.findings import Finding, Level
 from govarc.fsutil import InputKind, UnsafeInputError, check_beneath, mode_name, printable, relative_parts
-from govarc.ingest.fields import NAME_SEPARATORS, split_list
 from govarc.ingest.registers import REGISTER_NAMES, iter_register
 from govarc.ingest.sidecars import SIDECAR_SUFFIXES, read_sidecar
 from govarc.limits import MAX_LIST_ITEMS

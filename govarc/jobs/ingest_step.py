@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from govarc.domain import Agency
 from govarc.errors import ConfigError
 from govarc.ingest.pipeline import ingest
 from govarc.jobs.steps import StepContext, StepResult
 from govarc.lock import LockScope
-from govarc.workspace import Agency, Workspace
+from govarc.workspace import Workspace
 
 COUNTS = ("registered", "duplicate", "refused")
 
@@ -42,7 +43,7 @@ class IngestStep:
         assert agency.drop is not None  # applies() said so
         if not agency.drop.is_dir():
             raise ConfigError(f"drop folder of agency {agency.code} does not exist", str(agency.drop))
-        report = ingest(ctx.catalog, ws.objects_dir, agency, [agency.drop], workers=ctx.workers or ws.settings.workers,
+        report = ingest(ctx.catalog, ws.objects, agency, [agency.drop], workers=ctx.workers or ws.settings.workers,
                         progress=ctx.progress.advance, on_total=ctx.progress.total)
         return StepResult(
             {c: report.count(c) for c in COUNTS},

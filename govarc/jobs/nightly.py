@@ -28,6 +28,7 @@ from typing import Any
 
 from govarc.catalog.identity import open_workspace_catalog
 from govarc.catalog.runs import close_stale_runs, finish_run, start_run
+from govarc.domain import Agency
 from govarc.errors import ConfigError, as_govarc_error, from_os_error
 from govarc.fsutil import fsync_path
 from govarc.jobs.ingest_step import IngestStep
@@ -38,7 +39,7 @@ from govarc.jobs.runner import RunProgress, now, not_started, run_agency
 from govarc.jobs.steps import SILENT, Step, StepContext
 from govarc.lock import run_lock
 from govarc.sign.signer import Signer
-from govarc.workspace import Agency, Workspace
+from govarc.workspace import Workspace
 
 KIND = "nightly"
 

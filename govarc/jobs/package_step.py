@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from govarc.archiving.pending import Packaged, package_pending
 from govarc.catalog.runs import unpackaged_count
+from govarc.domain import Agency
 from govarc.jobs.steps import StepContext, StepFailed, StepResult
 from govarc.lock import LockScope
-from govarc.package.pending import Packaged, package_pending
-from govarc.workspace import Agency, Workspace
+from govarc.workspace import Workspace
 
 
 def _result(packaged: Sequence[Packaged]) -> StepResult:
@@ -25,7 +26,7 @@ class PackageStep:
     Needs ``ingest`` (a drop folder that could not be read is not packaged around); it also runs
     for agencies without a drop folder, whose records come from ``govarc ingest``. Its count is
     ``packaged``; its run-log field ``packaged`` lists the packages built, also those built before
-    a failure; its report is the tuple of :class:`~govarc.package.pending.Packaged`.
+    a failure; its report is the tuple of :class:`~govarc.archiving.pending.Packaged`.
     """
 
     name: str = "package"
@@ -53,7 +54,7 @@ class PackageStep:
 
         try:
             package_pending(
-                ctx.catalog, ws.objects_dir, ws.store_dir(code), ws.tmp_dir, code,
+                ctx.catalog, ws.objects, ws.package_store(code), ws.tmp_dir, code,
                 signer=ctx.signer, unsigned=ctx.agency.unsigned, keys=ws.keys_dir(code),
                 zip=ws.settings.package_zip, sm3=ws.settings.package_sm3, on_package=built,
             )

@@ -18,10 +18,11 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from govarc.catalog.db import Catalog
+from govarc.domain import Agency
 from govarc.findings import Finding
 from govarc.lock import LockScope
 from govarc.sign.signer import Signer
-from govarc.workspace import Agency, Workspace
+from govarc.workspace import Workspace
 
 
 class StepStatus(str, Enum):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from govarc import PROFILE_IDENTIFIER, __version__, limits
 from govarc.errors import DiskFullError, GovarcError, InvalidInputError, MetadataError
-from govarc.fsutil import fsync_path, walk_tree
+from govarc.fsutil import fsync_path, remove_orphans, walk_tree
 from govarc.package import layout
 from govarc.package.hashing import Algorithm, Digests, Progress, copy_file, digest_stream, parallel_map
 from govarc.package.manifest import (
@@ -38,16 +38,11 @@ from govarc.package.manifest import (
 )
 from govarc.package.metadata import FileInfo, Record, record_to_xml
 from govarc.sign.signer import Signer
-from govarc.store.packages import remove_orphans
 
 if TYPE_CHECKING:
     from govarc.formats import FormatInfo
 
 _TMP_MARK = ".govarc-tmp-"
-
-# Signer is defined in govarc.sign.signer; it stays importable from here for package/pending.py and
-# nightly.py until they import it from there.
-
 
 @dataclass(frozen=True)
 class SourceFile:

@@ -17,9 +17,7 @@ from typing import Any
 
 from lxml import etree
 
-# AGENCY_CODE, ArchivalCode, Classification and Retention are defined in govarc.domain; they stay
-# importable from here for the modules that still name them so (ingest, catalog).
-from govarc.domain import AGENCY_CODE, ArchivalCode, Classification, Retention, is_agency_code  # noqa: F401
+from govarc.domain import METADATA_SEPARATORS, ArchivalCode, Classification, Retention, is_agency_code, split_list
 from govarc.errors import MetadataError
 from govarc.fsutil import UnsafeInputError, read_input
 from govarc.limits import MAX_FIELD_CHARS, MAX_JSON_DEPTH, MAX_LIST_ITEMS, MAX_SIDECAR_BYTES, MAX_XML_DEPTH
@@ -168,14 +166,6 @@ def check_list(key: str, items: list[str] | tuple[str, ...]) -> None:
         _check_chars(key, item, MAX_FIELD_CHARS)
 
 
-def _split_list(value: Any) -> tuple[str, ...]:
-    if isinstance(value, (list, tuple)):
-        items = [str(v).strip() for v in value]
-    else:
-        items = re.split(r"[;；、,，]", str(value))
-    return tuple(i.strip() for i in items if i and i.strip())
-
-
 def parse_date(value: Any) -> dt.date:
     """A date from ISO ``2007-03-05``, ``2007/3/5``, ``20070305`` or ``2007年3月5日``."""
     if isinstance(value, dt.datetime):
@@ -237,7 +227,8 @@ def _record_from_dict(d: dict[str, Any]) -> Record:
         )
     if "retention" in d and Retention.parse(d["retention"]) != code.retention:
         raise MetadataError(f"retention {d['retention']!r} disagrees with archival code {code}")
-    issuers = _split_list(_required(d, "issuer") if not isinstance(d.get("issuer"), list) else d["issuer"])
+    issuers = tuple(split_list(_required(d, "issuer") if not isinstance(d.get("issuer"), list) else d["issuer"],
+                              METADATA_SEPARATORS))
     if not issuers:
         raise MetadataError("required field issuer (责任者) is empty")
     agency = _required(d, "agency_code")
@@ -255,7 +246,7 @@ def _record_from_dict(d: dict[str, Any]) -> Record:
         document_number=str(d["document_number"]).strip() if "document_number" in d else None,
         item_count=_int(d.get("item_count", 1), "item count (件数)", 1),
         page_count=_int(d["page_count"], "page count (页数)", 0) if "page_count" in d else None,
-        keywords=_split_list(d["keywords"]) if "keywords" in d else (),
+        keywords=tuple(split_list(d["keywords"], METADATA_SEPARATORS)) if "keywords" in d else (),
         note=str(d["note"]).strip() if "note" in d else None,
         main_file=str(d["main"]).strip() if "main" in d else None,
     )

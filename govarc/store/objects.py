@@ -43,6 +43,21 @@ class ObjectStore:
         """The stored object, open for reading; FileNotFoundError when it is not stored."""
         return open(self.path(sha256), "rb")
 
+    def count_unreferenced(self, referenced: set[str]) -> int:
+        """How many stored objects are not among the SHA-256s of ``referenced`` (temporaries not counted)."""
+        count = 0
+        try:
+            folders = list(os.scandir(self.root))
+        except OSError:
+            return 0
+        for folder in folders:
+            if not folder.is_dir(follow_symlinks=False):
+                continue
+            for entry in os.scandir(folder.path):
+                if not entry.name.startswith(".") and entry.name not in referenced:
+                    count += 1
+        return count
+
     @contextmanager
     def staging(self) -> Iterator[Staging]:
         """A :class:`Staging` for copies published together; what is not published is removed."""

@@ -17,39 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from govarc.fsutil import remove_orphans
+
 STORE_DIR = "store"
 QUARANTINE = ".quarantine"
 _STAGE = re.compile(r"^stage-t?\d+-(\d+)$")
-
-
-def remove_orphans(folder: Path, pattern: re.Pattern[str]) -> None:
-    """Remove the entries of ``folder`` whose names match ``pattern`` and whose process is gone.
-
-    ``pattern``'s first group is the process id that made the entry; an entry of a process that
-    still runs (or of another user's, which cannot be asked) is kept. Nothing is followed.
-    """
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for entry in entries:
-        m = pattern.match(entry.name)
-        if not m or int(m.group(1)) == os.getpid():
-            continue
-        try:
-            os.kill(int(m.group(1)), 0)
-            continue  # still running
-        except ProcessLookupError:
-            pass
-        except PermissionError:
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
-        else:
-            try:
-                os.unlink(entry.path)
-            except FileNotFoundError:
-                pass
 
 
 def package_size(path: Path) -> int:

@@ -13,7 +13,7 @@ import pytest
 
 from govarc.admin import init_workspace
 from govarc.catalog.db import open_catalog
-from govarc.package.pending import package_pending
+from govarc.archiving.pending import package_pending
 from govarc.sign.agency import load_agency_signer
 from govarc.sign.pki import init_ca, issue_agency, load_ca
 from govarc.workspace import Workspace
@@ -47,7 +47,7 @@ unsigned = true
 
 def _package(ws: Workspace, code: str, *, zip: bool, signer: object = None) -> None:
     with open_catalog(ws.catalog_path) as cat:
-        package_pending(cat, ws.objects_dir, ws.store_dir(code), ws.tmp_dir, code, signer=signer, zip=zip,  # type: ignore[arg-type]
+        package_pending(cat, ws.objects, ws.package_store(code), ws.tmp_dir, code, signer=signer, zip=zip,  # type: ignore[arg-type]
                         unsigned=signer is None)
 
 

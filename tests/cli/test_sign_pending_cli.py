@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from govarc.cli import main
-from govarc.package.pending import has_agency_signature
+from govarc.archiving.pending import has_agency_signature
 from govarc.package.verify import verify_package
 from govarc.sign.validate import SignaturePolicy, load_trust_anchors, make_signature_check
 from tests.citykit import make_city

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from govarc.ingest.fields import KEYWORD_SEPARATORS, LIST_SEPARATORS, NAME_SEPARATORS, resolve_fields, split_list
+from govarc.domain import Agency
+from govarc.domain import KEYWORD_SEPARATORS, LIST_SEPARATORS, NAME_SEPARATORS, split_list
+from govarc.ingest.fields import resolve_fields
 from govarc.ingest.sources import Item
-from govarc.workspace import Agency
 
 AGENCY = Agency("SZF", "柳州市人民政府办公室", "0012", "柳州市人民政府")
 REQUIRED = {"title": "通知", "retention": "永久", "classification": "公开", "date": "2024-03-05"}

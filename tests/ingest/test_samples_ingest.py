@@ -48,7 +48,7 @@ def test_every_sample_document_of_every_agency_is_registered(city):
     total = 0
     with open_catalog(city.catalog_path) as cat:
         for agency in city.agencies:
-            report = ingest(cat, city.objects_dir, agency, [agency.drop], workers=2)
+            report = ingest(cat, city.objects, agency, [agency.drop], workers=2)
             assert not report.refused, [o.as_dict() for o in report.outcomes if o.status == "refused"]
             total += report.count("registered")
         formats = {r[0] for r in cat.conn.execute("SELECT DISTINCT format_name FROM record_files")}
@@ -63,7 +63,7 @@ def test_every_bad_sample_raises_its_code(city, folder):
     objects, samples = _tree(city.objects_dir), _tree(SAMPLES)
     with open_catalog(city.catalog_path) as cat:
         before = cat.conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
-        report = ingest(cat, city.objects_dir, city.agency("SZF"), [folder], workers=1)
+        report = ingest(cat, city.objects, city.agency("SZF"), [folder], workers=1)
         after = cat.conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
     assert len(report.outcomes) == CASES[code], [o.as_dict() for o in report.outcomes]
     for outcome in report.outcomes:

@@ -12,9 +12,10 @@ import pytest
 
 from govarc.admin import init_workspace
 from govarc.catalog.identity import open_workspace_catalog
+from govarc.domain import Agency
 from govarc.jobs.steps import StepContext, StepFailed, StepResult
 from govarc.lock import LockScope
-from govarc.workspace import Agency, Workspace
+from govarc.workspace import Workspace
 
 CITY = """
 [[agency]]

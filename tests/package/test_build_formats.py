@@ -17,7 +17,7 @@ from govarc.admin import init_workspace
 from govarc.catalog.db import open_catalog
 from govarc.ingest.pipeline import ingest
 from govarc.package.metadata import NS
-from govarc.package.pending import package_pending
+from govarc.archiving.pending import package_pending
 from govarc.package.reader import open_package
 from govarc.package.verify import verify_package
 
@@ -88,9 +88,9 @@ def test_nightly_packages_say_what_the_catalog_knows(tmp_path: Path) -> None:
     ws, _ = init_workspace(tmp_path / "home", SAMPLES / "city.toml")
     docs = [DROP / rel for rel in EXPECTED if rel.startswith("SZF/")]
     with open_catalog(ws.catalog_path) as cat:
-        report = ingest(cat, ws.objects_dir, ws.agency("SZF"), docs, workers=1)
+        report = ingest(cat, ws.objects, ws.agency("SZF"), docs, workers=1)
         assert report.count("registered") == len(docs), [o.as_dict() for o in report.outcomes]
-        built = package_pending(cat, ws.objects_dir, ws.store_dir("SZF"), ws.tmp_dir, "SZF", unsigned=True)
+        built = package_pending(cat, ws.objects, ws.package_store("SZF"), ws.tmp_dir, "SZF", unsigned=True)
         catalog = {
             name: (mime, fmt, version)
             for name, mime, fmt, version in cat.conn.execute(

@@ -10,12 +10,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from govarc.domain import ArchivalCode, Classification, Retention
 from govarc.errors import MetadataError
 from govarc.package.metadata import (
-    ArchivalCode,
-    Classification,
     FileInfo,
-    Retention,
     load_metadata,
     parse_date,
     record_from_dict,

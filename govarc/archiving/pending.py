@@ -32,14 +32,15 @@ from govarc.catalog.packages import (
     registered_records,
 )
 from govarc.errors import ConfigError, GovarcError, InvalidInputError
-from govarc.ingest.pipeline import object_path
 from govarc.package import layout
-from govarc.package.build import PackageInfo, Signer, build_package
+from govarc.package.build import PackageInfo, build_package
 from govarc.package.hashing import Algorithm, Progress
 from govarc.package.manifest import bag_info_get, nfc, parse_manifest
 from govarc.package.metadata import Record, record_from_dict
 from govarc.package.reader import open_package
 from govarc.package.verify import verify_package
+from govarc.sign.signer import Signer
+from govarc.store.objects import ObjectStore
 from govarc.store.packages import PackageStore, Staging, package_size
 
 
@@ -67,11 +68,11 @@ def catalog_record(catalog: Catalog, record_id: int) -> Record:
     return record_from_dict(record_metadata(catalog, record_id))
 
 
-def _stored_files(catalog: Catalog, objects: Path, record_id: int) -> list[tuple[str, Path]]:
+def _stored_files(catalog: Catalog, objects: ObjectStore, record_id: int) -> list[tuple[str, Path]]:
     """The record's files: each name and its stored copy in the object store."""
     out = []
     for name, sha in record_files(catalog, record_id):
-        src = object_path(objects, sha)
+        src = objects.path(sha)
         if not src.is_file():
             raise InvalidInputError(f"stored copy of {name} is missing from the object store", str(src))
         out.append((name, src))
@@ -138,8 +139,8 @@ def _build(stages: Staging, files: list[tuple[str, Path]], record: Record, out: 
 
 def package_pending(
     catalog: Catalog,
-    objects: Path,
-    store: PackageStore | Path,
+    objects: ObjectStore,
+    store: PackageStore,
     tmp: Path,
     agency_code: str,
     *,
@@ -161,10 +162,9 @@ def package_pending(
     (in batches). When a build fails, the packages built before it are recorded and the error is
     raised.
 
-    ``store`` is the agency's :class:`PackageStore` (or its folder, ``<home>/store/<CODE>``); the
+    ``objects`` is the workspace's object store, ``store`` the agency's :class:`PackageStore`; the
     catalog records each package by its key relative to the home. Staging folders go below ``tmp``.
     """
-    store = store if isinstance(store, PackageStore) else PackageStore.at(store)
     rows = registered_records(catalog, agency_code)
     if rows and signer is None and not unsigned:
         where = f" ({keys / 'key.pem'} does not exist)" if keys is not None else ""
@@ -264,9 +264,8 @@ class AgencyCounts:
     bytes: int
 
 
-def agency_counts(catalog: Catalog, store: PackageStore | Path, agency_code: str) -> AgencyCounts:
+def agency_counts(catalog: Catalog, store: PackageStore, agency_code: str) -> AgencyCounts:
     """Records and packages of an agency; a package counts as signed when its agency's signature is on disk."""
-    store = store if isinstance(store, PackageStore) else PackageStore.at(store)
     totals = agency_totals(catalog, agency_code)
     signed = 0
     for row in packages(catalog, agency_code):
@@ -303,9 +302,8 @@ class SignFailure:
                 "exit_code": self.exit_code}
 
 
-def unsigned_packages(catalog: Catalog, store: PackageStore | Path, agency_code: str) -> list[tuple[int, str, Path]]:
+def unsigned_packages(catalog: Catalog, store: PackageStore, agency_code: str) -> list[tuple[int, str, Path]]:
     """``(record id, archival code, path)`` of each package of the agency that lacks its signature on disk."""
-    store = store if isinstance(store, PackageStore) else PackageStore.at(store)
     out = []
     for row in packages(catalog, agency_code):
         path = store.resolve(row.key) or store.home / row.key
@@ -321,7 +319,7 @@ def _tagmanifest_sha256(path: Path) -> str:
 
 def sign_pending(
     catalog: Catalog,
-    store: PackageStore | Path,
+    store: PackageStore,
     agency_code: str,
     sign: Callable[[Path], object],
     *,
@@ -335,7 +333,6 @@ def sign_pending(
     between signing and recording) is only recorded. A package that cannot be signed (missing,
     a link, invalid) is reported in the failures and the others go on.
     """
-    store = store if isinstance(store, PackageStore) else PackageStore.at(store)
     signed: list[SignedPackage] = []
     failed: list[SignFailure] = []
 

@@ -17,8 +17,7 @@ from click.testing import CliRunner
 from govarc.catalog.db import open_catalog
 from govarc.catalog.identity import ID_FILE, read_id_file
 from govarc.cli import main
-from govarc.ingest.pipeline import object_path
-from govarc.package.pending import catalog_record
+from govarc.archiving.pending import catalog_record
 from govarc.workspace import Workspace
 from tests.catalog.conftest import DAMAGES, PASSPHRASE, catalog_rows, snapshot
 from tests.citykit import make_doc
@@ -258,7 +257,7 @@ def test_the_object_store_is_restored_from_the_packages(city):
     shas = {f[4] for f in files}
     assert report["objects_restored"] == len(shas) and report["objects_unreferenced"] == 0
     for sha in shas:
-        assert hashlib.sha256(object_path(city.objects_dir, sha).read_bytes()).hexdigest() == sha
+        assert hashlib.sha256(city.objects.path(sha).read_bytes()).hexdigest() == sha
 
 
 def test_files_of_records_never_packaged_are_counted(city, tmp_path):
@@ -273,12 +272,12 @@ def test_files_of_records_never_packaged_are_counted(city, tmp_path):
 CRASH = """
 import os, sys
 from pathlib import Path
-from govarc.catalog import rebuild as rb
+from govarc.archiving import rebuild as rb
 from govarc.workspace import Workspace
 
 home, where = Path(sys.argv[1]), sys.argv[2]
 if where == "swap":
-    rb._put_in_place = lambda tmp, path: os._exit(9)
+    rb.put_in_place = lambda tmp, path: os._exit(9)
 seen = []
 
 def progress(path):

@@ -11,9 +11,9 @@ import pytest
 from govarc.admin import init_workspace
 from govarc.catalog.db import open_catalog
 from govarc.errors import InvalidInputError
-from govarc.ingest.pipeline import ingest, object_path
-from govarc.package import pending
-from govarc.package.pending import package_pending
+from govarc.archiving import pending
+from govarc.archiving.pending import package_pending
+from govarc.ingest.pipeline import ingest
 from govarc.package.verify import verify_package
 from govarc.sign.agency import load_agency_signer
 from govarc.sign.pki import init_ca, issue_agency, load_ca
@@ -30,7 +30,7 @@ def ws(tmp_path):
     city = make_city(tmp_path, n=7)
     workspace, _ = init_workspace(tmp_path / "home", city)
     with open_catalog(workspace.catalog_path) as cat:
-        report = ingest(cat, workspace.objects_dir, workspace.agency("SZF"), [tmp_path / "drop" / "SZF"], workers=1)
+        report = ingest(cat, workspace.objects, workspace.agency("SZF"), [tmp_path / "drop" / "SZF"], workers=1)
     assert report.count("registered") == 7
     return workspace
 
@@ -38,7 +38,7 @@ def ws(tmp_path):
 def package(ws, **kw):
     kw.setdefault("unsigned", True)  # these tests are about packaging; the key rule has its own tests
     with open_catalog(ws.catalog_path) as cat:
-        return package_pending(cat, ws.objects_dir, ws.store_dir("SZF"), ws.tmp_dir, "SZF", **kw)
+        return package_pending(cat, ws.objects, ws.package_store("SZF"), ws.tmp_dir, "SZF", **kw)
 
 
 def rows(ws):
@@ -123,7 +123,7 @@ def test_a_failing_build_keeps_the_packages_built_before_it(ws):
         sha = cat.conn.execute(
             "SELECT sha256 FROM record_files JOIN records ON records.id = record_id ORDER BY records.id LIMIT 1 OFFSET 4"
         ).fetchone()[0]
-    missing = object_path(ws.objects_dir, sha)
+    missing = ws.objects.path(sha)
     keep = missing.read_bytes()
     missing.unlink()
     with pytest.raises(InvalidInputError, match="missing from the object store"):

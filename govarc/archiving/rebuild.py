@@ -1,5 +1,7 @@
 """Rebuild the catalog from the packages of the store: ``govarc catalog rebuild``.
 
+This module reads and verifies the packages; :mod:`govarc.catalog.recovery` writes the new catalog.
+
 Each package carries its record (``metadata/record.xml``: archival code, description, files with
 formats and digests) and its bag-info (agency, bagging date), which is everything the catalog
 keeps about a packaged record. The rebuild verifies every package (signatures too, against the
@@ -20,18 +22,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
-import re
-import secrets
-import shutil
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from govarc.catalog.db import Catalog, Connection, DriverError, checkpoint, open_readonly
+from govarc.catalog.db import Catalog, checkpoint
 from govarc.catalog.identity import (
     ID_FILE,
     check_workspace_catalog,
@@ -42,25 +40,35 @@ from govarc.catalog.identity import (
     read_id_file,
     write_id_file,
 )
+from govarc.catalog.records import NewFile, NewRecord, SequenceKey, content_key
+from govarc.catalog.recovery import (
+    TMP_PREFIX,
+    RecoveredRecord,
+    finish_rebuild,
+    insert_recovered,
+    keep_aside,
+    put_in_place,
+    read_sequences,
+    remove_catalog_files,
+    remove_stale_rebuilds,
+)
 from govarc.catalog.states import RecordState
-from govarc.errors import EXIT_INVALID, EXIT_OK, ConfigError, GovarcError
+from govarc.domain import ArchivalCode, sequence_text
+from govarc.errors import EXIT_INVALID, EXIT_OK, ConfigError, MetadataError
 from govarc.findings import Finding
 from govarc.fsutil import fsync_path
-from govarc.ingest.pipeline import content_key, object_path
 from govarc.lock import run_lock
 from govarc.package import layout
-from govarc.package.hashing import Algorithm, digest_stream
 from govarc.package.manifest import bag_info_get, nfc
-from govarc.package.metadata import ArchivalCode, FileInfo, MetadataError, Record, record_from_xml
+from govarc.package.metadata import FileInfo, Record, record_from_xml
 from govarc.package.reader import PackageReader, open_package
 from govarc.package.verify import VerifyResult, verify_package
-from govarc.store.packages import PackageStore, hidden_names, package_size, store_packages
+from govarc.store.objects import ObjectStore
+from govarc.store.packages import PackageStore, hidden_names, package_size
 
 if TYPE_CHECKING:
     from govarc.workspace import Workspace
 
-_TMP_PREFIX = ".catalog.sqlite.rebuild-"
-_CODE_IN_NAME = re.compile(r"[A-Za-z0-9]{1,16}-[A-Za-z0-9]{1,16}[·.][0-9]{4}-(?:Y|D30|D10)-[A-Za-z0-9]{1,16}-[0-9]{1,9}")
 _BATCH = 200
 
 SignatureCheck = Callable[[PackageReader, list[tuple[str, str]]], tuple[list[Finding], list[dict[str, object]]]]
@@ -148,30 +156,25 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _sequence_key(code: ArchivalCode) -> tuple[str, str, int, str, str]:
-    return (code.fonds, code.category, code.year, code.retention.value, code.unit)
-
-
 class _Sequences:
     """The highest 件号 seen per fonds/category/year/retention/unit."""
 
     def __init__(self) -> None:
-        self.last: dict[tuple[str, str, int, str, str], int] = {}
+        self.last: dict[SequenceKey, int] = {}
 
     def see(self, code: ArchivalCode) -> None:
-        key = _sequence_key(code)
-        self.last[key] = max(self.last.get(key, 0), code.item)
+        self.see_row(SequenceKey(*code.sequence), code.item)
 
     def see_text(self, text: str | None) -> None:
         """Every archival code in ``text`` (a name, a bag-info value), if any."""
-        for m in _CODE_IN_NAME.finditer(text or ""):
-            try:
-                self.see(ArchivalCode.parse(m.group(0)))
-            except MetadataError:
-                continue
+        for code in ArchivalCode.find_all(text):
+            self.see(code)
 
-    def see_row(self, key: tuple[str, str, int, str, str], last: int) -> None:
+    def see_row(self, key: SequenceKey, last: int) -> None:
         self.last[key] = max(self.last.get(key, 0), last)
+
+    def rows(self) -> list[tuple[SequenceKey, int]]:
+        return sorted(self.last.items(), key=lambda kv: kv[0].values())
 
 
 def _first_error(result: VerifyResult) -> str:
@@ -181,39 +184,33 @@ def _first_error(result: VerifyResult) -> str:
     return f"does not verify: {first.code} {first.path}: {first.message}{more}"
 
 
-def _restore_objects(reader: PackageReader, record: Record, objects: Path) -> int:
-    """Copy into the object store every file of ``record`` it lacks (or holds at another size)."""
+def _restore_objects(reader: PackageReader, record: Record, objects: ObjectStore) -> int:
+    """Copy into the object store every file of ``record`` it lacks (or holds at another size).
+
+    All of them or, when one does not have the digest record.xml gives, none.
+    """
     stored = {nfc(n): n for n in reader.entries if layout.is_payload(n)}
     restored = 0
-    for f in record.files:
-        sha = f.digest("sha256")
-        if sha is None:
-            raise _Unrecovered(f"record.xml gives no sha256 for {f.name}")
-        dest = object_path(objects, sha)
-        try:
-            st = os.lstat(dest)
-            if stat.S_ISREG(st.st_mode) and st.st_size == f.size:
-                continue
-        except FileNotFoundError:
-            pass
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{secrets.token_hex(4)}")
-        try:
-            with reader.open(stored[f"{layout.DATA_DIR}/{nfc(f.name)}"]) as src, open(tmp, "xb", buffering=0) as dst:
-                d = digest_stream(src, [Algorithm.SHA256], sink=dst)
-                dst.flush()
-                os.fsync(dst.fileno())
-            if d.hexdigests[Algorithm.SHA256] != sha:
-                raise _Unrecovered(f"data/{f.name} does not have the sha256 record.xml gives")
-            os.replace(tmp, dest)
-            fsync_path(dest.parent)
-        finally:
-            tmp.unlink(missing_ok=True)
-        restored += 1
+    with objects.staging() as staging:
+        for f in record.files:
+            sha = f.digest("sha256")
+            if sha is None:
+                raise _Unrecovered(f"record.xml gives no sha256 for {f.name}")
+            try:
+                st = os.lstat(objects.path(sha))
+                if stat.S_ISREG(st.st_mode) and st.st_size == f.size:
+                    continue
+            except FileNotFoundError:
+                pass
+            with reader.open(stored[f"{layout.DATA_DIR}/{nfc(f.name)}"]) as src:
+                if not staging.add(sha, src):
+                    raise _Unrecovered(f"data/{f.name} does not have the sha256 record.xml gives")
+            restored += 1
+        staging.publish()
     return restored
 
 
-def _recover(path: Path, agency: str, extra: SignatureCheck, objects: Path) -> tuple[_Row, int]:
+def _recover(path: Path, agency: str, extra: SignatureCheck, objects: ObjectStore) -> tuple[_Row, int]:
     """Verify the package at ``path`` and read its record; the row and the objects restored."""
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode):
@@ -254,6 +251,23 @@ def _main_first(files: tuple[FileInfo, ...]) -> list[FileInfo]:
     return [f for f in files if f.role == "main"] + [f for f in files if f.role != "main"]
 
 
+def _new_record(row: _Row) -> RecoveredRecord:
+    """The catalog's record of a recovered package: state ``packaged``, its sources the package's key."""
+    r, code = row.record, row.record.archival_code
+    files = _main_first(r.files)
+    new = NewRecord(
+        agency=row.agency, archival_code=str(code), sequence=SequenceKey(*code.sequence), item=code.item,
+        title=r.title, document_number=r.document_number, date=r.date.isoformat(),
+        classification=r.classification.value,
+        content_key=content_key((f.role, nfc(f.name), f.digest("sha256") or "") for f in files),
+        source=row.key, version=1, supersedes=None, metadata=_metadata(r, files[0].name), warnings=[],
+        ingested_at=row.bagging_date,
+        files=tuple(NewFile(f.role, nfc(f.name), f.size, f.digest("sha256") or "", f.mime, f.format_name,
+                            f.format_version, f"{row.key}/{layout.DATA_DIR}/{f.name}") for f in files),
+        state=RecordState.PACKAGED)
+    return RecoveredRecord(new, row.key, row.tagmanifest_sha256, row.size, row.signed, row.bagging_date)
+
+
 def _metadata(record: Record, main: str) -> dict[str, Any]:
     """The record's fields as ingest stores them (``records.metadata``), for a later rebuild of its package."""
     meta: dict[str, Any] = {
@@ -272,119 +286,6 @@ def _metadata(record: Record, main: str) -> dict[str, Any]:
     meta["main"] = main
     meta["archival_code"] = str(record.archival_code)
     return meta
-
-
-def _insert(conn: Connection, row: _Row, home: Path) -> None:
-    """Insert one recovered record and its files; _Unrecovered when it collides with one recovered before.
-
-    The record's ``package_path`` and ``source`` are the package's key (relative to ``home``).
-    """
-    r, code = row.record, row.record.archival_code
-    files = _main_first(r.files)
-    key = content_key((f.role, nfc(f.name), f.digest("sha256") or "") for f in files)
-    clash = conn.execute(
-        "SELECT package_path, archival_code = ? FROM records WHERE archival_code=? OR (agency=? AND content_key=?)",
-        (str(code), str(code), row.agency, key),
-    ).fetchone()
-    if clash:
-        what = "archival code" if clash[1] else "content"
-        raise _Unrecovered(f"has the same {what} as {home / clash[0]}, recovered already")
-    (record_id,) = conn.execute(
-        "INSERT INTO records (agency, archival_code, fonds, category, year, retention, unit, item, title, "
-        "document_number, date, classification, content_key, source, version, supersedes, metadata, warnings, "
-        "state, ingested_at, package_path, package_tagmanifest_sha256, package_size, package_signed, packaged_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,NULL,?,'[]',?,?,?,?,?,?,?) RETURNING id",
-        (row.agency, str(code), code.fonds, code.category, code.year, code.retention.value, code.unit, code.item,
-         r.title, r.document_number, r.date.isoformat(), r.classification.value, key, row.key,
-         json.dumps(_metadata(r, files[0].name), ensure_ascii=False), RecordState.PACKAGED.value, row.bagging_date,
-         row.key, row.tagmanifest_sha256, row.size, int(row.signed), row.bagging_date),
-    ).fetchone()
-    conn.executemany(
-        "INSERT INTO record_files (record_id, position, role, name, size, sha256, mime, format_name, "
-        "format_version, source) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        [(record_id, i, f.role, nfc(f.name), f.size, f.digest("sha256"), f.mime, f.format_name, f.format_version,
-          f"{row.key}/{layout.DATA_DIR}/{f.name}") for i, f in enumerate(files)],
-    )
-
-
-def _old_sequences(path: Path, catalog_id: str) -> list[tuple[tuple[str, str, int, str, str], int]]:
-    """The old catalog's sequences when it still reads and is this workspace's (else nothing)."""
-    try:
-        if inspect_catalog(path).catalog_id != catalog_id:
-            return []
-        with open_readonly(path) as conn:
-            rows = conn.execute("SELECT fonds, category, year, retention, unit, last_item FROM sequences").fetchall()
-    except (GovarcError, DriverError, OSError):
-        return []
-    return [((str(f), str(c), int(y), str(r), str(u)), int(last)) for f, c, y, r, u, last in rows]
-
-
-def _remove_stale(home: Path) -> None:
-    """Temporary catalogs of rebuilds that died (the caller holds the run lock: none is running)."""
-    for entry in os.scandir(home):
-        if entry.name.startswith(_TMP_PREFIX) and entry.is_file(follow_symlinks=False):
-            os.unlink(entry.path)
-
-
-def _unreferenced(objects: Path, referenced: set[str]) -> int:
-    count = 0
-    try:
-        folders = list(os.scandir(objects))
-    except OSError:
-        return 0
-    for folder in folders:
-        if not folder.is_dir(follow_symlinks=False):
-            continue
-        for entry in os.scandir(folder.path):
-            if not entry.name.startswith(".") and entry.name not in referenced:
-                count += 1
-    return count
-
-
-def _aside(path: Path, stamp: str) -> Path:
-    aside = path.with_name(f"{path.name}.broken-{stamp}")
-    n = 1
-    while os.path.lexists(aside) or os.path.lexists(aside.with_name(aside.name + "-wal")):
-        aside = path.with_name(f"{path.name}.broken-{stamp}-{n}")
-        n += 1
-    return aside
-
-
-def _keep_aside(path: Path, stamp: str) -> list[str]:
-    """Keep the old catalog (and its -wal, -shm) under ``catalog.sqlite.broken-<stamp>``.
-
-    The database file stays in place (a hard link is made) until the new one replaces it
-    atomically; its -wal (and a rollback journal) must go first, since SQLite would apply them to
-    the new database. They are kept beside the old file under the names SQLite pairs them by.
-    """
-    if not os.path.lexists(path):
-        return []
-    aside = _aside(path, stamp)
-    if stat.S_ISREG(os.lstat(path).st_mode):
-        try:
-            os.link(path, aside)
-        except OSError:
-            shutil.copy2(path, aside)
-    else:
-        os.rename(path, aside)
-    kept = [str(aside)]
-    for suffix in ("-wal", "-journal", "-shm"):
-        side = path.with_name(path.name + suffix)
-        if not os.path.lexists(side):
-            continue
-        if suffix == "-shm" or os.lstat(side).st_size == 0:
-            os.unlink(side)  # no data: an empty log, or the WAL's index, which SQLite rebuilds from the WAL
-        else:
-            os.rename(side, aside.with_name(aside.name + suffix))
-            kept.append(str(aside.with_name(aside.name + suffix)))
-    fsync_path(path.parent)
-    return kept
-
-
-def _put_in_place(tmp: Path, path: Path) -> None:
-    """Rename the new catalog over the old one (atomic) and make the rename durable."""
-    os.replace(tmp, path)
-    fsync_path(path.parent)
 
 
 def rebuild_catalog(
@@ -415,11 +316,11 @@ def rebuild_catalog(
         from govarc.sign.validate import make_signature_check
 
         extra = make_signature_check(workspace_policy(ws, allow_unsigned=True))
-        _remove_stale(home)
-        tmp = home / f"{_TMP_PREFIX}{os.getpid()}"
+        remove_stale_rebuilds(home)
+        tmp = home / f"{TMP_PREFIX}{os.getpid()}"
         started = _now()
         sequences = _Sequences()
-        for key, last in _old_sequences(path, catalog_id):
+        for key, last in read_sequences(path, catalog_id):
             sequences.see_row(key, last)
         recovered: list[Recovered] = []
         unrecovered: list[Finding] = []
@@ -432,25 +333,20 @@ def rebuild_catalog(
             pending: list[_Row] = []
 
             def flush() -> None:
-                with cat.write() as conn:
-                    for row in pending:
-                        try:
-                            conn.execute("SAVEPOINT one")
-                            _insert(conn, row, home)
-                            conn.execute("RELEASE one")
-                        except _Unrecovered as e:
-                            conn.execute("ROLLBACK TO one")
-                            conn.execute("RELEASE one")
-                            unrecovered.append(Finding("CATALOG_UNRECOVERED", str(row.path), str(e)))
-                            continue
-                        recovered.append(Recovered(str(row.record.archival_code), row.agency, str(row.path), row.signed))
-                        referenced.update(f.digest("sha256") or "" for f in row.record.files)
+                for row, clash in zip(pending, insert_recovered(cat, [_new_record(r) for r in pending])):
+                    if clash is not None:
+                        what = "archival code" if clash.same_code else "content"
+                        unrecovered.append(Finding("CATALOG_UNRECOVERED", str(row.path),
+                                                   f"has the same {what} as {home / clash.package_key}, recovered already"))
+                        continue
+                    recovered.append(Recovered(str(row.record.archival_code), row.agency, str(row.path), row.signed))
+                    referenced.update(f.digest("sha256") or "" for f in row.record.files)
                 pending.clear()
 
-            for package in store_packages(home):
+            for package in ws.stored_packages():
                 sequences.see_text(package.name)
                 try:
-                    row, n = _recover(package, package.parent.name, extra, ws.objects_dir)
+                    row, n = _recover(package, package.parent.name, extra, ws.objects)
                 except _Unrecovered as e:
                     unrecovered.append(Finding("CATALOG_UNRECOVERED", str(package), str(e)))
                     sequences.see_text(e.named)
@@ -467,34 +363,26 @@ def rebuild_catalog(
             flush()
             for hidden in hidden_names(home):
                 sequences.see_text(hidden)
-            with cat.write() as conn:
-                conn.executemany(
-                    "INSERT INTO sequences (fonds, category, year, retention, unit, last_item) VALUES (?,?,?,?,?,?)",
-                    [(*key, last) for key, last in sorted(sequences.last.items())],
-                )
-                summary = {"recovered": len(recovered), "unrecovered": len(unrecovered), "objects_restored": restored}
-                conn.execute("INSERT INTO runs (kind, started_at, finished_at, status, summary) VALUES (?,?,?,?,?)",
-                             ("catalog-rebuild", started, _now(), "partial" if unrecovered else "ok",
-                              json.dumps(summary, ensure_ascii=False)))
+            summary = {"recovered": len(recovered), "unrecovered": len(unrecovered), "objects_restored": restored}
+            finish_rebuild(cat, sequences.rows(), started, _now(), "partial" if unrecovered else "ok", summary)
             cat.checkpoint()
         except BaseException:
             cat.close()
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+            remove_catalog_files(tmp)
             raise
         cat.close()  # the last connection: SQLite removes the empty -wal and -shm
         fsync_path(tmp)
         stamp = _stamp()
-        kept = _keep_aside(path, stamp)
+        kept = keep_aside(path, stamp)
         if bad_id_file:
             aside = id_path(home).with_name(f"{ID_FILE}.broken-{stamp}")
             os.rename(id_path(home), aside)
             kept.append(str(aside))
-        _put_in_place(tmp, path)
+        put_in_place(tmp, path)
         write_id_file(home, catalog_id)
         return RebuildReport(
             catalog=str(path), catalog_id=catalog_id, kept_aside=tuple(kept),
             recovered=tuple(recovered), unrecovered=tuple(unrecovered),
-            sequences=tuple((f"{f}-{c}·{y:04d}-{r}-{u}", last) for (f, c, y, r, u), last in sorted(sequences.last.items())),
-            objects_restored=restored, objects_unreferenced=_unreferenced(ws.objects_dir, referenced),
+            sequences=tuple((sequence_text(key.values()), last) for key, last in sequences.rows()),
+            objects_restored=restored, objects_unreferenced=ws.objects.count_unreferenced(referenced),
         )
