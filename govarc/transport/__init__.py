@@ -46,6 +46,7 @@ from govarc.transport.base import (
     validate_prefix,
 )
 from govarc.transport.folder import FolderTransport
+from govarc.transport.s3 import open_s3  # imports boto3 only when an s3: URL is opened
 
 __all__ = [
     "BLOCK_SIZE", "MAX_KEY_BYTES", "MAX_KEY_DEPTH", "MAX_LIST_KEYS", "MAX_PUBLISH_BYTES",
@@ -98,7 +99,7 @@ def _not_yet(name: str) -> TransportFactory:
 TRANSPORT_SCHEMES: Mapping[str, TransportFactory] = MappingProxyType({
     "file": _folder,
     "sftp": _not_yet("SFTP"),
-    "s3": _not_yet("S3"),
+    "s3": open_s3,
 })
 """URL scheme → factory. Issue #9 replaces the SFTP and S3 entries with their transports."""
 
