@@ -103,6 +103,7 @@ class S3Transport(Transport):
         self.prefix = prefix
         self.endpoint_url = endpoint_url
         self._url = f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+        self._owns_client = client is None  # a client handed in (shared, or a test's) is closed by its owner
         self._client = client if client is not None else self._make_client(endpoint_url, region, profile)
         self._call("checking the bucket", "", self._client.head_bucket, Bucket=bucket)
 
@@ -518,7 +519,7 @@ class S3Transport(Transport):
 
     def close(self) -> None:
         close = getattr(self._client, "close", None)
-        if close is not None:
+        if close is not None and self._owns_client:
             close()
 
 

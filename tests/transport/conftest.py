@@ -56,8 +56,10 @@ def s3_bucket(seaweed: Seaweed) -> str:
 
 
 @pytest.fixture
-def s3_prefix() -> str:
-    return f"收件/run-{next(_prefixes)}"
+def s3_prefix(seaweed: Seaweed, s3_bucket: str) -> Iterator[str]:
+    """A prefix of its own in the session's bucket; the bucket is emptied afterwards."""
+    yield f"收件/run-{next(_prefixes)}"
+    seaweed.empty_bucket(s3_bucket)
 
 
 @pytest.fixture
@@ -75,7 +77,7 @@ def s3_env(seaweed: Seaweed, monkeypatch: pytest.MonkeyPatch) -> Seaweed:
 @pytest.fixture
 def s3_transport(s3_env: Seaweed, s3_bucket: str) -> Iterator[S3Transport]:
     """The whole bucket (no prefix: keys up to S3's 1024 bytes), emptied after each test."""
-    t = S3Transport(s3_bucket, endpoint_url=s3_env.endpoint_url)
+    t = S3Transport(s3_bucket, endpoint_url=s3_env.endpoint_url, client=s3_env.shared_client())
     yield t
     t.close()
     s3_env.empty_bucket(s3_bucket)

@@ -71,6 +71,7 @@ class Seaweed:
         self.log = root / "weed.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.start_seconds = 0.0
+        self._shared: Any = None
 
     @property
     def endpoint_url(self) -> str:
@@ -89,9 +90,9 @@ class Seaweed:
             f"-filer.port={self.filer_port}", f"-filer.port.grpc={self.filer_grpc}",
             "-s3", f"-s3.port={self.s3_port}", f"-s3.port.grpc={self.s3_grpc}",
             "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={self.config}",
-            # small volumes start fast; a restarted master rebuilds its topology from the volume
+            # volumes are not preallocated: large ones never fill up (growing more takes seconds); a restarted master rebuilds its topology from the volume
             # server at once instead of waiting out a raft election on its old state
-            "-master.volumeSizeLimitMB=64", "-volume.max=64", "-volume.preStopSeconds=0",
+            "-master.volumeSizeLimitMB=1024", "-volume.max=64", "-volume.preStopSeconds=0",
             "-master.resumeState=false",
         ]
 
@@ -150,13 +151,19 @@ class Seaweed:
         kwargs.update(overrides)
         return boto3.client("s3", **kwargs)
 
+    def shared_client(self) -> Any:
+        """One client for the whole session: making a boto3 client costs a tenth of a second of CPU."""
+        if self._shared is None:
+            self._shared = self.client()
+        return self._shared
+
     def create_bucket(self, name: str) -> str:
-        self.client().create_bucket(Bucket=name)
+        self.shared_client().create_bucket(Bucket=name)
         return name
 
     def empty_bucket(self, name: str) -> None:
         """Delete every object and abort every unfinished upload in the bucket."""
-        client = self.client()
+        client = self.shared_client()
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
             for obj in page.get("Contents", []):
                 client.delete_object(Bucket=name, Key=obj["Key"])
