@@ -1,10 +1,10 @@
-"""Transports: where packages, lists, envelopes and receipts travel (folder now; SFTP and S3 next).
+"""Transports: where packages, lists, envelopes and receipts travel (folder, SFTP, S3).
 
 ``open_transport(url, base=...)`` turns a configured URL into a :class:`Transport`:
 
 - a plain path (relative ones against ``base``) or ``file:///abs/path``: :class:`FolderTransport`;
-- ``sftp://user@host:port/path`` and ``s3://bucket/prefix``: not available yet (issue #9 adds them
-  to :data:`TRANSPORT_SCHEMES`).
+- ``sftp://user@host:port/path``: :class:`~govarc.transport.sftp.SFTPTransport` (paramiko, loaded on use);
+- ``s3://bucket/prefix``: :class:`~govarc.transport.s3.S3Transport` (boto3, loaded on use).
 
 The interface and its guarantees are in ``govarc/transport/base.py`` and ``specs/transport.md``.
 """
@@ -46,6 +46,7 @@ from govarc.transport.base import (
     validate_prefix,
 )
 from govarc.transport.folder import FolderTransport
+from govarc.transport.s3 import open_s3  # imports boto3 only when an s3: URL is opened
 
 __all__ = [
     "BLOCK_SIZE", "MAX_KEY_BYTES", "MAX_KEY_DEPTH", "MAX_LIST_KEYS", "MAX_PUBLISH_BYTES",
@@ -95,18 +96,12 @@ def _sftp(url: str, parts: SplitResult, base: Path | None, options: Mapping[str,
     return open_sftp(url, parts, base, options)
 
 
-def _not_yet(name: str) -> TransportFactory:
-    def factory(url: str, parts: SplitResult, base: Path | None, options: Mapping[str, object]) -> Transport:
-        raise TransportUnavailableError(f"the {name} transport is not available yet", display_url(url))
-    return factory
-
-
 TRANSPORT_SCHEMES: Mapping[str, TransportFactory] = MappingProxyType({
     "file": _folder,
     "sftp": _sftp,
-    "s3": _not_yet("S3"),
+    "s3": open_s3,
 })
-"""URL scheme → factory. Issue #9 replaces the SFTP and S3 entries with their transports."""
+"""URL scheme → factory: folder (``file``), SFTP and S3-compatible object storage."""
 
 
 def open_transport(url: str | os.PathLike[str], base: Path | None = None,

@@ -65,7 +65,6 @@ def test_create_option(tmp_path):
 
 @pytest.mark.parametrize("url,expected", [
     ("sftp://archives@da.example.gov.cn:2222/inbound", "needs the option identity_file"),
-    ("s3://archives-bucket/inbound", "not available yet"),
     ("ftp://da.example.gov.cn/inbound", "unknown transport scheme 'ftp'"),
     ("https://da.example.gov.cn/inbound", "unknown transport scheme 'https'"),
     ("file://otherhost/srv/hub", "not the host"),

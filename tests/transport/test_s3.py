@@ -1,0 +1,166 @@
+"""The S3 transport against a real SeaweedFS: what the contract cannot see through the interface.
+
+Credentials and locations refused with one line (exit 5), the server killed mid-upload and the
+next put resuming, an object changed on the server behind govarc's back, the prefix confining keys.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from govarc.errors import EXIT_TRANSFER, TransferError
+from govarc.transport import (
+    DigestMismatchError,
+    InvalidKeyError,
+    TransportError,
+    TransportUnavailableError,
+    open_transport,
+)
+from govarc.transport.s3 import PART_SIZE, S3Transport
+from tests.transport.seaweed import Seaweed, free_ports
+from tests.transport.streams import Source, blob, sha
+
+
+def one_line_exit_5(err: BaseException, *secrets: str) -> str:
+    text = str(err)
+    assert "\n" not in text, text
+    assert isinstance(err, TransferError) and err.exit_code == EXIT_TRANSFER
+    for secret in secrets:
+        assert secret not in text
+    return text
+
+
+def test_open_transport_with_the_environments_credentials(s3_env: Seaweed, s3_bucket: str, s3_prefix: str):
+    t = open_transport(f"s3://{s3_bucket}/{s3_prefix}", options={"endpoint_url": s3_env.endpoint_url})
+    assert isinstance(t, S3Transport) and t.url == f"s3://{s3_bucket}/{s3_prefix}"
+    t.put("收文/正文.pdf", io.BytesIO(b"%PDF-1.7"))
+    assert t.list() == ["收文/正文.pdf"]
+    raw = s3_env.shared_client().get_object(Bucket=s3_bucket, Key=f"{s3_prefix}/收文/正文.pdf")
+    assert raw["Metadata"]["sha256"] == sha(b"%PDF-1.7")  # x-amz-meta-sha256
+    t.close()
+
+
+def test_the_prefix_confines_keys_and_listing(s3_env: Seaweed, s3_bucket: str, s3_prefix: str):
+    t = S3Transport(s3_bucket, s3_prefix, endpoint_url=s3_env.endpoint_url, client=s3_env.shared_client())
+    raw = s3_env.shared_client()
+    raw.put_object(Bucket=s3_bucket, Key=f"{s3_prefix}-other/x", Body=b"not ours")
+    raw.put_object(Bucket=s3_bucket, Key=f"{s3_prefix}/.govarc-state/x", Body=b"reserved")
+    raw.put_object(Bucket=s3_bucket, Key=f"{s3_prefix}/bad\x01name", Body=b"no key names this")
+    t.put("a", io.BytesIO(b"1"))
+    assert t.list() == ["a"]
+    with pytest.raises(InvalidKeyError):
+        t.put("x" * 1020, io.BytesIO(b"1"))  # fits a key, not with the prefix in S3's 1024 bytes
+
+
+def test_wrong_credentials_are_one_line_exit_5(s3_env: Seaweed, s3_bucket: str, monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-0123456789")
+    with pytest.raises(TransportUnavailableError) as e:
+        open_transport(f"s3://{s3_bucket}/inbound", options={"endpoint_url": s3_env.endpoint_url})
+    text = one_line_exit_5(e.value, "wrong-secret-0123456789", s3_env.secret_key)
+    assert "access denied" in text or "credentials were refused" in text, text
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "nobody")
+    with pytest.raises(TransportUnavailableError) as e:
+        open_transport(f"s3://{s3_bucket}/inbound", options={"endpoint_url": s3_env.endpoint_url})
+    one_line_exit_5(e.value, "wrong-secret-0123456789")
+
+
+def test_no_credentials_at_all(s3_env: Seaweed, s3_bucket: str, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(TransportUnavailableError) as e:
+        open_transport(f"s3://{s3_bucket}", options={"endpoint_url": s3_env.endpoint_url})
+    assert "no S3 credentials" in one_line_exit_5(e.value)
+
+
+def test_a_missing_bucket_is_one_line_exit_5(s3_env: Seaweed):
+    with pytest.raises(TransportUnavailableError) as e:
+        open_transport("s3://no-such-bucket-here/inbound", options={"endpoint_url": s3_env.endpoint_url})
+    assert "no such bucket 'no-such-bucket-here'" in one_line_exit_5(e.value, s3_env.secret_key)
+
+
+def test_connection_refused_is_one_line_exit_5(s3_env: Seaweed):
+    (port,) = free_ports(1)
+    with pytest.raises(TransportUnavailableError) as e:
+        open_transport("s3://archives/inbound", options={"endpoint_url": f"http://127.0.0.1:{port}"})
+    assert "cannot reach" in one_line_exit_5(e.value, s3_env.secret_key)
+
+
+@pytest.mark.parametrize("url,options,expected", [
+    ("s3://AKIA:secret-in-url@bucket/p", {}, "credentials never go in an s3: URL"),
+    ("s3://bucket:9000/p", {}, "without a port"),
+    ("s3://bucket/p?x=1", {}, "without a port, query"),
+    ("s3://Bad_Bucket/p", {}, "not an S3 bucket name"),
+    ("s3://bucket/a/../b", {}, "not a usable S3 prefix"),
+    ("s3://bucket/p", {"endpoint": "http://x"}, "unknown S3 option 'endpoint'"),
+    ("s3://bucket/p", {"endpoint_url": "ftp://x"}, "endpoint_url must be"),
+    ("s3://bucket/p", {"endpoint_url": "http://u:pw@x"}, "endpoint_url must be"),
+    ("s3://bucket/p", {"region": 3}, "must be a non-empty string"),
+])
+def test_bad_s3_locations_are_refused_before_any_request(url, options, expected):
+    with pytest.raises(TransportUnavailableError) as e:
+        open_transport(url, options=options)
+    assert expected in one_line_exit_5(e.value, "secret-in-url", "pw@"), str(e.value)
+
+
+def test_an_unknown_profile_is_one_line(s3_env: Seaweed, s3_bucket: str):
+    with pytest.raises(TransportUnavailableError) as e:
+        open_transport(f"s3://{s3_bucket}", options={"endpoint_url": s3_env.endpoint_url, "profile": "nope"})
+    assert "profile 'nope'" in one_line_exit_5(e.value)
+
+
+def test_the_server_killed_mid_upload_then_the_next_put_resumes(s3_env: Seaweed, s3_transport: S3Transport):
+    data = blob(3 * PART_SIZE + 4321, seed=31)
+    key = "inbound/LZ0012/20240301-0001/pkg.zip"
+
+    def kill_after_two_parts() -> None:
+        if src.pos >= 2 * PART_SIZE + 1 and s3_env.proc is not None:
+            s3_env.kill()
+
+    src = Source(data, watch=kill_after_two_parts)
+    with pytest.raises(TransportError) as e:
+        s3_transport.put(key, src, size=len(data), sha256=sha(data))
+    one_line_exit_5(e.value, s3_env.secret_key)
+    s3_env.start()  # the same ports and data folder
+    assert s3_transport.list("inbound") == [] and not s3_transport.exists(key)
+    result = s3_transport.put(key, io.BytesIO(data), size=len(data), sha256=sha(data))
+    assert result.written and result.resumed_from >= 2 * PART_SIZE
+    assert result.sha256 == sha(data)
+    assert s3_transport.stat(key).sha256 == sha(data)
+    buf = io.BytesIO()
+    assert s3_transport.get(key, buf).sha256 == sha(data) and buf.getvalue() == data
+    assert s3_transport.clean_temporaries(max_age=0) == 0  # the finished upload left nothing behind
+
+
+def test_a_resumed_upload_without_a_known_digest_still_records_it(s3_transport: S3Transport):
+    from tests.transport.streams import Interrupted
+
+    data = blob(2 * PART_SIZE + 10, seed=32)
+    with pytest.raises(Interrupted):
+        s3_transport.put("k", Source(data, fail_at=PART_SIZE + 5), sha256=sha(b"other"))
+    result = s3_transport.put("k", io.BytesIO(data))  # the first part matches, its upload said another digest
+    assert result.resumed_from == PART_SIZE
+    assert s3_transport.stat("k").sha256 == sha(data)
+
+
+@pytest.mark.parametrize("keep_metadata", [True, False])
+def test_an_object_changed_on_the_server_is_detected(s3_env: Seaweed, s3_transport: S3Transport, keep_metadata):
+    data = blob(100_000, seed=33)
+    key = "inbound/LZ0012/b1/pkg.zip"
+    s3_transport.put(key, io.BytesIO(data))
+    evil = bytearray(data)
+    evil[5000] ^= 0x01
+    extra = {"Metadata": {"sha256": sha(data)}} if keep_metadata else {}
+    s3_env.shared_client().put_object(Bucket=s3_transport.bucket, Key=key, Body=bytes(evil), **extra)
+    if keep_metadata:  # the stored digest no longer matches the content
+        with pytest.raises(DigestMismatchError) as e:
+            s3_transport.get(key, io.BytesIO())
+        assert "changed on the server" in one_line_exit_5(e.value)
+    else:  # the digest is gone with the metadata: the caller's recorded one catches it
+        assert s3_transport.stat(key).sha256 is None
+    with pytest.raises(DigestMismatchError):
+        s3_transport.get(key, io.BytesIO(), sha(data))
+    with pytest.raises(DigestMismatchError):
+        s3_transport.read(key, sha256=sha(data))
