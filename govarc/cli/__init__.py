@@ -40,6 +40,7 @@ _COMMANDS = {
     "pki": ("govarc.cli.pki", "pki"),
     "sign": ("govarc.cli.sign", "sign"),
     "catalog": ("govarc.cli.catalog", "catalog"),
+    "accept": ("govarc.cli.accept", "accept"),
 }
 
 
