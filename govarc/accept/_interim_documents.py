@@ -183,8 +183,10 @@ def receipt_from_xml(data: bytes, where: str) -> Receipt:
                                  c.text or "") for c in el.iterfind(_Q + "check"))
             verdicts.append(PackageVerdict(el.get("archival_code", ""), el.get("key", ""), el.get("sha256", ""),
                                            Verdict(el.get("verdict")), checks, el.get("holdings_key")))
-        return Receipt(*(str(root.findtext(_Q + f)) for f in ("batch_id", "agency_code", "archives_code", "archives_name",
-                                                               "list_sha256", "received_at")), verdicts=tuple(verdicts))
+        t = {f: str(root.findtext(_Q + f)) for f in ("batch_id", "agency_code", "archives_code", "archives_name",
+                                                     "list_sha256", "received_at")}
+        return Receipt(t["batch_id"], t["agency_code"], t["archives_code"], t["archives_name"], t["list_sha256"],
+                       t["received_at"], tuple(verdicts))
     except (etree.XMLSyntaxError, ValueError) as e:
         raise InvalidInputError(f"not a valid receipt: {e}", where) from None
 

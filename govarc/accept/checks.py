@@ -187,15 +187,15 @@ def check_package(path: Path, listed: ListedPackage, tl: TransferList, batch_ite
         return Outcome(run.done(), sha256, size)
     result = verify_package(path, extra=make_signature_check(settings.policy), workers=1)
     record, tagmanifest_sha = _read_package(path, run)
-    code = _authenticity(run, result, record, tagmanifest_sha, listed, tl)
-    dup = _duplicates(run, sha256, code, holdings)
-    _integrity(run, result, record, listed, code, batch_items, holdings, dup)
+    archival_code = _authenticity(run, result, record, tagmanifest_sha, listed, tl)
+    dup = _duplicates(run, sha256, archival_code, holdings)
+    _integrity(run, result, record, listed, archival_code, batch_items, holdings, dup)
     if run.checks["1-2"].result is CheckResult.FAILED:  # a broken package's payload is not read further
         for c in ("3-3", "4-1"):
             run.put(c, CheckResult.NOT_PERFORMED, "the package's integrity failed (1-2)")
     _usability_and_safety(run, path, record, settings, run.checks["1-2"].result is not CheckResult.FAILED)
     _virus(run, path, settings)
-    return Outcome(run.done(), sha256, size, code, dup)
+    return Outcome(run.done(), sha256, size, archival_code, dup)
 
 
 def _read_package(path: Path, run: _Run) -> tuple[Record | None, str | None]:

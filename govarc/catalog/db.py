@@ -128,21 +128,21 @@ MIGRATIONS: list[Sequence[Step]] = [
         _relative_package_locations,
     ],
     [  # 4: the archives side: batches received, their packages' verdicts, and the holdings
-        """CREATE TABLE accept_batches (
+        """CREATE TABLE IF NOT EXISTS accept_batches (
             agency TEXT NOT NULL, batch_id TEXT NOT NULL,
             list_sha256 TEXT NOT NULL, received_at TEXT NOT NULL,
             state TEXT NOT NULL DEFAULT 'checking',
             refused TEXT, receipt_sha256 TEXT, answered_at TEXT,
             PRIMARY KEY (agency, batch_id)
         )""",
-        """CREATE TABLE accept_items (
+        """CREATE TABLE IF NOT EXISTS accept_items (
             agency TEXT NOT NULL, batch_id TEXT NOT NULL, position INTEGER NOT NULL,
             key TEXT NOT NULL, archival_code TEXT NOT NULL, sha256 TEXT NOT NULL,
             verdict TEXT NOT NULL, checks TEXT NOT NULL, holdings_key TEXT,
             PRIMARY KEY (agency, batch_id, position),
             FOREIGN KEY (agency, batch_id) REFERENCES accept_batches(agency, batch_id)
         )""",
-        """CREATE TABLE holdings (
+        """CREATE TABLE IF NOT EXISTS holdings (
             sha256 TEXT PRIMARY KEY,
             key TEXT NOT NULL,
             agency TEXT NOT NULL, archival_code TEXT NOT NULL,
@@ -151,7 +151,7 @@ MIGRATIONS: list[Sequence[Step]] = [
             batch_id TEXT NOT NULL, batch_key TEXT NOT NULL,
             size INTEGER NOT NULL, stored_at TEXT NOT NULL
         )""",
-        "CREATE INDEX holdings_sequence ON holdings(fonds, category, year, retention, unit, item)",
+        "CREATE INDEX IF NOT EXISTS holdings_sequence ON holdings(fonds, category, year, retention, unit, item)",
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
