@@ -48,3 +48,13 @@ MAX_ZIP_ENTRIES = MAX_PACKAGE_FILES + 64
 
 MAX_COMPRESSION_RATIO = 200
 """Uncompressed size over compressed size of a zip entry read into memory (a tag file)."""
+
+# --- transfer (lists and receipts exchanged with the archives) ---------------------------------
+MAX_BATCH_PACKAGES = 5_000
+"""Packages in one transfer batch, so rows in one transfer list and verdicts in one receipt."""
+
+MAX_CHECKS_PER_PACKAGE = 64
+"""Acceptance checks reported for one package in a receipt."""
+
+MAX_TRANSFER_DOC_BYTES = 32 * MIB
+"""Size of one transfer list or receipt (XML); their .p7s stay within MAX_TAG_FILE_BYTES."""

@@ -258,8 +258,9 @@ def _revocation(chain: Sequence[x509.Certificate], crls: Sequence[x509.Certifica
 
 
 def check_signature(file: str, der: bytes, content: bytes | None, policy: SignaturePolicy,
-                    now: dt.datetime | None = None) -> SignerReport:
-    """Check one signature file (its package path ``file``) over ``content`` (the tag manifest bytes)."""
+                    now: dt.datetime | None = None, content_name: str = layout.REQUIRED_TAGMANIFEST) -> SignerReport:
+    """Check one signature file (its package path ``file``) over ``content`` (the tag manifest bytes,
+    or the document named ``content_name`` for a detached signature over another file)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     try:
         p = _parse(der)
@@ -277,14 +278,14 @@ def check_signature(file: str, der: bytes, content: bytes | None, policy: Signat
     if weak:
         return done(Finding("SIGNATURE_ALGORITHM_WEAK", file, f"{subject}: {weak}"))
     if content is None:
-        return done(Finding("SIGNATURE_INVALID", file, f"{subject}: there is no {layout.REQUIRED_TAGMANIFEST} to verify against"))
+        return done(Finding("SIGNATURE_INVALID", file, f"{subject}: there is no {content_name} to verify against"))
     if p.content_type != "data" or p.message_digest is None:
         return done(Finding("SIGNATURE_INVALID", file, f"{subject}: signed attributes lack content type data or a message digest"))
     h = hashes.Hash(_HASHES[p.digest_algorithm]())
     h.update(content)
     if not hmac.compare_digest(h.finalize(), p.message_digest):
-        return done(Finding("SIGNATURE_INVALID", file, f"{subject}: the signed digest differs from {layout.REQUIRED_TAGMANIFEST}: "
-                            "the tag manifest changed after signing, or the signature is over other content"))
+        return done(Finding("SIGNATURE_INVALID", file, f"{subject}: the signed digest differs from {content_name}: "
+                            "it changed after signing, or the signature is over other content"))
     if not _verify_signature(p):
         return done(Finding("SIGNATURE_INVALID", file, f"{subject}: the signature does not verify with the signer's public key"))
     if p.signing_time is not None and p.signing_time > now + policy.max_clock_skew:
