@@ -272,7 +272,7 @@ def _one(cat: Catalog, home: Path, transport: Transport, me: ArchivesIdentity, s
                    "unit": code.unit, "item": code.item, "batch_id": batch, "batch_key": listed.key,
                    "size": outcome.size, "stored_at": _now()}
     item = hcat.ItemRow(position, listed.key, listed.archival_code, outcome.sha256, verdict.value,
-                        [_check_dict(c) for c in outcome.checks], holdings_key)
+                        [_check_dict(c) for c in outcome.checks], holdings_key, outcome.size if staged_ok else None)
     hcat.record_item(cat, agency, batch, item, holding)
     if os.path.lexists(staged):
         os.unlink(staged)
@@ -297,7 +297,8 @@ def build_receipt(cat: Catalog, me: ArchivesIdentity, tl: TransferList, list_sha
     for position in sorted(items):
         it = items[position]
         checks = tuple(Check(c["code"], c["name"], c["property"], CheckResult(c["result"]), c["message"]) for c in it.checks)
-        verdicts.append(PackageVerdict(it.archival_code, it.key, it.sha256, Verdict(it.verdict), checks, it.holdings_key))
+        verdicts.append(PackageVerdict(it.archival_code, it.key, it.sha256, Verdict(it.verdict), checks, it.holdings_key,
+                                       it.size))
     return Receipt(batch_id=tl.batch_id, agency_code=tl.agency_code, archives_code=me.code, archives_name=me.name,
                    list_sha256=list_sha, received_at=received_at, verdicts=tuple(verdicts))
 
@@ -322,9 +323,8 @@ def _answer(cat: Catalog, home: Path, transport: Transport, me: ArchivesIdentity
     store.write_file(local / FORM_NAME, receipt_html(receipt, tl).encode("utf-8"))
     hcat.finish_batch(cat, agency, batch, hcat.BatchState.ANSWERED, receipt_sha256=hashlib.sha256(xml).hexdigest(),
                       at=_now())
-    counts = {v: sum(1 for p in receipt.verdicts if p.verdict is v) for v in Verdict}
-    return BatchOutcome(agency, batch, "answered", counts[Verdict.ACCEPTED], counts[Verdict.REJECTED],
-                        counts[Verdict.DUPLICATE], receipt_key=sig_key)
+    return BatchOutcome(agency, batch, "answered", receipt.accepted, receipt.rejected, receipt.duplicate,
+                        receipt_key=sig_key)
 
 
 

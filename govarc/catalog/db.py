@@ -138,7 +138,7 @@ MIGRATIONS: list[Sequence[Step]] = [
         """CREATE TABLE IF NOT EXISTS accept_items (
             agency TEXT NOT NULL, batch_id TEXT NOT NULL, position INTEGER NOT NULL,
             key TEXT NOT NULL, archival_code TEXT NOT NULL, sha256 TEXT NOT NULL,
-            verdict TEXT NOT NULL, checks TEXT NOT NULL, holdings_key TEXT,
+            verdict TEXT NOT NULL, checks TEXT NOT NULL, holdings_key TEXT, size INTEGER,
             PRIMARY KEY (agency, batch_id, position),
             FOREIGN KEY (agency, batch_id) REFERENCES accept_batches(agency, batch_id)
         )""",

@@ -44,6 +44,7 @@ class ItemRow:
     verdict: str
     checks: list[dict[str, Any]]
     holdings_key: str | None
+    size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,9 @@ def finish_batch(cat: Catalog, agency: str, batch_id: str, state: str, *, refuse
 def batch_items(cat: Catalog, agency: str, batch_id: str) -> dict[int, ItemRow]:
     """The verdicts decided so far, by position in the list."""
     rows = cat.conn.execute(
-        "SELECT position, key, archival_code, sha256, verdict, checks, holdings_key FROM accept_items "
+        "SELECT position, key, archival_code, sha256, verdict, checks, holdings_key, size FROM accept_items "
         "WHERE agency=? AND batch_id=? ORDER BY position", (agency, batch_id)).fetchall()
-    return {r[0]: ItemRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows}
+    return {r[0]: ItemRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in rows}
 
 
 def record_item(cat: Catalog, agency: str, batch_id: str, item: ItemRow, holding: dict[str, Any] | None) -> None:
@@ -98,10 +99,10 @@ def record_item(cat: Catalog, agency: str, batch_id: str, item: ItemRow, holding
                 ":year, :retention, :unit, :item, :batch_id, :batch_key, :size, :stored_at) "
                 "ON CONFLICT (sha256) DO NOTHING", holding)
         conn.execute(
-            "INSERT INTO accept_items (agency, batch_id, position, key, archival_code, sha256, verdict, checks, holdings_key) "
-            "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (agency, batch_id, position) DO NOTHING",
+            "INSERT INTO accept_items (agency, batch_id, position, key, archival_code, sha256, verdict, checks, holdings_key, "
+            "size) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (agency, batch_id, position) DO NOTHING",
             (agency, batch_id, item.position, item.key, item.archival_code, item.sha256, item.verdict,
-             json.dumps(item.checks, ensure_ascii=False), item.holdings_key))
+             json.dumps(item.checks, ensure_ascii=False), item.holdings_key, item.size))
 
 
 def holding_by_sha256(cat: Catalog, sha256: str) -> HoldingRow | None:
