@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from govarc.errors import from_os_error
@@ -61,7 +62,7 @@ def keep(home: Path, staged: Path, sha256: str) -> tuple[str, bool]:
     return key, True
 
 
-def keep_rejected(folder: Path, staged: Path | None, name: str, reasons: dict[str, object]) -> None:
+def keep_rejected(folder: Path, staged: Path | None, name: str, reasons: Mapping[str, object]) -> None:
     """Put a rejected package and its reasons in ``folder`` (``rejected/<AGENCY>/<BATCH>/``).
 
     ``name`` is the package's key in the batch (one safe segment); the reasons go beside it as

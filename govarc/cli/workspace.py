@@ -27,7 +27,7 @@ def init(out: Output, config: Path | None, archives_code: str | None, archives_n
 
     Safe to run again: an existing workspace is kept, and agencies from --config are added.
     With --archives CODE --name NAME the workspace is the archives' (holdings, receipts); give
-    it a key with `govarc pki init` and `govarc pki issue CODE` (or `pki import`).
+    it a key with `govarc pki init-ca` and `govarc pki issue CODE` (or `pki import`).
 
     \b
     Example:
