@@ -285,7 +285,8 @@ def check_signature(file: str, der: bytes, content: bytes | None, policy: Signat
     h.update(content)
     if not hmac.compare_digest(h.finalize(), p.message_digest):
         return done(Finding("SIGNATURE_INVALID", file, f"{subject}: the signed digest differs from {content_name}: "
-                            "it changed after signing, or the signature is over other content"))
+                            f"{'the tag manifest' if content_name == layout.REQUIRED_TAGMANIFEST else 'it'} "
+                            "changed after signing, or the signature is over other content"))
     if not _verify_signature(p):
         return done(Finding("SIGNATURE_INVALID", file, f"{subject}: the signature does not verify with the signer's public key"))
     if p.signing_time is not None and p.signing_time > now + policy.max_clock_skew:
