@@ -8,14 +8,27 @@ from pathlib import Path
 from govarc.catalog.identity import open_workspace_catalog
 from govarc.domain import Agency
 from govarc.errors import ConfigError
-from govarc.workspace import CONFIG_NAME, Settings, Workspace, parse_agencies, read_toml, write_settings
+from govarc.workspace import (
+    CONFIG_NAME,
+    ROLE_ARCHIVES,
+    Agency,
+    HoldingsSettings,
+    Settings,
+    Workspace,
+    parse_agencies,
+    read_toml,
+    write_settings,
+)
 
 
-def init_workspace(home: Path, config: Path | None = None) -> tuple[Workspace, bool]:
+def init_workspace(home: Path, config: Path | None = None,
+                   archives: HoldingsSettings | None = None) -> tuple[Workspace, bool]:
     """Create ``home`` (settings, catalog, store) or open it; add the agencies of ``config``.
 
-    Returns the workspace and whether anything changed. Running it again with the same config
-    changes nothing.
+    With ``archives`` the workspace is an archives installation (``[workspace] role = "archives"``
+    and ``[holdings]``) with its holdings store; an existing workspace of the other kind, or an
+    archives workspace of another code, is refused. Returns the workspace and whether anything
+    changed. Running it again with the same arguments changes nothing.
     """
     home = Path(home).resolve()
     agencies: tuple[Agency, ...] = ()
@@ -25,11 +38,25 @@ def init_workspace(home: Path, config: Path | None = None) -> tuple[Workspace, b
     changed = False
     if Workspace.exists(home):
         ws = Workspace.open(home)
+        if archives is not None:
+            have = ws.settings.holdings
+            if have is None:
+                raise ConfigError("an agency workspace is here already; an archives workspace needs its own home",
+                                  str(home / CONFIG_NAME))
+            if have.code != archives.code:
+                raise ConfigError(f"this is the workspace of archives {have.code}, not {archives.code}",
+                                  str(home / CONFIG_NAME))
     else:
         home.mkdir(parents=True, exist_ok=True)
-        write_settings(Settings(home=home))
+        if archives is not None:
+            write_settings(Settings(home=home, role=ROLE_ARCHIVES, holdings=archives))
+        else:
+            write_settings(Settings(home=home))
         ws = Workspace.open(home)
         changed = True
+    if ws.is_archives:
+        for sub in (ws.holdings_dir, ws.rejected_dir, ws.receipts_dir):
+            sub.mkdir(parents=True, exist_ok=True)
     for sub in (ws.objects_dir, ws.logs_dir, ws.tmp_dir, home / "store", home / "keys", ws.trust_dir, ws.crl_dir):
         sub.mkdir(parents=True, exist_ok=True)
     for agency in agencies:

@@ -108,6 +108,39 @@ def parse_archives(raw: Any, where: str) -> ArchivesConfig:
                           receipt_overdue_days=days, send_unsigned=send_unsigned, transport=tuple(transport))
 
 
+ROLE_AGENCY = "agency"
+ROLE_ARCHIVES = "archives"
+ROLES = (ROLE_AGENCY, ROLE_ARCHIVES)
+
+DEFAULT_LONG_TERM_FORMATS = ("PDF/A", "application/pdf", "application/ofd", "image/tiff", "image/jpeg", "image/png")
+"""What an archives keeps for the long term unless ``[holdings] accepted_formats`` says otherwise."""
+
+
+@dataclass(frozen=True)
+class HoldingsSettings:
+    """``[holdings]`` of an archives workspace: who the archives are, what they keep, where batches arrive.
+
+    ``code`` is the archives' agency code (the organizationIdentifier of its certificate, which
+    countersigns packages and signs receipts); ``inbox`` the transport URL batches are read from
+    (``inbound/<AGENCY>/<BATCH>/``) and receipts written to; ``accepted_formats`` the MIME types or
+    format names (``PDF/A``) suitable for long-term keeping; ``clamscan`` whether to scan for
+    viruses when ``clamscan`` is installed.
+    """
+
+    code: str
+    name: str
+    inbox: str | None = None
+    accepted_formats: tuple[str, ...] = DEFAULT_LONG_TERM_FORMATS
+    virus_scan: bool = True
+
+    def as_toml(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"code": self.code, "name": self.name, "accepted_formats": list(self.accepted_formats),
+                             "virus_scan": self.virus_scan}
+        if self.inbox is not None:
+            d["inbox"] = self.inbox
+        return d
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything govarc.toml says, resolved against the home folder."""
@@ -120,25 +153,33 @@ class Settings:
     key_algorithm: str = "ec-p256"
     workers: int = 0  # 0: one per core
     archives: ArchivesConfig | None = None  # [archives]: where the agencies transfer to (None: nowhere)
+    role: str = ROLE_AGENCY
+    holdings: HoldingsSettings | None = None  # the archives' own identity and policy (role "archives")
 
     def to_toml(self) -> dict[str, Any]:
+        ws: dict[str, Any] = {"schema": CONFIG_SCHEMA, "workers": self.workers}
+        if self.role != ROLE_AGENCY:
+            ws["role"] = self.role
         out: dict[str, Any] = {
-            "workspace": {"schema": CONFIG_SCHEMA, "workers": self.workers},
+            "workspace": ws,
             "package": {"zip": self.package_zip, "sm3": self.package_sm3},
             "pki": {"identity_oid": self.identity_oid, "key_algorithm": self.key_algorithm},
         }
         if self.archives is not None:
             out["archives"] = self.archives.as_toml()
+        if self.holdings is not None:
+            out["holdings"] = self.holdings.as_toml()
         out["agency"] = [a.as_toml() for a in self.agencies]
         return out
 
 
 # Every key govarc.toml may hold, per table: a typo is an error naming the key, never a silent default.
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "workspace": ("schema", "workers"),
+    "workspace": ("schema", "workers", "role"),
     "package": ("zip", "sm3"),
     "pki": ("identity_oid", "key_algorithm"),
 }
+HOLDINGS_KEYS = ("code", "name", "inbox", "accepted_formats", "virus_scan")
 AGENCY_KEYS = ("code", "name", "fonds", "fonds_name", "unit", "category", "drop", "accepted_formats",
                "allow_classified", "unsigned")
 KEY_ALGORITHMS = ("ec-p256", "rsa3072")
@@ -261,7 +302,7 @@ def load_settings(home: Path) -> Settings:
     path = home / CONFIG_NAME
     data = read_toml(path)
     where = str(path)
-    _unknown(data, list(SECTIONS) + ["agency", "archives"], CONFIG_NAME, where, "section")
+    _unknown(data, list(SECTIONS) + ["agency", "archives", "holdings"], CONFIG_NAME, where, "section")
     ws, pkg, pki = (_table(data, name, where) for name in SECTIONS)
     for name, table in (("workspace", ws), ("package", pkg), ("pki", pki)):
         _unknown(table, SECTIONS[name], f"[{name}]", where)
@@ -277,12 +318,39 @@ def load_settings(home: Path) -> Settings:
     key_algorithm = pki.get("key_algorithm", "ec-p256")
     if key_algorithm not in KEY_ALGORITHMS:
         raise ConfigError(f"`pki.key_algorithm` must be one of {', '.join(KEY_ALGORITHMS)}, not {key_algorithm!r}", where)
+    role = ws.get("role", ROLE_AGENCY)
+    if role not in ROLES:
+        raise ConfigError(f"`workspace.role` must be one of {', '.join(ROLES)}, not {role!r}", where)
+    holdings = _holdings(data, where) if "holdings" in data else None
+    if role == ROLE_ARCHIVES and holdings is None:
+        raise ConfigError("an archives workspace (`workspace.role = \"archives\"`) needs a [holdings] table "
+                          "with its `code` and `name`", where)
+    if role != ROLE_ARCHIVES and holdings is not None:
+        raise ConfigError("[holdings] belongs to an archives workspace (`workspace.role = \"archives\"`)", where)
     return Settings(
+        role=role, holdings=holdings,
         home=home, agencies=parse_agencies(data, home, where),
         package_zip=_bool(pkg, "zip", "package.zip", where), package_sm3=_bool(pkg, "sm3", "package.sm3", where),
         identity_oid=identity_oid, key_algorithm=key_algorithm, workers=workers,
         archives=parse_archives(data["archives"], where) if "archives" in data else None,
     )
+
+
+def _holdings(data: dict[str, Any], where: str) -> HoldingsSettings:
+    raw = _table(data, "holdings", where)
+    _unknown(raw, HOLDINGS_KEYS, "[holdings]", where)
+    code = raw.get("code")
+    if not isinstance(code, str) or not is_agency_code(code):
+        raise ConfigError(f"`holdings.code` must be the archives' code, 1-32 letters, digits or hyphens, not {code!r}", where)
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("`holdings.name` must be the archives' name (a non-empty string)", where)
+    inbox = raw.get("inbox")
+    if inbox is not None and (not isinstance(inbox, str) or not inbox.strip()):
+        raise ConfigError(f"`holdings.inbox` must be a transport URL or folder, not {inbox!r}", where)
+    formats = check_accepted_formats(raw.get("accepted_formats", list(DEFAULT_LONG_TERM_FORMATS)), "[holdings]", where)
+    return HoldingsSettings(code=code, name=name.strip(), inbox=inbox, accepted_formats=formats,
+                            virus_scan=_bool(raw, "virus_scan", "holdings.virus_scan", where, True))
 
 
 def write_settings(settings: Settings) -> None:
@@ -364,6 +432,40 @@ class Workspace:
 
     def keys_dir(self, code: str) -> Path:
         return self.home / "keys" / code
+
+    @property
+    def is_archives(self) -> bool:
+        return self.settings.role == ROLE_ARCHIVES
+
+    @property
+    def holdings(self) -> HoldingsSettings:
+        """The ``[holdings]`` settings; ConfigError when this is not an archives workspace."""
+        if self.settings.holdings is None:
+            raise ConfigError("this is an agency workspace; `govarc init --archives CODE --name NAME` creates an "
+                              "archives workspace", str(self.home / CONFIG_NAME))
+        return self.settings.holdings
+
+    @property
+    def holdings_dir(self) -> Path:
+        """The archives' holdings: accepted packages, content-addressed (``holdings/<sha256[:2]>/<sha256>.zip``)."""
+        return self.home / "holdings"
+
+    @property
+    def rejected_dir(self) -> Path:
+        """Rejected deliveries with their reasons (``rejected/<AGENCY>/<BATCH>/``)."""
+        return self.home / "rejected"
+
+    @property
+    def receipts_dir(self) -> Path:
+        """Receipts the archives issued, with their printable registration forms (``receipts/<AGENCY>/<BATCH>/``)."""
+        return self.home / "receipts"
+
+    def signer_name(self, code: str) -> str:
+        """The name of the body whose key ``code`` is: an agency, or (in an archives workspace) the archives."""
+        h = self.settings.holdings
+        if h is not None and code == h.code:
+            return h.name
+        return self.agency(code).name
 
     @property
     def agencies(self) -> tuple[Agency, ...]:

@@ -150,6 +150,32 @@ MIGRATIONS: list[Sequence[Step]] = [
         )""",
         "CREATE INDEX batch_items_record ON batch_items(record_id)",
     ],
+    [  # 5: the archives side: batches received, their packages' verdicts, and the holdings
+        """CREATE TABLE IF NOT EXISTS accept_batches (
+            agency TEXT NOT NULL, batch_id TEXT NOT NULL,
+            list_sha256 TEXT NOT NULL, received_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'checking',
+            refused TEXT, receipt_sha256 TEXT, answered_at TEXT,
+            PRIMARY KEY (agency, batch_id)
+        )""",
+        """CREATE TABLE IF NOT EXISTS accept_items (
+            agency TEXT NOT NULL, batch_id TEXT NOT NULL, position INTEGER NOT NULL,
+            key TEXT NOT NULL, archival_code TEXT NOT NULL, sha256 TEXT NOT NULL,
+            verdict TEXT NOT NULL, checks TEXT NOT NULL, holdings_key TEXT, size INTEGER,
+            PRIMARY KEY (agency, batch_id, position),
+            FOREIGN KEY (agency, batch_id) REFERENCES accept_batches(agency, batch_id)
+        )""",
+        """CREATE TABLE IF NOT EXISTS holdings (
+            sha256 TEXT PRIMARY KEY,
+            key TEXT NOT NULL,
+            agency TEXT NOT NULL, archival_code TEXT NOT NULL,
+            fonds TEXT NOT NULL, category TEXT NOT NULL, year INTEGER NOT NULL,
+            retention TEXT NOT NULL, unit TEXT NOT NULL, item INTEGER NOT NULL,
+            batch_id TEXT NOT NULL, batch_key TEXT NOT NULL,
+            size INTEGER NOT NULL, stored_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS holdings_sequence ON holdings(fonds, category, year, retention, unit, item)",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -41,6 +41,7 @@ _COMMANDS = {
     "sign": ("govarc.cli.sign", "sign"),
     "catalog": ("govarc.cli.catalog", "catalog"),
     "transfer": ("govarc.cli.transfer", "transfer"),
+    "accept": ("govarc.cli.accept", "accept"),
 }
 
 

@@ -138,10 +138,10 @@ def issue_cmd(out: Output, code: str, days: int, algorithm: str | None, replace:
       govarc pki issue LZ0012 --days 730
     """
     ws = open_workspace(out)
-    agency = ws.agency(code)
+    name = ws.signer_name(code)
     prompter = CliPrompter(passphrase_file)
     ca = load_ca(ws.pki_dir, prompter.passphrase("the CA key", False))
-    creds = issue_agency(ca, ws.keys_dir(code), code, agency.name, prompter.passphrase(f"the new key of agency {code}", True),
+    creds = issue_agency(ca, ws.keys_dir(code), code, name, prompter.passphrase(f"the new key of agency {code}", True),
                          algorithm=KeyAlgorithm(algorithm or ws.settings.key_algorithm), days=days,
                          identity_oid=ws.settings.identity_oid, replace=replace)
     _report(out, "issued", _describe(code, creds, ws.keys_dir(code)))
@@ -171,7 +171,7 @@ def import_cmd(out: Output, code: str, cert_path: Path | None, key_path: Path | 
       govarc pki import LZ0012 --p12 lz.p12 --source-passphrase-file p12.pass
     """
     ws = open_workspace(out)
-    ws.agency(code)
+    ws.signer_name(code)
     source = CliPrompter(source_passphrase_file)
     if p12_path is not None:
         if cert_path or key_path:

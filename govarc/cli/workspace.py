@@ -17,17 +17,37 @@ from govarc.workspace import Workspace
 @click.command("init")
 @click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
               help="A city file (TOML with [[agency]] tables) whose agencies to add.")
+@click.option("--archives", "archives_code", metavar="CODE",
+              help="Create an archives workspace (档案馆) with this code: it accepts transfers into its holdings.")
+@click.option("--name", "archives_name", help="The archives' name (with --archives).")
+@click.option("--inbox", help="With --archives: the transport URL or folder batches arrive at.")
 @click.pass_obj
-def init(out: Output, config: Path | None) -> None:
+def init(out: Output, config: Path | None, archives_code: str | None, archives_name: str | None,
+         inbox: str | None) -> None:
     """Create a workspace in the home folder: govarc.toml, the catalog and the store.
 
     Safe to run again: an existing workspace is kept, and agencies from --config are added.
+    With --archives CODE --name NAME the workspace is the archives' (holdings, receipts); give
+    it a key with `govarc pki init-ca` and `govarc pki issue CODE` (or `pki import`).
 
     \b
     Example:
       govarc --home /srv/govarc init --config samples/city.toml
+      govarc --home /srv/archives init --archives DAG --name 柳州市档案馆 --inbox file:///srv/exchange
     """
-    ws, changed = init_workspace(Path(out.home), config)
+    holdings = None
+    if archives_code is not None:
+        from govarc.domain import is_agency_code
+        from govarc.workspace import HoldingsSettings
+
+        if not is_agency_code(archives_code):
+            raise click.BadParameter("1-32 letters, digits or hyphens", param_hint="--archives")
+        if not archives_name or not archives_name.strip():
+            raise click.UsageError("--archives needs --name (the archives' name)")
+        holdings = HoldingsSettings(code=archives_code, name=archives_name.strip(), inbox=inbox)
+    elif archives_name is not None or inbox is not None:
+        raise click.UsageError("--name and --inbox go with --archives")
+    ws, changed = init_workspace(Path(out.home), config, holdings)
     if out.json:
         out.emit_json({"home": str(ws.home), "changed": changed, "agencies": [a.code for a in ws.agencies]})
     else:
