@@ -498,7 +498,31 @@ class SFTPTransport(Transport):
             sftp.remove(tmp)  # junk planted in our namespace: removing a link never follows it
             st = None
         have = (st.st_size or 0) if (st is not None and resume) else 0
-        f = sftp.open(tmp, "r+b" if have else "w+b")
+        # The pipelined writes go over a channel of their own: paramiko loses track of a pipelined
+        # write's answer when another request shares the channel meanwhile, and then waits forever.
+        with self._channel(where) as upload:
+            return self._write_and_commit(sftp, upload, tmp, final, key, have, stream, size, expected, overwrite,
+                                          progress, where)
+
+    @contextmanager
+    def _channel(self, where: str) -> Iterator[paramiko.SFTPClient]:
+        """A second SFTP session on the same connection, closed after use."""
+        self._sftp()
+        transport = self._ssh.get_transport() if self._ssh is not None else None
+        if transport is None:
+            raise TransportError("the connection is gone", where)
+        client = paramiko.SFTPClient.from_transport(transport)
+        if client is None:
+            raise TransportError("the server refused a second SFTP session", where)
+        try:
+            yield client
+        finally:
+            client.close()
+
+    def _write_and_commit(self, sftp: paramiko.SFTPClient, upload: paramiko.SFTPClient, tmp: str, final: str,
+                          key: str, have: int, stream: Readable, size: int | None, expected: str | None,
+                          overwrite: bool, progress: Progress | None, where: str) -> PutResult:
+        f = upload.open(tmp, "r+b" if have else "w+b")
         try:
             f.set_pipelined(True)
             n, digest, reused = self._fill(f, tmp, have, stream, size, where, progress)

@@ -77,7 +77,7 @@ class Sshd:
         return f"sftp://{self.user}@{self.host}:{self.port}{quote(str(path))}"
 
     def options(self, **extra: object) -> dict[str, object]:
-        return {"identity_file": str(self.client_key), "known_hosts": str(self.known_hosts), "timeout": 10, **extra}
+        return {"identity_file": str(self.client_key), "known_hosts": str(self.known_hosts), "timeout": 60, **extra}
 
     def host_line(self, public_key_file: Path) -> str:
         """A known_hosts line for this server with the key in ``public_key_file``."""
