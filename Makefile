@@ -29,16 +29,38 @@ $(STAMP): pyproject.toml
 venv: deps $(STAMP)
 
 DEMO := build/demo
-GOVARC := GOVARC_KEY_PASSPHRASE=demo-only-passphrase $(VENV)/bin/govarc --home $(DEMO)
+DEMO_ARCHIVES := build/demo-archives
+DEMO_EXCHANGE := build/demo-exchange
+DEMO_PASSPHRASE := GOVARC_KEY_PASSPHRASE=demo-only-passphrase
+GOVARC := $(DEMO_PASSPHRASE) $(VENV)/bin/govarc --home $(DEMO)
+ARCHIVES := $(DEMO_PASSPHRASE) $(VENV)/bin/govarc --home $(DEMO_ARCHIVES)
 DEMO_AGENCIES := SZF CZJ DAJ
+ARCHIVES_CODE := DAG
+ARCHIVES_NAME := 柳州市档案馆
 
-# The nightly archiving run on the sample city. Safe to run again: nothing changes the second time.
+# The nightly archiving run on the sample city, then the transfer to the city's archives (移交与接收)
+# over a folder transport: the agencies' nightly job ingests, packages and transfers; the archives'
+# nightly job accepts and answers with signed receipts; the agencies import them. Each side trusts
+# the other's demo CA. Safe to run again: nothing changes the second time.
 demo: venv
 	@$(GOVARC) init --config samples/city.toml
-	@test -f $(DEMO)/pki/ca.pem || $(GOVARC) pki init-ca --name "柳州市档案馆 演示CA (demo only)"
+	@test -f $(DEMO)/pki/ca.pem || $(GOVARC) pki init-ca --name "柳州市 演示CA (demo only)"
 	@for c in $(DEMO_AGENCIES); do test -f $(DEMO)/keys/$$c/cert.pem || $(GOVARC) pki issue $$c; done
+	@mkdir -p $(DEMO_EXCHANGE)
+	@$(ARCHIVES) init --archives $(ARCHIVES_CODE) --name $(ARCHIVES_NAME) --inbox ../demo-exchange
+	@test -f $(DEMO_ARCHIVES)/pki/ca.pem || $(ARCHIVES) pki init-ca --name "$(ARCHIVES_NAME) 演示CA (demo only)"
+	@test -f $(DEMO_ARCHIVES)/keys/$(ARCHIVES_CODE)/cert.pem || $(ARCHIVES) pki issue $(ARCHIVES_CODE)
+	@$(ARCHIVES) --quiet pki trust add $(DEMO)/pki/ca.pem
+	@$(GOVARC) --quiet pki trust add $(DEMO_ARCHIVES)/pki/ca.pem
+	@$(GOVARC) transfer configure --archives $(ARCHIVES_CODE) --name $(ARCHIVES_NAME) --url ../demo-exchange
+	@echo "== the agencies' nightly job: ingest, package, transfer, receipts"
 	@$(GOVARC) --verbose nightly
+	@echo "== the archives' nightly job: accept"
+	@$(ARCHIVES) --verbose nightly
+	@echo "== the agencies import the receipts"
+	@$(GOVARC) transfer receipts
 	@$(GOVARC) status
+	@$(GOVARC) transfer status --summary
 	@$(GOVARC) --quiet verify $(DEMO)/store/*/* && echo "every package in $(DEMO)/store verified: 有效 VALID"
 
 test: venv

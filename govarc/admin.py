@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 
+from dataclasses import replace
 from pathlib import Path
 
 from govarc.catalog.identity import open_workspace_catalog
@@ -16,6 +17,7 @@ from govarc.workspace import (
     Settings,
     Workspace,
     parse_agencies,
+    parse_archives,
     read_toml,
     write_settings,
 )
@@ -78,4 +80,24 @@ def add_agency(ws: Workspace, agency: Agency) -> Workspace:
     return ws
 
 
+def set_archives(ws: Workspace, code: str, url: str, name: str | None = None) -> tuple[Workspace, bool]:
+    """Name the archives the agencies of ``ws`` transfer to: ``[archives]`` ``code``, ``url``, ``name``.
 
+    The other keys of an existing ``[archives]`` (policy, transport options) are kept. Checked as
+    govarc.toml is (ConfigError naming the key); refused in an archives workspace. Returns the
+    workspace and whether govarc.toml changed (the same values again change nothing).
+    """
+    where = str(ws.home / CONFIG_NAME)
+    if ws.is_archives:
+        raise ConfigError("this is an archives workspace: [archives] names the archives an agency workspace "
+                          "transfers to", where)
+    raw = ws.settings.archives.as_toml() if ws.settings.archives is not None else {}
+    raw.update({"code": code, "url": url})
+    if name is not None:
+        raw["name"] = name
+    new = parse_archives(raw, "command line")
+    if new == ws.settings.archives:
+        return ws, False
+    settings = replace(ws.settings, archives=new)
+    write_settings(settings)
+    return Workspace(ws.home, settings), True

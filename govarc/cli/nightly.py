@@ -16,6 +16,7 @@ from govarc.workspace import Workspace
 
 if TYPE_CHECKING:
     from govarc.jobs.report import NightlyReport
+    from govarc.sign.pki import Credentials
 
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
 
@@ -68,35 +69,59 @@ class _Steps:
             self.bar.done(agency)
 
 
+def _summary(code: str, counts: dict[str, int], archives: bool) -> str:
+    """One party's line for --verbose: what its steps counted."""
+    if archives:
+        return (f"{code}: {counts.get('batches', 0)} batches answered, {counts.get('accepted', 0)} accepted, "
+                f"{counts.get('rejected', 0)} rejected, {counts.get('duplicate', 0)} duplicate")
+    line = f"{code}: {counts.get('registered', 0)} registered, {counts.get('packaged', 0)} packaged"
+    if counts.get("transferred") or counts.get("receipted"):
+        line += f", {counts.get('transferred', 0)} transferred, {counts.get('receipted', 0)} receipts"
+    return line
+
+
 @click.command("nightly")
 @click.option("--passphrase-file", type=click.Path(dir_okay=False, path_type=Path),
               help="File holding the agencies' key passphrase (else $GOVARC_KEY_PASSPHRASE).")
 @click.option("--strict", is_flag=True, help="Exit 3 when there was any warning, as for a refused document.")
 @click.pass_obj
 def nightly(out: Output, passphrase_file: Path | None, strict: bool) -> NightlyReport | int:
-    """The nightly job: for every agency, ingest its drop folder and package (and sign) what is new.
+    """The nightly job: for every agency, ingest, package (and sign), transfer, import receipts.
+
+    In an archives workspace (govarc init --archives) it is `govarc accept` (every complete batch
+    in the [holdings] inbox is checked, kept and answered with a signed receipt) with a run log.
 
     Holds the workspace lock (a second concurrent run exits 7 at once), writes a run log under
     logs/ and a row in the catalog's runs table, prints nothing on success unless --verbose or
     --json, and is safe to re-run after a crash at any point. One agency's failure does not stop
     the others: each failed step is one line on stderr and the exit code is the worst step's (8 disk
-    full, 1 unexpected, 6 configuration, 4 signature, 3 refused). Each agency runs the job's steps
-    (ingest, then package), each recorded in the run log with its status, counts and duration. Warnings are summed up on stderr, one
+    full, 1 unexpected, 6 configuration, 4 signature, 5 transfer, 7 lock, 3 refused). Each agency runs
+    the job's steps (ingest, package, then with [archives] transfer and receipts), each recorded in
+    the run log with its status, counts and duration. Warnings are summed up on stderr, one
     line per code (not with --quiet); with --strict they make the exit code 3. A progress bar
     shows on a terminal. SIGTERM or Ctrl-C records the run as interrupted (exit 143 or 130).
 
     \b
     Example (crontab, 01:30 every night):
       30 1 * * *  GOVARC_HOME=/srv/govarc /opt/govarc/.venv/bin/govarc nightly
+      15 2 * * *  GOVARC_HOME=/srv/archives /opt/govarc/.venv/bin/govarc nightly
     """
     from govarc.cli.signing import agency_signer_factory
-    from govarc.jobs.nightly import run_nightly
+    from govarc.jobs.nightly import parties, run_nightly
 
     ws = Workspace.open(Path(out.home))
     signer_for = agency_signer_factory(ws, out, passphrase_file)
+
+    def archives_key() -> Credentials | None:
+        from govarc.cli.pki import CliPrompter
+        from govarc.sign.agency import load_agency_key
+
+        return load_agency_key(ws, ws.holdings.code, CliPrompter(passphrase_file))
+
     try:
-        with _sigterm_interrupts(), out.steps_progress(len(ws.agencies)) as bar:
-            report = run_nightly(ws, signer_for=signer_for, strict=strict, progress=_Steps(bar, out.verbose))
+        with _sigterm_interrupts(), out.steps_progress(len(parties(ws))) as bar:
+            report = run_nightly(ws, signer_for=signer_for, strict=strict, progress=_Steps(bar, out.verbose),
+                                 archives_key=archives_key)
     except _Terminated:
         click.echo("govarc: error: terminated (SIGTERM); the run is recorded as interrupted", err=True)
         return EXIT_TERMINATED
@@ -119,7 +144,6 @@ def nightly(out: Output, passphrase_file: Path | None, strict: bool) -> NightlyR
             for stale in report.closed_stale:
                 click.echo(f"closed run {stale}, left running by a run that died, as interrupted", err=True)
             for run in report.agencies:
-                counts = run.counts
-                click.echo(f"{run.code}: {counts.get('registered', 0)} registered, {counts.get('packaged', 0)} packaged")
+                click.echo(_summary(run.code, run.counts, ws.is_archives))
             click.echo(f"log: {report.log_path}")
     return report

@@ -134,13 +134,18 @@ def receipts(out: Output, code: str | None, json_: bool) -> int:
 @transfer.command("status")
 @click.option("--agency", "code", help="Only this agency (default: every agency of the workspace).")
 @click.option("--json", "json_", is_flag=True, help="Print one JSON document on stdout.")
+@click.option("--summary", is_flag=True, help="One table row per agency: batches, packages sent, accepted, rejected.")
 @click.pass_obj
-def status(out: Output, code: str | None, json_: bool) -> None:
+def status(out: Output, code: str | None, json_: bool, summary: bool) -> None:
     """List batches and their packages' states; flag batches whose receipt is overdue.
+
+    With --summary, one row per agency instead: due, batches, packages sent, accepted,
+    duplicate, rejected, pending (no receipt yet) and overdue batches.
 
     \b
     Example:
       govarc transfer status --agency SZF --json
+      govarc transfer status --summary
     """
     from govarc.catalog.identity import open_workspace_catalog
     from govarc.transfer.status import transfer_status
@@ -154,6 +159,18 @@ def status(out: Output, code: str | None, json_: bool) -> None:
     if out.json:
         out.emit_json([r.as_dict() for r in reports])
         return
+    if summary:
+        from rich.table import Table
+
+        table = Table("机构 agency", "待移交 due", "批次 batches", "移交 sent", "接收 accepted", "重复 duplicate",
+                      "退回 rejected", "待回执 pending", "逾期 overdue", title="移交与接收 transfer")
+        for r in reports:
+            c = {k: sum(b.counts[k] for b in r.batches) for k in ("accepted", "duplicate", "rejected", "pending")}
+            sent = sum(len(b.items) for b in r.batches)
+            table.add_row(r.agency, str(r.due), str(len(r.batches)), str(sent), str(c["accepted"]), str(c["duplicate"]),
+                          str(c["rejected"]), str(c["pending"]), str(len(r.overdue)))
+        out.console().print(table)
+        return
     for r in reports:
         out.line(f"{r.agency}: {r.due} due, {len(r.batches)} batches" + (f", {len(r.overdue)} overdue" if r.overdue else ""))
         for b in r.batches:
@@ -165,3 +182,32 @@ def status(out: Output, code: str | None, json_: bool) -> None:
                 for i in b.items:
                     out.line(f"    {i.archival_code}  {i.verdict or 'pending'}"
                              + "".join(f"  {x.get('code')} {x.get('message', '')}" for x in i.reasons))
+
+
+@transfer.command("configure")
+@click.option("--archives", "code", required=True, metavar="CODE",
+              help="The archives' code: the organizationIdentifier its certificate carries (receipts must be signed by it).")
+@click.option("--url", required=True, help="The transport: a folder (relative to the home), file:///…, sftp://… or s3://….")
+@click.option("--name", help="The archives' name (档案馆名称), written into transfer lists.")
+@click.pass_obj
+def configure(out: Output, code: str, url: str, name: str | None) -> None:
+    """Name the archives this workspace transfers to: write [archives] code, url and name to govarc.toml.
+
+    Other [archives] keys (receipt_overdue_days, send_unsigned, [archives.transport]) are kept.
+    Safe to repeat: the same values change nothing. Trust the archives' CA too (`pki trust add`),
+    or its receipts are refused.
+
+    \b
+    Example:
+      govarc transfer configure --archives DAG --name 柳州市档案馆 --url file:///srv/exchange
+    """
+    from govarc.admin import set_archives
+    from govarc.workspace import Workspace
+
+    ws, changed = set_archives(Workspace.open(Path(out.home)), code, url, name)
+    a = ws.settings.archives
+    assert a is not None
+    if out.json:
+        out.emit_json({"changed": changed, "archives": a.as_toml()})
+    else:
+        out.line(f"archives {a.code} at {a.url}: {'updated' if changed else 'unchanged'}")

@@ -8,7 +8,7 @@ from pathlib import Path
 from govarc.domain import Agency
 from govarc.errors import ConfigError
 from govarc.ingest.pipeline import ingest
-from govarc.jobs.steps import StepContext, StepResult
+from govarc.jobs.steps import Party, StepContext, StepResult
 from govarc.lock import LockScope
 from govarc.workspace import Workspace
 
@@ -32,10 +32,10 @@ class IngestStep:
     def empty(self) -> StepResult:
         return StepResult(dict.fromkeys(COUNTS, 0), log={"ingest": None})
 
-    def applies(self, agency: Agency) -> bool:
-        return agency.drop is not None
+    def applies(self, party: Party) -> bool:
+        return isinstance(party, Agency) and party.drop is not None
 
-    def folders(self, ws: Workspace, agency: Agency) -> tuple[Path, ...]:
+    def folders(self, ws: Workspace, party: Party) -> tuple[Path, ...]:
         return ws.objects_dir, ws.tmp_dir, ws.home
 
     def run(self, ctx: StepContext) -> StepResult:

@@ -11,8 +11,13 @@ recorded: the run log is written and fsynced and the `runs` row finished (`ok`, 
 `interrupted`), also when the run is interrupted (KeyboardInterrupt, or SIGTERM turned into one
 by the CLI); a row left `running` by a killed run is closed as `interrupted` by the next run.
 
-Adding a step (transfer, receipts, exchange) is appending it to :data:`NIGHTLY_STEPS`; a later
-``[nightly] steps`` setting would pass :func:`steps_named` of its names as ``steps``.
+The job is per role (:data:`JOBS`): an agency workspace runs :data:`NIGHTLY_STEPS` for each of its
+agencies; an archives workspace (``[workspace] role = "archives"``) has no agencies and runs
+:data:`ARCHIVES_STEPS` (``accept``) once, for the archives itself (:class:`~govarc.jobs.steps.Archives`),
+whose entry in the run log is keyed by the archives' code.
+
+Adding a step (exchange) is appending it to its role's list; a later ``[nightly] steps`` setting
+would pass :func:`steps_named` of its names as ``steps``.
 """
 
 from __future__ import annotations
@@ -31,23 +36,40 @@ from govarc.catalog.runs import close_stale_runs, finish_run, start_run
 from govarc.domain import Agency
 from govarc.errors import ConfigError, as_govarc_error, from_os_error
 from govarc.fsutil import fsync_path
+from govarc.jobs.accept_step import AcceptStep
 from govarc.jobs.ingest_step import IngestStep
 from govarc.jobs.package_step import PackageStep
 from govarc.jobs.transfer_step import ReceiptsStep, TransferStep
 from govarc.jobs.report import AgencyRun, NightlyReport
 from govarc.jobs.runner import RunProgress, now, not_started, run_agency
-from govarc.jobs.steps import SILENT, Step, StepContext
+from govarc.jobs.steps import SILENT, Archives, Party, Step, StepContext
 from govarc.lock import run_lock
+from govarc.sign.pki import Credentials
 from govarc.sign.signer import Signer
-from govarc.workspace import Workspace
+from govarc.workspace import ROLE_AGENCY, ROLE_ARCHIVES, Workspace
 
 KIND = "nightly"
 
 NIGHTLY_STEPS: tuple[Step, ...] = (IngestStep(), PackageStep(), TransferStep(), ReceiptsStep())
-"""The nightly job's steps, in the order each agency runs them."""
+"""The nightly job's steps in an agency workspace, in the order each agency runs them."""
 
-STEPS: Mapping[str, Step] = {s.name: s for s in NIGHTLY_STEPS}
+ARCHIVES_STEPS: tuple[Step, ...] = (AcceptStep(),)
+"""The nightly job's steps in an archives workspace, run once, for the archives."""
+
+JOBS: Mapping[str, tuple[Step, ...]] = {ROLE_AGENCY: NIGHTLY_STEPS, ROLE_ARCHIVES: ARCHIVES_STEPS}
+"""The nightly job's steps per workspace role (``[workspace] role``)."""
+
+STEPS: Mapping[str, Step] = {s.name: s for steps in JOBS.values() for s in steps}
 """Every step a job may name."""
+
+
+def parties(ws: Workspace) -> tuple[Party, ...]:
+    """Whom the job of ``ws`` runs its steps for: every agency, in the order of govarc.toml; in an
+    archives workspace the archives alone."""
+    if ws.is_archives:
+        h = ws.holdings
+        return (Archives(h.code, h.name),)
+    return ws.agencies
 
 
 def steps_named(names: Sequence[str]) -> tuple[Step, ...]:
@@ -90,14 +112,17 @@ def run_nightly(
     workers: int = 0,
     strict: bool = False,
     progress: RunProgress | None = None,
-    steps: Sequence[Step] = NIGHTLY_STEPS,
+    steps: Sequence[Step] | None = None,
+    archives_key: Callable[[], Credentials | None] | None = None,
 ) -> NightlyReport:
-    """Run ``steps`` for every agency of ``ws``, in order; ``progress`` hears of each step.
+    """Run ``steps`` (default: the role's, :data:`JOBS`) for every party of ``ws`` (:func:`parties`),
+    in order; ``progress`` hears of each step.
 
     A step that fails (a missing drop folder, a read-only or full store, a record that cannot be
     packaged) is reported in its agency's :class:`AgencyRun` and the run goes on with the others:
     in a city of a hundred agencies one broken export must not stop the rest. Signing keys are
-    loaded before anything changes. With ``strict``, a warning makes the exit code 3.
+    loaded before anything changes (``signer_for`` each agency's, ``archives_key`` the archives'
+    own in an archives workspace). With ``strict``, a warning makes the exit code 3.
 
     On KeyboardInterrupt (or any other BaseException) the run is recorded as `interrupted`, its
     log written, and the exception raised again.
@@ -105,6 +130,9 @@ def run_nightly(
     with run_lock(ws.lock_path), open_workspace_catalog(ws) as cat:
         # Load every signer first: a wrong passphrase stops the run before it changes anything.
         signers = {a.code: signer_for(a) if signer_for else None for a in ws.agencies}
+        key = archives_key() if archives_key is not None and ws.is_archives else None
+        job = tuple(steps) if steps is not None else JOBS[ws.settings.role]
+        who = parties(ws)
         started = now()
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         run_id = start_run(cat, KIND, started, os.getpid())
@@ -112,21 +140,21 @@ def run_nightly(
         closed = tuple(close_stale_runs(cat, KIND, started, run_id))
         runs: list[AgencyRun] = []
         stop: BaseException | None = None
-        for agency in ws.agencies:
+        for party in who:
             if stop is not None:
-                runs.append(AgencyRun(agency.code, not_started(steps)))
+                runs.append(AgencyRun(party.code, not_started(job)))
                 continue
-            ctx = StepContext(ws, cat, agency, signers[agency.code], workers, progress or SILENT)
-            done, stop = run_agency(steps, ctx, progress)
-            runs.append(AgencyRun(agency.code, done))
+            ctx = StepContext(ws, cat, party, signers.get(party.code), workers, progress or SILENT, key=key)
+            done, stop = run_agency(job, ctx, progress)
+            runs.append(AgencyRun(party.code, done))
             try:
                 if progress and stop is None:
-                    progress.done(agency.code)
+                    progress.done(party.code)
             except BaseException as e:  # noqa: B902 - recorded, then raised again below
                 stop = e
         log = ws.logs_dir / f"nightly-{stamp}-{os.getpid()}.json"
         report = NightlyReport(started, now(), tuple(runs), str(log), strict, stop is not None, run_id, closed,
-                               tuple(s.name for s in steps))
+                               tuple(s.name for s in job), ws.settings.role)
         try:
             _write_log(log, report.as_dict())
         except OSError as e:

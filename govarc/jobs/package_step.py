@@ -9,7 +9,7 @@ from pathlib import Path
 from govarc.archiving.pending import Packaged, package_pending
 from govarc.catalog.runs import unpackaged_count
 from govarc.domain import Agency
-from govarc.jobs.steps import StepContext, StepFailed, StepResult
+from govarc.jobs.steps import Party, StepContext, StepFailed, StepResult
 from govarc.lock import LockScope
 from govarc.workspace import Workspace
 
@@ -37,11 +37,11 @@ class PackageStep:
     def empty(self) -> StepResult:
         return _result(())
 
-    def applies(self, agency: Agency) -> bool:
-        return True
+    def applies(self, party: Party) -> bool:
+        return isinstance(party, Agency)
 
-    def folders(self, ws: Workspace, agency: Agency) -> tuple[Path, ...]:
-        return ws.store_dir(agency.code), ws.objects_dir, ws.tmp_dir, ws.home
+    def folders(self, ws: Workspace, party: Party) -> tuple[Path, ...]:
+        return ws.store_dir(party.code), ws.objects_dir, ws.tmp_dir, ws.home
 
     def run(self, ctx: StepContext) -> StepResult:
         ws, code = ctx.ws, ctx.agency.code

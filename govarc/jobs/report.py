@@ -118,6 +118,7 @@ class NightlyReport:
     run_id: int | None = None
     closed_stale: tuple[int, ...] = ()
     steps: tuple[str, ...] = ()
+    role: str = "agency"
     log_error: GovarcError | None = field(default=None, compare=False)
 
     @property
@@ -160,7 +161,8 @@ class NightlyReport:
     def summary(self) -> dict[str, Any]:
         """What the `runs` row keeps: per agency counts, error and step statuses, and the warnings."""
         return {
-            "pid": os.getpid(), "log": self.log_path, "exit_code": self.exit_code, "warnings": self.warnings,
+            "pid": os.getpid(), "log": self.log_path, "role": self.role, "exit_code": self.exit_code,
+            "warnings": self.warnings,
             "closed_stale": list(self.closed_stale),
             "agencies": {a.code: {**a.counts, "error": a.error, "steps": {s.step: s.status.value for s in a.steps}}
                          for a in self.agencies},
@@ -174,6 +176,6 @@ class NightlyReport:
             "status": self.status.value, "exit_code": self.exit_code, "strict": self.strict,
             "refused": self.refused, "warnings": self.warnings, "closed_stale": list(self.closed_stale),
             "log_error": str(self.log_error) if self.log_error else None,
-            "steps": list(self.steps),
+            "role": self.role, "steps": list(self.steps),
             "agencies": [a.as_dict() for a in self.agencies],
         }

@@ -110,7 +110,7 @@ def _failed(step: Step, ctx: StepContext, e: Exception, started_at: str, seconds
     err = as_govarc_error(cause, str(ctx.ws.catalog_path))
     if isinstance(err, DiskFullError) and err.path is None:
         # A write that ran out of space names no file (only an open does): name the folder.
-        fullest = _fullest(step.folders(ctx.ws, ctx.agency))
+        fullest = _fullest(step.folders(ctx.ws, ctx.party))
         err = DiskFullError(err.message, str(fullest) if fullest else None)
     if err is None:
         return StepRun(step.name, StepStatus.FAILED, result, f"unexpected error: {type(cause).__name__}: {cause}",
@@ -128,7 +128,7 @@ def not_started(steps: Sequence[Step]) -> tuple[StepRun, ...]:
 def run_agency(
     steps: Sequence[Step], ctx: StepContext, progress: RunProgress | None = None,
 ) -> tuple[tuple[StepRun, ...], BaseException | None]:
-    """Run ``steps`` in order for ``ctx.agency``; each step's record, and the interrupt if one came.
+    """Run ``steps`` in order for ``ctx.party`` (an agency, or the archives); each step's record, and the interrupt if one came.
 
     A step runs when every step it ``needs`` that is in ``steps`` succeeded (a step not in the
     list is no obstacle, so that a job may leave steps out). The caller holds the workspace lock;
@@ -141,14 +141,14 @@ def run_agency(
         if blocked:
             run = StepRun(step.name, StepStatus.SKIPPED, step.empty,
                           reason=f"needs {', '.join(blocked)}, which did not succeed")
-        elif not step.applies(ctx.agency):
-            run = StepRun(step.name, StepStatus.NOT_APPLICABLE, step.empty, reason="nothing to do for this agency")
+        elif not step.applies(ctx.party):
+            run = StepRun(step.name, StepStatus.NOT_APPLICABLE, step.empty, reason=f"nothing to do for {ctx.party.code}")
         else:
             started_at, clock = now(), time.monotonic()
             try:
                 if progress:
-                    progress.step(ctx.agency.code, step.name)
-                lock = agency_lock(ctx.ws.home, ctx.agency.code) if step.lock is LockScope.AGENCY \
+                    progress.step(ctx.party.code, step.name)
+                lock = agency_lock(ctx.ws.home, ctx.party.code) if step.lock is LockScope.AGENCY \
                     else contextlib.nullcontext()
                 with lock:
                     result = step.run(ctx)

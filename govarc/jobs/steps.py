@@ -1,8 +1,10 @@
 """What a job step is: the :class:`Step` protocol, the context it runs in, and what it returns.
 
-A job (the nightly job) is a list of steps run for every agency in order. A step does one
-piece of work for one agency (ingest its drop folder, package what is new, later transfer, import
-receipts, send and receive exchange messages) and knows nothing of the others: the runner
+A job (the nightly job) is a list of steps run for every party of the workspace in order: in an
+agency workspace every agency (:class:`~govarc.domain.Agency`), in an archives workspace the
+archives itself (:class:`Archives`). A step does one piece of work for one party (ingest its drop
+folder, package what is new, transfer, import receipts; at the archives, accept what arrived)
+and knows nothing of the others: the runner
 (:mod:`govarc.jobs.runner`) gives every step its own failure boundary, lock, timing and result,
 and skips a step whose ``needs`` did not succeed. Adding a step is writing one class and
 appending it to the job's list (:data:`govarc.jobs.nightly.NIGHTLY_STEPS`).
@@ -21,8 +23,25 @@ from govarc.catalog.db import Catalog
 from govarc.domain import Agency
 from govarc.findings import Finding
 from govarc.lock import LockScope
+from govarc.sign.pki import Credentials
 from govarc.sign.signer import Signer
 from govarc.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Archives:
+    """The archives itself, the one party the job of an archives workspace runs its steps for.
+
+    ``code`` is the archives' code (``[holdings] code``, what its certificate carries), ``name``
+    its name; the run log's entry for it is keyed by the code, as an agency's is.
+    """
+
+    code: str
+    name: str
+
+
+Party = Agency | Archives
+"""Whom a step works for: an agency (agency workspace) or the archives (archives workspace)."""
 
 
 class StepStatus(str, Enum):
@@ -59,19 +78,30 @@ SILENT: ItemProgress = _Silent()
 
 @dataclass(frozen=True)
 class StepContext:
-    """Everything a step of one agency may use; the runner makes one per agency.
+    """Everything a step of one party may use; the runner makes one per party.
 
-    ``signer`` is the agency's signing key, loaded before the run changed anything (None when
-    the agency has none). ``workers`` is the number of processes a step may start (0: the
-    workspace's setting).
+    ``party`` is the agency (or, in an archives workspace, the archives) the step works for;
+    agency steps read it as :attr:`agency`. ``signer`` is the agency's signing key, ``key`` the
+    archives' key and certificate (countersignatures, receipts), each loaded before the run changed
+    anything (None when there is none). ``workers`` is the number of processes a step may start
+    (0: the workspace's setting).
     """
 
     ws: Workspace
     catalog: Catalog
-    agency: Agency
+    party: Party
     signer: Signer | None = None
     workers: int = 0
     progress: ItemProgress = SILENT
+    key: Credentials | None = field(default=None, repr=False)
+
+    @property
+    def agency(self) -> Agency:
+        """The agency the step works for; TypeError when the party is the archives (a step of an
+        agency job listed in an archives job: its ``applies`` should have said no)."""
+        if not isinstance(self.party, Agency):
+            raise TypeError(f"{self.party.code} is the archives, not an agency")
+        return self.party
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -111,14 +141,14 @@ class StepFailed(Exception):
 
 
 class Step(Protocol):
-    """One step of a job, for one agency at a time.
+    """One step of a job, for one party (an agency, or the archives) at a time.
 
     ``name``: how the run log, the progress display and a later ``[nightly] steps`` setting call
     it. ``needs``: the earlier steps that must have succeeded (or had nothing to do) for it to run;
     when one of them failed or was skipped, so is this one; a step not in ``needs`` failing does
     not stop it. ``lock``: the lock scope it runs under (:class:`~govarc.lock.LockScope`).
     ``empty``: its result when it did not run or did not finish (zero counts, empty log fields), so
-    that every agency's log entry has the same fields.
+    that every party's log entry has the same fields.
     """
 
     @property
@@ -133,12 +163,13 @@ class Step(Protocol):
     @property
     def empty(self) -> StepResult: ...
 
-    def applies(self, agency: Agency) -> bool:
-        """Whether the step has anything to do for ``agency`` (else it is ``not_applicable``)."""
+    def applies(self, party: Party) -> bool:
+        """Whether the step has anything to do for ``party`` (else it is ``not_applicable``): an
+        agency step says no to the archives, the archives' steps to an agency."""
 
-    def folders(self, ws: Workspace, agency: Agency) -> tuple[Path, ...]:
+    def folders(self, ws: Workspace, party: Party) -> tuple[Path, ...]:
         """The folders the step writes: the one with the least room is named when a write runs out
         of space without naming its file."""
 
     def run(self, ctx: StepContext) -> StepResult:
-        """Do the step's work for ``ctx.agency``; raise to fail (:class:`StepFailed` to keep a part)."""
+        """Do the step's work for ``ctx.party``; raise to fail (:class:`StepFailed` to keep a part)."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from govarc.errors import GovarcError
-from govarc.jobs.steps import StepContext, StepFailed, StepResult
+from govarc.jobs.steps import Party, StepContext, StepFailed, StepResult
 from govarc.lock import LockScope
 from govarc.workspace import Agency, Workspace
 
@@ -32,10 +32,10 @@ class TransferStep:
     def empty(self) -> StepResult:
         return StepResult({"transferred": 0}, log={"transfer": None})
 
-    def applies(self, agency: Agency) -> bool:
-        return True
+    def applies(self, party: Party) -> bool:
+        return isinstance(party, Agency)
 
-    def folders(self, ws: Workspace, agency: Agency) -> tuple[Path, ...]:
+    def folders(self, ws: Workspace, party: Party) -> tuple[Path, ...]:
         return ws.home / "transfers", ws.home
 
     def run(self, ctx: StepContext) -> StepResult:
@@ -68,10 +68,10 @@ class ReceiptsStep:
     def empty(self) -> StepResult:
         return StepResult({"receipted": 0, "rejected": 0}, log={"receipts": None})
 
-    def applies(self, agency: Agency) -> bool:
-        return True
+    def applies(self, party: Party) -> bool:
+        return isinstance(party, Agency)
 
-    def folders(self, ws: Workspace, agency: Agency) -> tuple[Path, ...]:
+    def folders(self, ws: Workspace, party: Party) -> tuple[Path, ...]:
         return ws.home / "transfers", ws.home
 
     def run(self, ctx: StepContext) -> StepResult:
