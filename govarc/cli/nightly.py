@@ -128,12 +128,13 @@ def nightly(out: Output, passphrase_file: Path | None, strict: bool) -> NightlyR
     if out.json:
         out.emit_json(report.as_dict())
     else:
+        who = "archives" if ws.is_archives else "agency"
         for run in report.agencies:
             ingested = run.report("ingest")
             if ingested:
                 report_findings(ingested, out)
             for step in run.failed:  # one line per failed step, naming its file
-                click.echo(f"govarc: error: agency {run.code}: {step.error}", err=True)
+                click.echo(f"govarc: error: {who} {run.code}: {step.error}", err=True)
         if report.log_error:
             click.echo(f"govarc: error: the run log was not written: {report.log_error}", err=True)
         if report.warnings and (not out.quiet or strict):
