@@ -1,0 +1,160 @@
+"""`make demo`'s sequence, run through the CLI in a temporary folder: the sample city's agencies
+transfer to the sample archives over a folder transport, the archives accept, the agencies import
+the receipts; running it all again changes nothing. A check keeps the sequence and the Makefile's
+`demo` recipe in step."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from govarc.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+AGENCIES = ("SZF", "CZJ", "DAJ")
+ENV = {"GOVARC_KEY_PASSPHRASE": "demo-only-passphrase"}
+
+# (side, arguments): the Makefile's demo recipe, with `test -f … ||` guards written as "once"
+SEQUENCE: list[tuple[str, tuple[str, ...]]] = [
+    ("agency", ("init", "--config", str(ROOT / "samples" / "city.toml"))),
+    ("agency", ("pki", "init-ca", "--name", "柳州市 演示CA (demo only)")),
+    *[("agency", ("pki", "issue", code)) for code in AGENCIES],
+    ("archives", ("init", "--archives", "DAG", "--name", "柳州市档案馆", "--inbox", "../demo-exchange")),
+    ("archives", ("pki", "init-ca", "--name", "柳州市档案馆 演示CA (demo only)")),
+    ("archives", ("pki", "issue", "DAG")),
+    ("archives", ("--quiet", "pki", "trust", "add", "{agency}/pki/ca.pem")),
+    ("agency", ("--quiet", "pki", "trust", "add", "{archives}/pki/ca.pem")),
+    ("agency", ("transfer", "configure", "--archives", "DAG", "--name", "柳州市档案馆", "--url", "../demo-exchange")),
+    ("agency", ("--verbose", "nightly")),
+    ("archives", ("--verbose", "nightly")),
+    ("agency", ("transfer", "receipts")),
+    ("agency", ("status",)),
+    ("agency", ("transfer", "status", "--summary")),
+]
+ONCE = {("pki", "init-ca"), ("pki", "issue")}  # guarded by `test -f` in the Makefile
+
+
+def words(args: tuple[str, ...]) -> tuple[str, ...]:
+    """The command's words (no options, no values): ("pki", "trust", "add")."""
+    out = []
+    for a in args:
+        if a.startswith("-") or not re.fullmatch(r"[a-z][a-z-]*", a):
+            break
+        out.append(a)
+    return tuple(out)
+
+
+def test_the_sequence_is_the_makefiles_demo_recipe() -> None:
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = text[text.index("\ndemo: "):].split("\n\n", 1)[0]
+    found = []
+    for side, rest in re.findall(r"\$\((GOVARC|ARCHIVES)\)[ \t]+([^;&|\n]*)", recipe):
+        args = tuple(a for a in rest.split() if not a.startswith("--") or a in ("--quiet", "--verbose"))
+        found.append(("agency" if side == "GOVARC" else "archives", words(tuple(a for a in args if not a.startswith("--")))))
+    expected = []
+    for side, args in SEQUENCE:
+        w = words(tuple(a for a in args if a not in ("--quiet", "--verbose")))
+        if w == ("pki", "issue") and args[-1] in AGENCIES[1:]:
+            continue  # one `for` line in the Makefile
+        expected.append((side, w))
+    expected.append(("agency", ("verify",)))  # the last line verifies every package
+    assert found == expected
+
+
+def snapshot(*roots: Path) -> dict[str, str]:
+    """Every file below ``roots`` but the logs and the lock, with its digest (what a re-run must not change)."""
+    out = {}
+    for root in roots:
+        for p in sorted(root.rglob("*")):
+            rel = p.relative_to(root.parent).as_posix()
+            if p.is_file() and "/logs/" not in rel and not rel.endswith(".lock") and "catalog.sqlite" not in rel:
+                out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def catalog_rows(db: Path, *tables: str) -> list[list[tuple[object, ...]]]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return [conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables]  # noqa: S608
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
+    from click.testing import CliRunner
+
+    build = tmp_path_factory.mktemp("build")
+    homes = {"agency": build / "demo", "archives": build / "demo-archives"}
+    (build / "demo-exchange").mkdir()
+    runner = CliRunner()
+
+    def run_all() -> dict[tuple[str, tuple[str, ...]], object]:
+        results = {}
+        for side, args in SEQUENCE:
+            args = tuple(a.format(agency=homes["agency"], archives=homes["archives"]) for a in args)
+            if words(args) in ONCE and args[:2] == ("pki", "init-ca") and (homes[side] / "pki" / "ca.pem").exists():
+                continue
+            if words(args) == ("pki", "issue") and (homes[side] / "keys" / args[-1] / "cert.pem").exists():
+                continue
+            r = runner.invoke(main, ["--home", str(homes[side]), *args], env=ENV)
+            assert r.exit_code == 0, (side, args, r.output)
+            results[(side, args)] = r
+        return results
+
+    first = run_all()
+    return build, [first, run_all]
+
+
+def test_the_demo_transfers_accepts_and_imports_every_agencys_receipt(demo) -> None:
+    build, (first, _) = demo
+    status = json.loads(CliRunnerJson(build / "demo", "transfer", "status"))
+    per_agency = {s["agency"]: (len(s["batches"]), s["due"], s["batches"][0]["counts"]) for s in status}
+    # the sample city sends each agency's packages in one batch; the archives keep PDF/A, PDF, OFD,
+    # TIFF, JPEG and PNG for the long term, so each agency's one DOCX record comes back rejected (3-2)
+    assert per_agency == {
+        "SZF": (1, 0, {"pending": 0, "accepted": 11, "duplicate": 0, "rejected": 1}),
+        "CZJ": (1, 0, {"pending": 0, "accepted": 10, "duplicate": 0, "rejected": 1}),
+        "DAJ": (1, 0, {"pending": 0, "accepted": 8, "duplicate": 0, "rejected": 1}),
+    }
+    assert len(list((build / "demo-archives" / "holdings").rglob("*.zip"))) == 29
+    reasons = [json.loads(p.read_text(encoding="utf-8")) for p in (build / "demo-archives" / "rejected").rglob("*.reasons.json")]
+    assert sorted(r["agency"] for r in reasons) == sorted(AGENCIES)
+    assert all([c["code"] for c in r["failed"]] == ["3-2"] and ".docx" in r["failed"][0]["message"] for r in reasons)
+    summary = first[("agency", ("transfer", "status", "--summary"))].stdout
+    assert re.search(r"SZF\s*│\s*0\s*│\s*1\s*│\s*12\s*│\s*11\s*│\s*0\s*│\s*1\s*│\s*0\s*│\s*0", summary), summary
+    # the receipts verify with stock OpenSSL against the archives' CA, the lists against the agencies'
+    exchange = build / "demo-exchange"
+    for code in AGENCIES:
+        for kind, name, ca in (("receipts", "receipt.xml", "demo-archives"), ("inbound", "transfer-list.xml", "demo")):
+            [doc] = (exchange / kind / code).glob(f"*/{name}")
+            r = subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", f"{doc}.p7s",
+                                "-content", str(doc), "-CAfile", str(build / ca / "pki" / "ca.pem"), "-purpose", "any",
+                                "-out", "/dev/null"], capture_output=True)
+            assert r.returncode == 0, r.stderr
+
+
+def test_running_the_demo_again_changes_nothing(demo) -> None:
+    build, (_, run_all) = demo
+    roots = (build / "demo", build / "demo-archives", build / "demo-exchange")
+    before = snapshot(*roots)
+    rows = (catalog_rows(build / "demo" / "catalog.sqlite", "records", "batches", "batch_items"),
+            catalog_rows(build / "demo-archives" / "catalog.sqlite", "accept_batches", "accept_items", "holdings"))
+    again = run_all()
+    assert snapshot(*roots) == before
+    assert (catalog_rows(build / "demo" / "catalog.sqlite", "records", "batches", "batch_items"),
+            catalog_rows(build / "demo-archives" / "catalog.sqlite", "accept_batches", "accept_items", "holdings")) == rows
+    assert "DAG: 0 batches answered" in again[("archives", ("--verbose", "nightly"))].stdout
+    assert again[("agency", ("transfer", "receipts"))].stdout == ""
+
+
+def CliRunnerJson(home: Path, *args: str) -> str:  # noqa: N802
+    from click.testing import CliRunner
+
+    r = CliRunner().invoke(main, ["--home", str(home), "--json", *args], env=ENV)
+    assert r.exit_code == 0, r.output
+    return r.stdout
