@@ -25,6 +25,7 @@ class Kind(str, Enum):
     SIGNATURE = "signature"
     INGEST = "ingest"
     CATALOG = "catalog"
+    EXCHANGE = "exchange"
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class CodeInfo:
 
 
 _E, _W = Level.ERROR, Level.WARNING
-_I, _S, _G, _C = Kind.INTEGRITY, Kind.SIGNATURE, Kind.INGEST, Kind.CATALOG
+_I, _S, _G, _C, _X = Kind.INTEGRITY, Kind.SIGNATURE, Kind.INGEST, Kind.CATALOG, Kind.EXCHANGE
 
 CODES: dict[str, CodeInfo] = {
     c.code: c
@@ -95,6 +96,14 @@ CODES: dict[str, CodeInfo] = {
         CodeInfo("INGEST_TOO_LARGE", _E, _G, "An input exceeds a documented limit: file size, field length, list length, row count or nesting depth."),
         CodeInfo("PACKAGE_NO_KEY", _E, _S, "The agency has no signing key and the configuration does not allow unsigned packages; nothing was packaged."),
         CodeInfo("CATALOG_UNRECOVERED", _E, _C, "`govarc catalog rebuild` could not recover a package of the store into the catalog."),
+        CodeInfo("EXCHANGE_UNKNOWN_RECIPIENT", _E, _X, "A recipient or group named for a send is not a configured agency or group; nothing was sent."),
+        CodeInfo("EXCHANGE_ENVELOPE_INVALID", _E, _X, "An envelope or exchange receipt on the hub is unreadable, not valid against its schema, over a limit, or contradicts itself."),
+        CodeInfo("EXCHANGE_NOT_ADDRESSED", _E, _X, "An envelope in an agency's inbox does not name that agency as a recipient."),
+        CodeInfo("EXCHANGE_PACKAGE_MISMATCH", _E, _X, "The package on the hub is missing or its digest or size differs from the envelope's."),
+        CodeInfo("EXCHANGE_REPLAY", _E, _X, "An envelope older than the duplicate window, or re-sent under a message id already answered, was refused as a replay."),
+        CodeInfo("EXCHANGE_DUPLICATE", _W, _X, "A message already received arrived again; it was treated as a duplicate and not handed over twice."),
+        CodeInfo("EXCHANGE_RECEIPT_MISMATCH", _E, _X, "An exchange receipt does not answer a message this agency sent to that recipient (message id, recipient, package digest)."),
+        CodeInfo("EXCHANGE_OA_FAILED", _E, _X, "Handing a received message to the agency's OA (command or drop folder) failed or timed out; it is retried next run."),
         # Signatures: an error makes `govarc verify` exit 4 when no integrity error is present.
         CodeInfo("SIGNATURE_MISSING", _E, _S, "The package has no signature in `signatures/` (allowed only with `--allow-unsigned`)."),
         CodeInfo("SIGNATURE_MALFORMED", _E, _S, "A `.p7s` is empty, truncated or garbage, not a detached DER CMS SignedData with one SignerInfo, or lacks the signer certificate."),
