@@ -90,22 +90,28 @@ def parse_archives(raw: Any, where: str) -> ArchivesConfig:
         raise ConfigError(f"`archives.receipt_overdue_days` must be a whole number from 1 to {MAX_OVERDUE_DAYS}, "
                           f"not {days!r}", where)
     send_unsigned = _bool(raw, "send_unsigned", "archives.send_unsigned", where)
+    return ArchivesConfig(code=code, url=url.strip(), name=name.strip() if isinstance(name, str) else None,
+                          receipt_overdue_days=days, send_unsigned=send_unsigned,
+                          transport=parse_transport_options(raw, "archives", where))
+
+
+def parse_transport_options(raw: dict[str, Any], table: str, where: str) -> tuple[tuple[str, str | bool], ...]:
+    """``[<table>.transport]``: the transport's options (identity_file, known_hosts, endpoint_url, …)."""
     opts = raw.get("transport", {})
     if not isinstance(opts, dict):
-        raise ConfigError("`archives.transport` must be a table ([archives.transport])", where)
-    _unknown(opts, ARCHIVES_TRANSPORT_KEYS, "[archives.transport]", where)
+        raise ConfigError(f"`{table}.transport` must be a table ([{table}.transport])", where)
+    _unknown(opts, ARCHIVES_TRANSPORT_KEYS, f"[{table}.transport]", where)
     transport: list[tuple[str, str | bool]] = []
     for key in ARCHIVES_TRANSPORT_KEYS:
         if key not in opts:
             continue
         value = opts[key]
         if key == "create":
-            value = _bool(opts, key, "archives.transport.create", where)
+            value = _bool(opts, key, f"{table}.transport.create", where)
         elif not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"`archives.transport.{key}` must be a non-empty string, not {value!r}", where)
+            raise ConfigError(f"`{table}.transport.{key}` must be a non-empty string, not {value!r}", where)
         transport.append((key, value))
-    return ArchivesConfig(code=code, url=url.strip(), name=name.strip() if isinstance(name, str) else None,
-                          receipt_overdue_days=days, send_unsigned=send_unsigned, transport=tuple(transport))
+    return tuple(transport)
 
 
 ROLE_AGENCY = "agency"
@@ -124,7 +130,8 @@ class HoldingsSettings:
     countersigns packages and signs receipts); ``inbox`` the transport URL batches are read from
     (``inbound/<AGENCY>/<BATCH>/``) and receipts written to; ``accepted_formats`` the MIME types or
     format names (``PDF/A``) suitable for long-term keeping; ``clamscan`` whether to scan for
-    viruses when ``clamscan`` is installed.
+    viruses when ``clamscan`` is installed; ``transport`` the inbox's options
+    (``[holdings.transport]``, as ``[archives.transport]``: an SFTP key and known_hosts, an S3 endpoint).
     """
 
     code: str
@@ -132,12 +139,18 @@ class HoldingsSettings:
     inbox: str | None = None
     accepted_formats: tuple[str, ...] = DEFAULT_LONG_TERM_FORMATS
     virus_scan: bool = True
+    transport: tuple[tuple[str, str | bool], ...] = ()
+
+    def transport_options(self) -> dict[str, object]:
+        return dict(self.transport)
 
     def as_toml(self) -> dict[str, Any]:
         d: dict[str, Any] = {"code": self.code, "name": self.name, "accepted_formats": list(self.accepted_formats),
                              "virus_scan": self.virus_scan}
         if self.inbox is not None:
             d["inbox"] = self.inbox
+        if self.transport:
+            d["transport"] = dict(self.transport)
         return d
 
 
@@ -179,7 +192,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "package": ("zip", "sm3"),
     "pki": ("identity_oid", "key_algorithm"),
 }
-HOLDINGS_KEYS = ("code", "name", "inbox", "accepted_formats", "virus_scan")
+HOLDINGS_KEYS = ("code", "name", "inbox", "accepted_formats", "virus_scan", "transport")
 AGENCY_KEYS = ("code", "name", "fonds", "fonds_name", "unit", "category", "drop", "accepted_formats",
                "allow_classified", "unsigned")
 KEY_ALGORITHMS = ("ec-p256", "rsa3072")
@@ -350,7 +363,8 @@ def _holdings(data: dict[str, Any], where: str) -> HoldingsSettings:
         raise ConfigError(f"`holdings.inbox` must be a transport URL or folder, not {inbox!r}", where)
     formats = check_accepted_formats(raw.get("accepted_formats", list(DEFAULT_LONG_TERM_FORMATS)), "[holdings]", where)
     return HoldingsSettings(code=code, name=name.strip(), inbox=inbox, accepted_formats=formats,
-                            virus_scan=_bool(raw, "virus_scan", "holdings.virus_scan", where, True))
+                            virus_scan=_bool(raw, "virus_scan", "holdings.virus_scan", where, True),
+                            transport=parse_transport_options(raw, "holdings", where))
 
 
 def write_settings(settings: Settings) -> None:

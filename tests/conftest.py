@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+# the real servers (sshd, SeaweedFS S3) as session fixtures for tests/transport and tests/e2e
+pytest_plugins = ["tests.servers.fixtures"]
+
 SAMPLE_METADATA = {
     "档号": "0012-WS·2007-Y-BGS-0012",
     "题名": "柳州市人民政府关于做好2007年春季植树造林工作的通知",

@@ -352,5 +352,6 @@ def accept_workspace(ws: Workspace, prompter: Prompter, *, url: str | None = Non
                               str(ws.keys_dir(h.code)))
         me = ArchivesIdentity(h.code, h.name, creds)
         settings = Settings(policy=workspace_policy(ws), accepted_formats=h.accepted_formats, virus_scan=h.virus_scan)
-        with open_transport(source, base=ws.home) as transport, open_workspace_catalog(ws) as cat:
+        with open_transport(source, base=ws.home, options=h.transport_options()) as transport, \
+                open_workspace_catalog(ws) as cat:
             return accept(cat, ws.home, transport, me, settings, progress=progress)

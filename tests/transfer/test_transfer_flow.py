@@ -195,8 +195,8 @@ def _agency_signed(city: Workspace, r: Receipt) -> None:
     (lambda c, r: send_receipt(c, dataclasses.replace(r, verdicts=r.verdicts[1:])), 3),
     (lambda c, r: send_receipt(c, dataclasses.replace(r, verdicts=r.verdicts[:1] + (dataclasses.replace(
         r.verdicts[1], key="0012-WS·2099-Y-BGS-0001.zip", archival_code="0012-WS·2099-Y-BGS-0001"),) + r.verdicts[2:])), 3),
-    (lambda c, r: send_receipt(c, dataclasses.replace(r, verdicts=(dataclasses.replace(
-        r.verdicts[0], sha256="f" * 64),) + r.verdicts[1:])), 3),
+    (lambda c, r: send_receipt(c, dataclasses.replace(r, verdicts=r.verdicts[:1] + (dataclasses.replace(
+        r.verdicts[1], sha256="f" * 64),) + r.verdicts[2:])), 3),  # an acceptance of other content
 ], ids=["foreign-signer", "agency-signed", "tampered-xml", "wrong-list-digest", "package-missing",
         "foreign-package", "other-content"])
 def test_a_bad_receipt_is_refused_and_changes_nothing(city: Workspace, how: object, code: int) -> None:

@@ -2,12 +2,12 @@
 
 Each run is a fixture named ``<name>_transport`` returning an empty transport of its own; add its
 name to ``TRANSPORTS`` to put it through the contract (issue #9: ``sftp`` against a real sshd,
-``s3`` against a real S3-compatible server, both started and stopped by their fixtures).
+``s3`` against a real S3-compatible server, both started and stopped by the session fixtures in
+``tests/servers/fixtures.py``).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +15,8 @@ import pytest
 
 from govarc.transport import FolderTransport, Transport, open_transport
 from govarc.transport.s3 import S3Transport
-from tests.transport.seaweed import Seaweed
-from tests.transport.sshd import Sshd, start_sshd
+from tests.servers.seaweed import Seaweed
+from tests.servers.sshd import Sshd
 
 TRANSPORTS = ["folder", "sftp", "s3"]
 
@@ -26,14 +26,6 @@ def folder_transport(tmp_path: Path) -> FolderTransport:
     root = tmp_path / "传输根"
     root.mkdir()
     return FolderTransport(root)
-
-
-@pytest.fixture(scope="session")
-def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
-    """A real OpenSSH sshd on 127.0.0.1, one per test session (per xdist worker), stopped by its pid."""
-    server = start_sshd(tmp_path_factory.mktemp("sshd"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -56,45 +48,6 @@ def transport(request: pytest.FixtureRequest) -> Iterator[Transport]:
     assert t.list() == [], "a contract run starts from an empty location"
     yield t
     t.close()
-
-
-# --- S3: one real SeaweedFS and bucket per test session (per xdist worker), a fresh prefix per test
-
-_prefixes = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
-    server = Seaweed(tmp_path_factory.mktemp("seaweed"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="session")
-def s3_bucket(seaweed: Seaweed) -> str:
-    return seaweed.create_bucket("govarc-test")  # every bucket is a SeaweedFS collection with volumes of its own
-
-
-@pytest.fixture
-def s3_prefix(seaweed: Seaweed, s3_bucket: str) -> Iterator[str]:
-    """A prefix of its own in the session's bucket; the bucket is emptied afterwards."""
-    yield f"收件/run-{next(_prefixes)}"
-    seaweed.empty_bucket(s3_bucket)
-
-
-@pytest.fixture
-def s3_env(seaweed: Seaweed, monkeypatch: pytest.MonkeyPatch) -> Seaweed:
-    """The server's credentials in the environment, where boto3's chain finds them (and no profile file)."""
-    for name, value in seaweed.env().items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/govarc-test-aws-config")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/govarc-test-aws-credentials")
-    return seaweed
 
 
 @pytest.fixture

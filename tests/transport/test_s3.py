@@ -19,7 +19,7 @@ from govarc.transport import (
     open_transport,
 )
 from govarc.transport.s3 import PART_SIZE, S3Transport
-from tests.transport.seaweed import Seaweed, free_ports
+from tests.servers.seaweed import Seaweed, free_ports
 from tests.transport.streams import Source, blob, sha
 
 

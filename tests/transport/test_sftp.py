@@ -23,7 +23,7 @@ from govarc.transport import (
 )
 from govarc.transport.folder import part_name
 from govarc.transport.sftp import SFTPTransport
-from tests.transport.sshd import Sshd, keygen
+from tests.servers.sshd import Sshd, keygen
 from tests.transport.streams import Source, blob, sha
 
 
@@ -160,7 +160,7 @@ def test_unknown_options_and_bad_timeouts_are_refused(sshd: Sshd, sftp_root: Pat
 
 
 def test_no_server_listening_is_one_line(sshd: Sshd, sftp_root: Path):
-    from tests.transport.sshd import _free_port
+    from tests.servers.sshd import _free_port
 
     url = sshd.url(sftp_root).replace(f":{sshd.port}/", f":{_free_port()}/")
     with pytest.raises(TransportUnavailableError) as e:

@@ -1,6 +1,6 @@
 """A real OpenSSH ``sshd`` on 127.0.0.1 for the SFTP tests: its own host key, client key and config.
 
-Started once per test session (per xdist worker) by the ``sshd`` fixture in ``conftest.py``, as a
+Started once per test session (per xdist worker) by the ``sshd`` fixture in ``fixtures.py``, as a
 non-daemon (``-D -e``), and stopped by its own process id. ``kill_sessions`` kills the session
 processes it forked (a server dying mid-upload) while the listener stays up for the next connection.
 """
