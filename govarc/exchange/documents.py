@@ -24,7 +24,7 @@ from lxml import etree
 
 from govarc.domain import ArchivalCode
 from govarc.errors import InvalidInputError, MetadataError
-from govarc.limits import MAX_EXCHANGE_DOC_BYTES, MAX_FIELD_CHARS, MAX_RECIPIENTS, MAX_XML_DEPTH
+from govarc.limits import MAX_EXCHANGE_DOC_BYTES, MAX_FIELD_CHARS, MAX_RECIPIENTS, MAX_TAG_FILE_BYTES, MAX_XML_DEPTH
 from govarc.xmlsafe import XMLTooDeepError, load_schema, parse_bytes
 
 NS = "urn:govarc:exchange:1"
@@ -39,6 +39,8 @@ AGENCY_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 PACKAGE_KEY = re.compile(r"exchange/objects/([0-9a-f]{64})\.pkg")
 MAX_SIZE = 2**63 - 1
+MAX_SIGNATURE_BYTES = MAX_TAG_FILE_BYTES
+"""A detached signature (``.p7s``) of an envelope or receipt read from the hub."""
 
 
 class Urgency(str, Enum):
