@@ -186,11 +186,11 @@ def _check_envelope(e: Envelope) -> None:
         raise _Bad(f"the deadline {e.deadline} is before the message was sent ({e.sent_at})")
     if e.archival_code is not None:
         try:
-            code = ArchivalCode.parse(e.archival_code)
+            parsed = ArchivalCode.parse(e.archival_code)
         except MetadataError as err:
             raise _Bad(f"archival code: {err.message}") from None
-        if code.format() != e.archival_code:
-            raise _Bad(f"archival code {e.archival_code!r} is not written as {code.format()!r}")
+        if parsed.format() != e.archival_code:
+            raise _Bad(f"archival code {e.archival_code!r} is not written as {parsed.format()!r}")
     _text(e.title, "title")
     if e.document_number is not None:
         _text(e.document_number, "document number")
