@@ -103,6 +103,10 @@ class S3Transport(Transport):
         self.prefix = prefix
         self.endpoint_url = endpoint_url
         self._url = f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+        # folders this transport stored objects under: their names are known not to be objects, so a
+        # put below them skips one HEAD per level (a delete forgets them all; a put of such a name
+        # is refused anyway, as a folder of other keys)
+        self._folders: set[str] = set()
         self._owns_client = client is None  # a client handed in (shared, or a test's) is closed by its owner
         self._client = client if client is not None else self._make_client(endpoint_url, region, profile)
         self._call("checking the bucket", "", self._client.head_bucket, Bucket=bucket)
@@ -280,6 +284,7 @@ class S3Transport(Transport):
 
     def delete(self, key: str) -> bool:
         validate_key(key)
+        self._folders.clear()
         if self._head(key) is None:
             return False
         self._call("deleting the object", key, self._client.delete_object, Bucket=self.bucket, Key=self._full(key))
@@ -291,6 +296,8 @@ class S3Transport(Transport):
         segments = key.split("/")
         for i in range(1, len(segments)):
             above = "/".join(segments[:i])
+            if above in self._folders:
+                continue
             if self._head(above) is not None:
                 raise ObjectExistsError(f"the key lies below the object {above!r}", where)
         resp = self._call("looking up the key", key, self._client.list_objects_v2,
@@ -323,6 +330,13 @@ class S3Transport(Transport):
         validate_key(key)
         expected = check_sha256(sha256)
         size = check_size(size)
+        result = self._put(key, stream, size, expected, overwrite, resume, progress)
+        segments = key.split("/")
+        self._folders.update("/".join(segments[:i]) for i in range(1, len(segments)))
+        return result
+
+    def _put(self, key: str, stream: Readable, size: int | None, expected: str | None, overwrite: bool,
+             resume: bool, progress: Progress | None) -> PutResult:
         where = self.where(key)
         self._check_collisions(key)
         head = self._head(key)

@@ -176,6 +176,9 @@ class SFTPTransport(Transport):
         self._url = f"sftp://{user}@{netloc}:{port}{path}"
         self._ssh: paramiko.SSHClient | None = None
         self._client: paramiko.SFTPClient | None = None
+        # the SFTP session uploads go over (see _channel), kept for the next put on the same connection
+        self._uploader: paramiko.SFTPClient | None = None
+        self._uploader_on: paramiko.Transport | None = None
         self._check_file: bool | None = None  # does the server offer the check-file extension?
         self._key = self._load_key(Path(identity_file))
         self._known_hosts = Path(known_hosts)
@@ -255,6 +258,7 @@ class SFTPTransport(Transport):
         return self._client
 
     def _drop(self) -> None:
+        self._drop_uploader()
         client, ssh = self._client, self._ssh
         self._client = self._ssh = None
         for thing in (client, ssh):
@@ -506,18 +510,37 @@ class SFTPTransport(Transport):
 
     @contextmanager
     def _channel(self, where: str) -> Iterator[paramiko.SFTPClient]:
-        """A second SFTP session on the same connection, closed after use."""
+        """A second SFTP session on the same connection, for uploads only.
+
+        Opening a session costs a round trip and a subsystem start on the server (a tenth of the
+        time of a small package's upload), so it is kept for the next put on the same connection;
+        a put that fails in any way closes it, and the next put opens a fresh one.
+        """
         self._sftp()
         transport = self._ssh.get_transport() if self._ssh is not None else None
         if transport is None:
             raise TransportError("the connection is gone", where)
-        client = paramiko.SFTPClient.from_transport(transport)
-        if client is None:
-            raise TransportError("the server refused a second SFTP session", where)
+        if self._uploader is None or self._uploader_on is not transport:
+            self._drop_uploader()
+            client = paramiko.SFTPClient.from_transport(transport)
+            if client is None:
+                raise TransportError("the server refused a second SFTP session", where)
+            self._uploader, self._uploader_on = client, transport
+        done = False
         try:
-            yield client
+            yield self._uploader
+            done = True
         finally:
-            client.close()
+            if not done:
+                self._drop_uploader()
+
+    def _drop_uploader(self) -> None:
+        client, self._uploader, self._uploader_on = self._uploader, None, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # closing a dead session: nothing left to release
+                pass
 
     def _write_and_commit(self, sftp: paramiko.SFTPClient, upload: paramiko.SFTPClient, tmp: str, final: str,
                           key: str, have: int, stream: Readable, size: int | None, expected: str | None,

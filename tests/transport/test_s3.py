@@ -164,3 +164,35 @@ def test_an_object_changed_on_the_server_is_detected(s3_env: Seaweed, s3_transpo
         s3_transport.get(key, io.BytesIO(), sha(data))
     with pytest.raises(DigestMismatchError):
         s3_transport.read(key, sha256=sha(data))
+
+
+def test_a_put_below_folders_it_stored_into_skips_their_lookups_but_not_the_collision_checks(
+        s3_env: Seaweed, s3_bucket: str, s3_prefix: str):
+    """Many packages into one batch folder: the folders above are looked up once, not once per object
+    (a batch of 2,000 small packages spent half its requests on them); a delete forgets what is known."""
+    from govarc.transport import ObjectExistsError
+
+    client = s3_env.client()
+    heads: list[str] = []
+    client.meta.events.register("before-call.s3.HeadObject", lambda params, **kw: heads.append(params["url_path"]))
+    t = S3Transport(s3_bucket, s3_prefix, endpoint_url=s3_env.endpoint_url, client=client)
+    t.put("inbound/SZF/B1/packages/1.zip", io.BytesIO(b"one"))
+    assert len(heads) == 5  # four folders above, then the key itself
+    heads.clear()
+    t.put("inbound/SZF/B1/packages/2.zip", io.BytesIO(b"two"))
+    t.put("inbound/SZF/B1/transfer-list.xml", io.BytesIO(b"<list/>"))
+    assert len(heads) == 2  # only the keys themselves
+    # a folder still cannot become an object, nor an object a folder
+    with pytest.raises(ObjectExistsError, match="folder of other keys"):
+        t.put("inbound/SZF/B1/packages", io.BytesIO(b"x"))
+    # a delete forgets: the folders are looked up again
+    t.delete("inbound/SZF/B1/transfer-list.xml")
+    heads.clear()
+    t.put("inbound/SZF/B1/packages/3.zip", io.BytesIO(b"three"))
+    assert len(heads) == 5
+    # an object where a folder was stored before is still refused, by the folder check of its own put
+    other = S3Transport(s3_bucket, s3_prefix, endpoint_url=s3_env.endpoint_url, client=s3_env.shared_client())
+    with pytest.raises(ObjectExistsError):
+        other.put("inbound", io.BytesIO(b"x"))
+    with pytest.raises(ObjectExistsError):
+        t.put("inbound/SZF", io.BytesIO(b"x"))

@@ -342,3 +342,23 @@ def test_the_url_never_carries_a_secret_and_names_the_location(sshd: Sshd, sftp_
     with pytest.raises(TransportError) as e:
         sftp_transport.stat("inbound/none.zip")
     assert str(e.value) == f"{sftp_transport.url}/inbound/none.zip: no such object"
+
+
+def test_uploads_share_one_session_until_the_connection_drops(sshd: Sshd, sftp_root: Path, sftp_transport):
+    """A batch of many packages opens one upload session, not one per package; after the server
+    dropped the connection the next put opens a fresh one and still stores the right bytes."""
+    t = sftp_transport
+    t.put("b/1.zip", io.BytesIO(b"one"))
+    first = t._uploader
+    t.put("b/2.zip", io.BytesIO(b"two"), sha256=sha(b"two"))
+    assert first is not None and t._uploader is first
+    assert sshd.kill_sessions() > 0
+    data = blob(3 * 1024 * 1024, seed=9)
+    try:
+        result = t.put("b/3.zip", io.BytesIO(data), sha256=sha(data))
+    except TransportError:  # this put found the connection dead (one line, exit 5); the next reconnects
+        result = t.put("b/3.zip", io.BytesIO(data), sha256=sha(data))
+    assert result.written
+    assert t._uploader is not first
+    assert (sftp_root / "b" / "3.zip").read_bytes() == data
+    assert sorted(p.name for p in (sftp_root / "b").iterdir()) == ["1.zip", "2.zip", "3.zip"]
