@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import zipfile
@@ -60,7 +59,6 @@ CHECKS: dict[str, CheckInfo] = {c.code: c for c in [
 """Every acceptance check, by DA/T 70-style item code (mirrored in specs/acceptance.md)."""
 
 # Names that make a PDF act on its own (scripts, launching programs, embedded files, forms with scripts).
-_PDF_ACTIVE_RE = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA|SubmitForm)(?![A-Za-z0-9])")
 _EXECUTABLE_MIMES = frozenset({
     "application/x-executable", "application/x-msdownload", "application/x-dosexec", "application/x-sharedlib",
     "application/x-mach-binary", "application/javascript", "text/javascript", "application/x-sh",
@@ -367,7 +365,7 @@ def _usability_and_safety(run: _Run, path: Path, record: Record | None, settings
                 if enc:
                     encrypted.append(f"data/{f.name}")
                 if act:
-                    active.append(f"data/{f.name} holds {act.decode('ascii', 'replace')}")
+                    active.append(f"data/{f.name} holds {act}")
             elif f.mime == "application/ofd":
                 with zf.open(info) as raw:
                     try:
@@ -386,36 +384,18 @@ def _usability_and_safety(run: _Run, path: Path, record: Record | None, settings
         run.fail("4-1", "; ".join(active[:5]))
 
 
-def _pdf_scan(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[bool, bytes | None]:
-    """(encrypted, the first active-content token) of a PDF in the package, read in blocks.
+def _pdf_scan(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[bool, str | None]:
+    """(encrypted, what can act) of a PDF in the package, judged as ingest judges it.
 
-    Tokens are found in the file's bytes (object streams compressed inside the PDF are not
-    inflated here; pypdf answers whether it is encrypted).
+    The PDF's structure is read (pypdf: the catalog's actions, name trees, annotations), not its
+    raw bytes: a scan's compressed image data holds ``/JS`` by chance every few megabytes.
     """
-    encrypted = False
-    found: bytes | None = None
-    tail = b""
+    from govarc.ingest.inspect import inspect_stream
+
     with zf.open(info) as f:
-        while chunk := f.read(_SCAN_BLOCK):
-            buf = tail + chunk
-            if found is None:
-                m = _PDF_ACTIVE_RE.search(buf)
-                if m:
-                    found = m.group(0)
-            if b"/Encrypt" in buf:
-                encrypted = True
-            tail = buf[-32:]
-    if encrypted:
-        try:
-            from pypdf import PdfReader
-
-            with zf.open(info) as f:
-                import io
-
-                encrypted = PdfReader(io.BytesIO(f.read())).is_encrypted
-        except Exception:  # an unreadable PDF with /Encrypt in it: treat as encrypted
-            encrypted = True
-    return encrypted, found
+        ins = inspect_stream(f, Path(info.filename), max_pages=1)
+    active = ", ".join(ins.active_content) if ins.active_content else None
+    return bool(ins.encrypted), active
 
 
 def _virus(run: _Run, path: Path, settings: Settings) -> None:

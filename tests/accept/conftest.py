@@ -41,11 +41,15 @@ class Agency:
     pki: Pki
     exchange: Path
 
-    def package(self, item: int, *, signer: str = "agency", title: str | None = None) -> Path:
+    def package(self, item: int, *, signer: str = "agency", title: str | None = None,
+                pdf: bytes | None = None) -> Path:
+        """A signed package of record ``item``; ``pdf`` replaces the bytes of its main document."""
         out = self.root / "built" / f"{code_of(item)}.zip"
         if out.exists():
             return out
         src = write_sample_source(self.root / "src" / str(item))
+        if pdf is not None:
+            (src / "正文.pdf").write_bytes(pdf)
         changes: dict[str, object] = {"档号": code_of(item)}
         if title:
             changes["题名"] = title

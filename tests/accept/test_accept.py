@@ -186,3 +186,24 @@ def test_catalog_rows_name_the_holdings(agency, archives):
         rows = cat.conn.execute("SELECT archival_code, agency, batch_id FROM holdings").fetchall()
     assert rows == [(code_of(1), AGENCY, "B1")]
     assert FolderTransport(agency.exchange).exists(f"receipts/{AGENCY}/B1/receipt.xml.p7s")
+
+
+SAMPLES_ACTIVE = Path(__file__).resolve().parents[2] / "samples" / "bad" / "INGEST_ACTIVE_CONTENT"
+
+
+def test_active_content_is_judged_from_the_pdf_structure_not_from_stray_bytes(agency, archives):
+    """4-1: a PDF with JavaScript is rejected; a PDF whose bytes merely contain ``/JS`` (as a scan's
+    compressed image data does by chance every few megabytes) is not."""
+    from tests.conftest import PDF_BYTES
+
+    scripted = agency.package(1, pdf=(SAMPLES_ACTIVE / "柳政办发〔2024〕102号.pdf").read_bytes())
+    stray = agency.package(2, pdf=PDF_BYTES + b"\n% image data: /JS /JavaScript /Launch /EmbeddedFiles\n")
+    agency.deliver("SZF-1", [scripted, stray])
+    report = run(archives)
+    assert (report.batches[0].accepted, report.batches[0].rejected) == (1, 1)
+    _, r = receipt(agency.exchange, "SZF-1")
+    by_code = {v.archival_code: v for v in r.verdicts}
+    failed = {c.code: c.message for c in by_code[code_of(1)].checks if c.result is CheckResult.FAILED}
+    assert "4-1" in failed and "JavaScript" in failed["4-1"], failed
+    assert by_code[code_of(2)].verdict is Verdict.ACCEPTED
+    assert all(c.result is not CheckResult.FAILED for c in by_code[code_of(2)].checks)
