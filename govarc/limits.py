@@ -58,3 +58,10 @@ MAX_CHECKS_PER_PACKAGE = 64
 
 MAX_TRANSFER_DOC_BYTES = 32 * MIB
 """Size of one transfer list or receipt (XML); their .p7s stay within MAX_TAG_FILE_BYTES."""
+
+# --- exchange (envelopes and receipts on the hub) ------------------------------------------------
+MAX_EXCHANGE_DOC_BYTES = 1 * MIB
+"""Size of one exchange envelope or exchange receipt (XML); their .p7s stay within MAX_TAG_FILE_BYTES."""
+
+MAX_RECIPIENTS = 1_000
+"""Addressees of one message (主送 and 抄送 together, groups resolved), so codes listed in one envelope."""
