@@ -42,6 +42,10 @@ _COMMANDS = {
     "catalog": ("govarc.cli.catalog", "catalog"),
     "transfer": ("govarc.cli.transfer", "transfer"),
     "accept": ("govarc.cli.accept", "accept"),
+    "inbox": ("govarc.cli.inbox", "inbox"),
+    "receive": ("govarc.cli.inbox", "receive"),
+    "sign-for": ("govarc.cli.inbox", "sign_for"),
+    "return": ("govarc.cli.inbox", "return_"),
 }
 
 
