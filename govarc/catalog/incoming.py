@@ -6,7 +6,8 @@ the package is kept as received (``package_path``, a key relative to the workspa
 envelope's digest and metadata (JSON). ``state`` is :class:`IncomingState`: ``received`` →
 ``handed_over`` (the OA took it) or ``oa_failed`` (retried next run) → ``signed_for`` / ``returned``
 once the recipient answered. ``incoming_refused`` remembers each envelope refused (by its digest),
-so that a bad envelope is reported once, and judged afresh only when its bytes change.
+so that a bad envelope is reported once, and judged afresh only when its bytes or its signature
+change (the row's ``envelope_sha256`` there is the SHA-256 of ``"<envelope sha256> <signature sha256>"``).
 """
 
 from __future__ import annotations

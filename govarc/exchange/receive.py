@@ -292,24 +292,21 @@ def receive_message(ws: Workspace, cat: Catalog, transport: Transport, agency: A
     """Receive one complete envelope of ``agency``'s inbox (see the module docstring)."""
     code = agency.code
     now = settings.clock()
-    env_sha = "0" * 64
+    refusal_key = "0" * 64
     try:
-        try:
-            xml, sig, env = read_envelope(transport, code, mid, settings.policy)
-            env_sha = hashlib.sha256(xml).hexdigest()
-        except _Refusal:
-            try:
-                env_sha = transport.digest(envelope_key(code, mid))
-            except TransportError:
-                pass
-            raise
+        env_sha = transport.digest(envelope_key(code, mid))  # streamed: an over-large envelope is not held in memory
         row = inc.get(cat, mid, code)
         if row is not None and row.envelope_sha256 == env_sha:
-            return MessageOutcome(mid, "already", env.sender_code, env.title)
-        before = inc.refused(cat, mid, code, env_sha)
+            return MessageOutcome(mid, "already", row.sender, row.metadata.get("title"))
+        # A refusal is remembered for these envelope bytes with this signature: a new signature is judged afresh.
+        sig_sha = transport.digest(envelope_key(code, mid) + SIGNATURE_SUFFIX)
+        refusal_key = hashlib.sha256(f"{env_sha} {sig_sha}".encode()).hexdigest()
+        before = inc.refused(cat, mid, code, refusal_key)
         if before is not None:
-            return MessageOutcome(mid, "skipped", env.sender_code, env.title, before.code,
-                                  f"refused before: {before.reason}")
+            return MessageOutcome(mid, "skipped", None, None, before.code, f"refused before: {before.reason}")
+        xml, sig, env = read_envelope(transport, code, mid, settings.policy)
+        if hashlib.sha256(xml).hexdigest() != env_sha:
+            raise _Refusal("EXCHANGE_ENVELOPE_INVALID", "the envelope changed while it was being read", EXIT_INVALID)
         _addressed(env, code)
         if row is not None:
             raise _Refusal("EXCHANGE_DUPLICATE", f"message {mid} was received on {row.received_at}; this copy "
@@ -324,7 +321,7 @@ def receive_message(ws: Workspace, cat: Catalog, transport: Transport, agency: A
                            env.sender_code, env.title)
         staged = _fetch_package(ws, transport, code, env, settings.policy)
     except _Refusal as r:
-        inc.record_refused(cat, inc.Refused(mid, code, env_sha, r.code, r.message, r.exit_code, _iso(now)))
+        inc.record_refused(cat, inc.Refused(mid, code, refusal_key, r.code, r.message, r.exit_code, _iso(now)))
         state = "duplicate" if r.code == "EXCHANGE_DUPLICATE" else "refused"
         return MessageOutcome(mid, state, r.sender, r.title, r.code, r.message, r.exit_code)
     except TransportError as e:
