@@ -90,22 +90,113 @@ def parse_archives(raw: Any, where: str) -> ArchivesConfig:
         raise ConfigError(f"`archives.receipt_overdue_days` must be a whole number from 1 to {MAX_OVERDUE_DAYS}, "
                           f"not {days!r}", where)
     send_unsigned = _bool(raw, "send_unsigned", "archives.send_unsigned", where)
-    opts = raw.get("transport", {})
+    transport = _transport_options(raw.get("transport", {}), "archives", where)
+    return ArchivesConfig(code=code, url=url.strip(), name=name.strip() if isinstance(name, str) else None,
+                          receipt_overdue_days=days, send_unsigned=send_unsigned, transport=transport)
+
+
+def _transport_options(opts: Any, table: str, where: str) -> tuple[tuple[str, str | bool], ...]:
+    """``[<table>.transport]``: the per-scheme options of a transport, checked key by key."""
     if not isinstance(opts, dict):
-        raise ConfigError("`archives.transport` must be a table ([archives.transport])", where)
-    _unknown(opts, ARCHIVES_TRANSPORT_KEYS, "[archives.transport]", where)
+        raise ConfigError(f"`{table}.transport` must be a table ([{table}.transport])", where)
+    _unknown(opts, ARCHIVES_TRANSPORT_KEYS, f"[{table}.transport]", where)
     transport: list[tuple[str, str | bool]] = []
     for key in ARCHIVES_TRANSPORT_KEYS:
         if key not in opts:
             continue
         value = opts[key]
         if key == "create":
-            value = _bool(opts, key, "archives.transport.create", where)
+            value = _bool(opts, key, f"{table}.transport.create", where)
         elif not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"`archives.transport.{key}` must be a non-empty string, not {value!r}", where)
+            raise ConfigError(f"`{table}.transport.{key}` must be a non-empty string, not {value!r}", where)
         transport.append((key, value))
-    return ArchivesConfig(code=code, url=url.strip(), name=name.strip() if isinstance(name, str) else None,
-                          receipt_overdue_days=days, send_unsigned=send_unsigned, transport=tuple(transport))
+    return tuple(transport)
+
+
+EXCHANGE_KEYS = ("url", "duplicate_window_days", "transport", "groups")
+MAX_WINDOW_DAYS = 3650
+MAX_GROUP_NAME_CHARS = 64
+MAX_GROUPS = 1000
+
+
+@dataclass(frozen=True)
+class ExchangeConfig:
+    """``[exchange]``: the hub of the document exchange (公文交换) and its distribution groups.
+
+    ``url`` is the hub's transport (a folder, ``file:///…``, ``sftp://…`` or ``s3://…``), untrusted
+    storage: everything on it is signed end to end. ``transport`` are the per-scheme options
+    (``[exchange.transport]``, as ``[archives.transport]``). A message id seen within
+    ``duplicate_window_days`` is a duplicate, an envelope older than that a replay. ``groups``
+    (``[exchange.groups]``) name lists of agency codes (``"全市各委办局" = ["CZJ", "DAJ"]``); the
+    codes of the workspace's agencies and of every group are the recipients a send may name.
+    """
+
+    url: str
+    duplicate_window_days: int = 30
+    transport: tuple[tuple[str, str | bool], ...] = ()
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def transport_options(self) -> dict[str, object]:
+        return dict(self.transport)
+
+    def group(self, name: str) -> tuple[str, ...] | None:
+        """The codes of group ``name``, or None when there is no such group."""
+        return dict(self.groups).get(name)
+
+    @property
+    def group_codes(self) -> frozenset[str]:
+        """Every agency code some group names."""
+        return frozenset(c for _, codes in self.groups for c in codes)
+
+    def as_toml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"url": self.url, "duplicate_window_days": self.duplicate_window_days}
+        if self.transport:
+            out["transport"] = dict(self.transport)
+        if self.groups:
+            out["groups"] = {name: list(codes) for name, codes in self.groups}
+        return out
+
+
+def parse_exchange(raw: Any, where: str) -> ExchangeConfig:
+    """The ``[exchange]`` table, checked key by key (a typo is an error naming it)."""
+    from govarc.limits import MAX_RECIPIENTS
+
+    if not isinstance(raw, dict):
+        raise ConfigError("`exchange` must be a table ([exchange])", where)
+    _unknown(raw, EXCHANGE_KEYS, "[exchange]", where)
+    url = raw.get("url")
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigError("`exchange.url` must name the hub (a folder, file:///…, sftp://… or s3://…)", where)
+    days = raw.get("duplicate_window_days", 30)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_WINDOW_DAYS:
+        raise ConfigError(f"`exchange.duplicate_window_days` must be a whole number from 1 to {MAX_WINDOW_DAYS}, "
+                          f"not {days!r}", where)
+    transport = _transport_options(raw.get("transport", {}), "exchange", where)
+    groups_raw = raw.get("groups", {})
+    if not isinstance(groups_raw, dict):
+        raise ConfigError("`exchange.groups` must be a table ([exchange.groups])", where)
+    if len(groups_raw) > MAX_GROUPS:
+        raise ConfigError(f"[exchange.groups] names {len(groups_raw)} groups; at most {MAX_GROUPS}", where)
+    groups: list[tuple[str, tuple[str, ...]]] = []
+    for name, codes in groups_raw.items():
+        if (not name.strip() or name != name.strip() or len(name) > MAX_GROUP_NAME_CHARS
+                or any(ord(ch) < 0x20 or ch == "\x7f" for ch in name)):
+            raise ConfigError(f"[exchange.groups]: group name {name[:80]!r} must be 1-{MAX_GROUP_NAME_CHARS} "
+                              "characters without control characters or surrounding spaces", where)
+        if not isinstance(codes, list) or not codes:
+            raise ConfigError(f"[exchange.groups] {name}: must be a non-empty list of agency codes", where)
+        if len(codes) > MAX_RECIPIENTS:
+            raise ConfigError(f"[exchange.groups] {name}: {len(codes)} codes; at most {MAX_RECIPIENTS} "
+                              "(MAX_RECIPIENTS)", where)
+        for c in codes:
+            if not isinstance(c, str) or not is_agency_code(c):
+                raise ConfigError(f"[exchange.groups] {name}: {str(c)[:80]!r} is not an agency code "
+                                  "(1-32 letters, digits or hyphens)", where)
+        dupes = sorted({c for c in codes if codes.count(c) > 1})
+        if dupes:
+            raise ConfigError(f"[exchange.groups] {name}: {', '.join(dupes)} listed twice", where)
+        groups.append((name, tuple(codes)))
+    return ExchangeConfig(url=url.strip(), duplicate_window_days=days, transport=transport, groups=tuple(groups))
 
 
 ROLE_AGENCY = "agency"
@@ -155,6 +246,7 @@ class Settings:
     archives: ArchivesConfig | None = None  # [archives]: where the agencies transfer to (None: nowhere)
     role: str = ROLE_AGENCY
     holdings: HoldingsSettings | None = None  # the archives' own identity and policy (role "archives")
+    exchange: ExchangeConfig | None = None  # [exchange]: the hub of the document exchange (None: none)
 
     def to_toml(self) -> dict[str, Any]:
         ws: dict[str, Any] = {"schema": CONFIG_SCHEMA, "workers": self.workers}
@@ -169,6 +261,8 @@ class Settings:
             out["archives"] = self.archives.as_toml()
         if self.holdings is not None:
             out["holdings"] = self.holdings.as_toml()
+        if self.exchange is not None:
+            out["exchange"] = self.exchange.as_toml()
         out["agency"] = [a.as_toml() for a in self.agencies]
         return out
 
@@ -329,7 +423,7 @@ def load_settings(home: Path) -> Settings:
     path = home / CONFIG_NAME
     data = read_toml(path)
     where = str(path)
-    _unknown(data, list(SECTIONS) + ["agency", "archives", "holdings"], CONFIG_NAME, where, "section")
+    _unknown(data, list(SECTIONS) + ["agency", "archives", "holdings", "exchange"], CONFIG_NAME, where, "section")
     ws, pkg, pki = (_table(data, name, where) for name in SECTIONS)
     for name, table in (("workspace", ws), ("package", pkg), ("pki", pki)):
         _unknown(table, SECTIONS[name], f"[{name}]", where)
@@ -349,6 +443,7 @@ def load_settings(home: Path) -> Settings:
     if role not in ROLES:
         raise ConfigError(f"`workspace.role` must be one of {', '.join(ROLES)}, not {role!r}", where)
     holdings = _holdings(data, where) if "holdings" in data else None
+    agencies = parse_agencies(data, home, where)
     if role == ROLE_ARCHIVES and holdings is None:
         raise ConfigError("an archives workspace (`workspace.role = \"archives\"`) needs a [holdings] table "
                           "with its `code` and `name`", where)
@@ -356,11 +451,24 @@ def load_settings(home: Path) -> Settings:
         raise ConfigError("[holdings] belongs to an archives workspace (`workspace.role = \"archives\"`)", where)
     return Settings(
         role=role, holdings=holdings,
-        home=home, agencies=parse_agencies(data, home, where),
+        home=home, agencies=agencies,
         package_zip=_bool(pkg, "zip", "package.zip", where), package_sm3=_bool(pkg, "sm3", "package.sm3", where),
         identity_oid=identity_oid, key_algorithm=key_algorithm, workers=workers,
         archives=parse_archives(data["archives"], where) if "archives" in data else None,
+        exchange=_exchange(data, where, agencies),
     )
+
+
+def _exchange(data: dict[str, Any], where: str, agencies: tuple[Agency, ...]) -> ExchangeConfig | None:
+    if "exchange" not in data:
+        return None
+    ex = parse_exchange(data["exchange"], where)
+    codes = {a.code for a in agencies}
+    clash = sorted(name for name, _ in ex.groups if name in codes)
+    if clash:
+        raise ConfigError(f"[exchange.groups]: {', '.join(clash)} is the code of an agency of this workspace; "
+                          "a group needs a name of its own", where)
+    return ex
 
 
 def _holdings(data: dict[str, Any], where: str) -> HoldingsSettings:

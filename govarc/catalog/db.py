@@ -176,7 +176,28 @@ MIGRATIONS: list[Sequence[Step]] = [
         )""",
         "CREATE INDEX IF NOT EXISTS holdings_sequence ON holdings(fonds, category, year, retention, unit, item)",
     ],
-    [  # 6: the exchange, recipient side: messages received (收文) and envelopes refused (see govarc.catalog.incoming)
+    [  # 6: exchange, the sender side: messages sent and their recipients (see govarc.catalog.messages)
+        """CREATE TABLE IF NOT EXISTS messages (
+            id TEXT PRIMARY KEY,
+            sender TEXT NOT NULL,
+            archival_code TEXT, record_id INTEGER,
+            package_sha256 TEXT NOT NULL, package_size INTEGER NOT NULL,
+            urgency TEXT NOT NULL, deadline TEXT,
+            created_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'sending',
+            title TEXT NOT NULL, document_number TEXT,
+            package_zip INTEGER NOT NULL, source TEXT NOT NULL, sent_at TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS messages_sender_state ON messages(sender, state)",
+        """CREATE TABLE IF NOT EXISTS message_recipients (
+            message_id TEXT NOT NULL REFERENCES messages(id),
+            recipient TEXT NOT NULL, role TEXT NOT NULL, position INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            reason TEXT, receipt_at TEXT, receipt_sha256 TEXT,
+            PRIMARY KEY (message_id, recipient)
+        )""",
+    ],
+    [  # 7: the exchange, recipient side: messages received (收文) and envelopes refused (see govarc.catalog.incoming)
         """CREATE TABLE IF NOT EXISTS incoming (
             message_id TEXT NOT NULL, recipient TEXT NOT NULL, sender TEXT NOT NULL,
             envelope_sha256 TEXT NOT NULL, package_sha256 TEXT NOT NULL, package_size INTEGER NOT NULL,

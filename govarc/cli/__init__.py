@@ -42,6 +42,8 @@ _COMMANDS = {
     "catalog": ("govarc.cli.catalog", "catalog"),
     "transfer": ("govarc.cli.transfer", "transfer"),
     "accept": ("govarc.cli.accept", "accept"),
+    "send": ("govarc.cli.exchange", "send"),
+    "exchange": ("govarc.cli.exchange", "exchange"),
     "inbox": ("govarc.cli.inbox", "inbox"),
     "receive": ("govarc.cli.inbox", "receive"),
     "sign-for": ("govarc.cli.inbox", "sign_for"),

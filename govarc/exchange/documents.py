@@ -24,7 +24,7 @@ from lxml import etree
 
 from govarc.domain import ArchivalCode
 from govarc.errors import InvalidInputError, MetadataError
-from govarc.limits import MAX_EXCHANGE_DOC_BYTES, MAX_FIELD_CHARS, MAX_RECIPIENTS, MAX_XML_DEPTH
+from govarc.limits import MAX_EXCHANGE_DOC_BYTES, MAX_FIELD_CHARS, MAX_RECIPIENTS, MAX_TAG_FILE_BYTES, MAX_XML_DEPTH
 from govarc.xmlsafe import XMLTooDeepError, load_schema, parse_bytes
 
 NS = "urn:govarc:exchange:1"
@@ -39,6 +39,8 @@ AGENCY_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 PACKAGE_KEY = re.compile(r"exchange/objects/([0-9a-f]{64})\.pkg")
 MAX_SIZE = 2**63 - 1
+MAX_SIGNATURE_BYTES = MAX_TAG_FILE_BYTES
+"""A detached signature (``.p7s``) of an envelope or receipt read from the hub."""
 
 
 class Urgency(str, Enum):
@@ -184,11 +186,11 @@ def _check_envelope(e: Envelope) -> None:
         raise _Bad(f"the deadline {e.deadline} is before the message was sent ({e.sent_at})")
     if e.archival_code is not None:
         try:
-            code = ArchivalCode.parse(e.archival_code)
+            parsed = ArchivalCode.parse(e.archival_code)
         except MetadataError as err:
             raise _Bad(f"archival code: {err.message}") from None
-        if code.format() != e.archival_code:
-            raise _Bad(f"archival code {e.archival_code!r} is not written as {code.format()!r}")
+        if parsed.format() != e.archival_code:
+            raise _Bad(f"archival code {e.archival_code!r} is not written as {parsed.format()!r}")
     _text(e.title, "title")
     if e.document_number is not None:
         _text(e.document_number, "document number")
