@@ -49,7 +49,7 @@ from govarc.sign.validate import SignaturePolicy
 from govarc.transport import (
     DigestMismatchError, ObjectNotFoundError, ObjectTooLargeError, Transport, TransportError,
 )
-from govarc.workspace import Workspace
+from govarc.workspace import ExchangeConfig, Workspace
 
 INBOX = "exchange/inbox"
 SIGNATURE_SUFFIX = ".p7s"
@@ -404,9 +404,9 @@ def inbox(cat: Catalog, transport: Transport, code: str, policy: SignaturePolicy
     return out
 
 
-def exchange_config(ws: Workspace) -> Any:
+def exchange_config(ws: Workspace) -> ExchangeConfig:
     """The ``[exchange]`` settings of ``ws``; ConfigError when the workspace has none."""
-    ex = getattr(ws.settings, "exchange", None)
+    ex = ws.settings.exchange
     if ex is None:
         raise ConfigError("no exchange hub: set `url` in [exchange] of govarc.toml", str(ws.home / "govarc.toml"))
     return ex
@@ -424,7 +424,7 @@ def receive_settings(ws: Workspace, now: dt.datetime | None = None) -> ReceiveSe
     """The policy of a receiving run in ``ws``: its trust store and ``[exchange] duplicate_window_days``."""
     from govarc.sign.agency import workspace_policy
 
-    return ReceiveSettings(workspace_policy(ws), int(exchange_config(ws).duplicate_window_days), now)
+    return ReceiveSettings(workspace_policy(ws), exchange_config(ws).duplicate_window_days, now)
 
 
 def detached(signer: Callable[[bytes], dict[str, bytes]]) -> Sign:

@@ -43,7 +43,7 @@ class ExchangeReceiveStep:
     def run(self, ctx: StepContext) -> StepResult:
         from govarc.exchange.receive import detached, open_hub, receive, receive_settings
 
-        if getattr(ctx.ws.settings, "exchange", None) is None:
+        if ctx.ws.settings.exchange is None:
             return self.empty
         sign = detached(ctx.signer) if ctx.signer is not None else None
         with open_hub(ctx.ws) as hub:
