@@ -209,6 +209,12 @@ class Agency:
     accepted_formats: tuple[str, ...] = DEFAULT_ACCEPTED
     allow_classified: bool = False
     unsigned: bool = False  # packages may go unsigned while the agency has no key
+    # The exchange (公文交换), receiving side: where a received message goes (its OA), and whether
+    # it is signed for (签收) automatically once handed over.
+    oa_command: tuple[str, ...] | None = None  # run with the package and metadata paths as its last two args
+    oa_drop: Path | None = None  # or: package and metadata JSON are written into this folder
+    oa_timeout: int = 60  # seconds the OA command may run
+    auto_sign_for: bool = False
 
     def as_toml(self) -> dict[str, Any]:
         """The agency as a ``[[agency]]`` table of govarc.toml."""
@@ -221,6 +227,14 @@ class Agency:
             d["drop"] = str(self.drop)
         if self.unsigned:
             d["unsigned"] = True
+        if self.oa_command is not None:
+            d["oa_command"] = list(self.oa_command)
+        if self.oa_drop is not None:
+            d["oa_drop"] = str(self.oa_drop)
+        if self.oa_timeout != 60:
+            d["oa_timeout"] = self.oa_timeout
+        if self.auto_sign_for:
+            d["auto_sign_for"] = True
         return d
 
     def archival_code(self, year: int, retention: Retention, item: int, *, category: str | None = None,

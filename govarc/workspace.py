@@ -283,7 +283,9 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 }
 HOLDINGS_KEYS = ("code", "name", "inbox", "accepted_formats", "virus_scan", "transport")
 AGENCY_KEYS = ("code", "name", "fonds", "fonds_name", "unit", "category", "drop", "accepted_formats",
-               "allow_classified", "unsigned")
+               "allow_classified", "unsigned", "oa_command", "oa_drop", "oa_timeout", "auto_sign_for")
+MAX_OA_TIMEOUT = 86_400
+MAX_OA_ARGS = 64
 KEY_ALGORITHMS = ("ec-p256", "rsa3072")
 _OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 
@@ -358,12 +360,37 @@ def _agency(raw: Any, base: Path, where: str) -> Agency:
     allow = _bool(raw, "allow_classified", f"agency {code}: allow_classified", where)
     unsigned = _bool(raw, "unsigned", f"agency {code}: unsigned", where)
     name = need("name")
+    oa_command, oa_drop, oa_timeout = _oa(raw, code, base, where)
     return Agency(
         code=code, name=name, fonds=need("fonds"), fonds_name=str(raw.get("fonds_name") or name),
         unit=str(raw.get("unit", "BGS")), category=str(raw.get("category", "WS")),
         drop=(base / drop).resolve() if isinstance(drop, str) and drop else None,
         accepted_formats=accepted, allow_classified=allow, unsigned=unsigned,
+        oa_command=oa_command, oa_drop=oa_drop, oa_timeout=oa_timeout,
+        auto_sign_for=_bool(raw, "auto_sign_for", f"agency {code}: auto_sign_for", where),
     )
+
+
+def _oa(raw: dict[str, Any], code: str, base: Path, where: str) -> tuple[tuple[str, ...] | None, Path | None, int]:
+    """An agency's OA hand-over keys: ``oa_command`` (a list of strings, run without a shell) or
+    ``oa_drop`` (a folder, resolved against ``base``), and ``oa_timeout`` (seconds)."""
+    command = raw.get("oa_command")
+    if command is not None:
+        if (not isinstance(command, list) or not command or len(command) > MAX_OA_ARGS
+                or not all(isinstance(a, str) and a and "\x00" not in a for a in command)):
+            raise ConfigError(f"agency {code}: `oa_command` must be a list of 1-{MAX_OA_ARGS} non-empty strings "
+                              f"(the program, then its arguments; no shell), not {command!r}", where)
+        command = tuple(command)
+    drop = raw.get("oa_drop")
+    if drop is not None and (not isinstance(drop, str) or not drop.strip()):
+        raise ConfigError(f"agency {code}: `oa_drop` must be a folder, not {drop!r}", where)
+    if command is not None and drop is not None:
+        raise ConfigError(f"agency {code}: give `oa_command` or `oa_drop`, not both", where)
+    timeout = raw.get("oa_timeout", 60)
+    if not isinstance(timeout, int) or isinstance(timeout, bool) or not 1 <= timeout <= MAX_OA_TIMEOUT:
+        raise ConfigError(f"agency {code}: `oa_timeout` must be a whole number of seconds from 1 to {MAX_OA_TIMEOUT}, "
+                          f"not {timeout!r}", where)
+    return command, (base / drop).resolve() if isinstance(drop, str) else None, timeout
 
 
 def parse_agencies(data: dict[str, Any], base: Path, where: str, *, city: bool = False) -> tuple[Agency, ...]:

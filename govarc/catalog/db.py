@@ -197,6 +197,23 @@ MIGRATIONS: list[Sequence[Step]] = [
             PRIMARY KEY (message_id, recipient)
         )""",
     ],
+    [  # 7: the exchange, recipient side: messages received (收文) and envelopes refused (see govarc.catalog.incoming)
+        """CREATE TABLE IF NOT EXISTS incoming (
+            message_id TEXT NOT NULL, recipient TEXT NOT NULL, sender TEXT NOT NULL,
+            envelope_sha256 TEXT NOT NULL, package_sha256 TEXT NOT NULL, package_size INTEGER NOT NULL,
+            received_at TEXT NOT NULL, package_path TEXT NOT NULL, metadata TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'received',
+            oa_attempts INTEGER NOT NULL DEFAULT 0, oa_error TEXT, handed_over_at TEXT,
+            answer_reason TEXT, answered_at TEXT, receipt_sha256 TEXT,
+            PRIMARY KEY (message_id, recipient)
+        )""",
+        "CREATE INDEX IF NOT EXISTS incoming_recipient_state ON incoming(recipient, state)",
+        """CREATE TABLE IF NOT EXISTS incoming_refused (
+            message_id TEXT NOT NULL, recipient TEXT NOT NULL, envelope_sha256 TEXT NOT NULL,
+            code TEXT NOT NULL, reason TEXT NOT NULL, exit_code INTEGER NOT NULL, refused_at TEXT NOT NULL,
+            PRIMARY KEY (message_id, recipient, envelope_sha256)
+        )""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -44,6 +44,10 @@ _COMMANDS = {
     "accept": ("govarc.cli.accept", "accept"),
     "send": ("govarc.cli.exchange", "send"),
     "exchange": ("govarc.cli.exchange", "exchange"),
+    "inbox": ("govarc.cli.inbox", "inbox"),
+    "receive": ("govarc.cli.inbox", "receive"),
+    "sign-for": ("govarc.cli.inbox", "sign_for"),
+    "return": ("govarc.cli.inbox", "return_"),
 }
 
 

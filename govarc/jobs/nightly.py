@@ -37,6 +37,7 @@ from govarc.domain import Agency
 from govarc.errors import ConfigError, as_govarc_error, from_os_error
 from govarc.fsutil import fsync_path
 from govarc.jobs.accept_step import AcceptStep
+from govarc.jobs.exchange_step import ExchangeReceiveStep
 from govarc.jobs.ingest_step import IngestStep
 from govarc.jobs.package_step import PackageStep
 from govarc.jobs.transfer_step import ReceiptsStep, TransferStep
@@ -50,7 +51,7 @@ from govarc.workspace import ROLE_AGENCY, ROLE_ARCHIVES, Workspace
 
 KIND = "nightly"
 
-NIGHTLY_STEPS: tuple[Step, ...] = (IngestStep(), PackageStep(), TransferStep(), ReceiptsStep())
+NIGHTLY_STEPS: tuple[Step, ...] = (IngestStep(), PackageStep(), TransferStep(), ReceiptsStep(), ExchangeReceiveStep())
 """The nightly job's steps in an agency workspace, in the order each agency runs them."""
 
 ARCHIVES_STEPS: tuple[Step, ...] = (AcceptStep(),)
