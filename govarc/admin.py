@@ -12,7 +12,6 @@ from govarc.errors import ConfigError
 from govarc.workspace import (
     CONFIG_NAME,
     ROLE_ARCHIVES,
-    Agency,
     HoldingsSettings,
     Settings,
     Workspace,

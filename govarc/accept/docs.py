@@ -12,11 +12,10 @@ from govarc.transfer.documents import (
     Verdict,
     receipt_from_xml,
     receipt_to_xml,
-    sign_document,
     transfer_list_from_xml,
     transfer_list_to_xml,
-    verify_document,
 )
+from govarc.sign.documents import sign_document, verify_document
 from govarc.transfer.render import receipt_html
 
 __all__ = [

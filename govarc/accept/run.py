@@ -41,10 +41,9 @@ from govarc.accept.docs import (
     Verdict,
     receipt_html,
     receipt_to_xml,
-    sign_document,
     transfer_list_from_xml,
-    verify_document,
 )
+from govarc.sign.documents import sign_document, verify_document
 from govarc.catalog import holdings as hcat
 from govarc.catalog.db import Catalog
 from govarc.domain import ArchivalCode, SequenceKey, is_agency_code

@@ -11,7 +11,8 @@ from govarc.cli.output import Output
 
 if TYPE_CHECKING:
     from govarc.findings import Finding
-    from govarc.workspace import Agency, Workspace
+    from govarc.domain import Agency
+    from govarc.workspace import Workspace
 
 EXIT_OVERDUE = 5
 

@@ -7,13 +7,12 @@ invalid against its schema, over a limit or inconsistent is refused with one
 :class:`~govarc.errors.InvalidInputError` naming ``where``.
 
 Both are signed like the transfer documents: a detached DER CMS over the exact bytes (``.p7s``),
-made with :func:`govarc.transfer.documents.sign_document` and checked with
-:func:`govarc.transfer.documents.verify_document` (``expected_code`` = the party the document claims).
+made with :func:`govarc.sign.documents.sign_document` and checked with
+:func:`govarc.sign.documents.verify_document` (``expected_code`` = the party the document claims).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -24,8 +23,13 @@ from lxml import etree
 
 from govarc.domain import ArchivalCode
 from govarc.errors import InvalidInputError, MetadataError
-from govarc.limits import MAX_EXCHANGE_DOC_BYTES, MAX_FIELD_CHARS, MAX_RECIPIENTS, MAX_TAG_FILE_BYTES, MAX_XML_DEPTH
-from govarc.xmlsafe import XMLTooDeepError, load_schema, parse_bytes
+from govarc.limits import MAX_EXCHANGE_DOC_BYTES, MAX_RECIPIENTS, MAX_TAG_FILE_BYTES
+from govarc.xmldoc import MAX_SIZE, XmlDoc
+from govarc.xmldoc import Bad as _Bad
+from govarc.xmldoc import match_field as _match
+from govarc.xmldoc import text_field as _text
+from govarc.xmldoc import timestamp_field as _timestamp
+from govarc.xmlsafe import load_schema
 
 NS = "urn:govarc:exchange:1"
 VERSION = "1"
@@ -38,9 +42,12 @@ MESSAGE_ID = re.compile(r"[A-Za-z0-9-]{1,80}")
 AGENCY_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 PACKAGE_KEY = re.compile(r"exchange/objects/([0-9a-f]{64})\.pkg")
-MAX_SIZE = 2**63 - 1
 MAX_SIGNATURE_BYTES = MAX_TAG_FILE_BYTES
 """A detached signature (``.p7s``) of an envelope or receipt read from the hub."""
+
+
+_DOC = XmlDoc(NS, "x", MAX_EXCHANGE_DOC_BYTES, "MAX_EXCHANGE_DOC_BYTES")
+_q, _sub, _get, _opt, _parse, _serialize = _DOC.q, _DOC.sub, _DOC.get, _DOC.opt, _DOC.parse, _DOC.serialize
 
 
 class Urgency(str, Enum):
@@ -120,43 +127,6 @@ def receipt_key(sender: str, message_id: str, recipient: str) -> str:
 # --- checks ------------------------------------------------------------------------------------
 
 
-class _Bad(Exception):
-    """One problem with a document; turned into an InvalidInputError naming the document."""
-
-
-def _text(value: object, what: str) -> str:
-    if not isinstance(value, str):
-        raise _Bad(f"{what} is not text")
-    if len(value) > MAX_FIELD_CHARS:
-        raise _Bad(f"{what} is longer than {MAX_FIELD_CHARS} characters")
-    if not value.strip():
-        raise _Bad(f"{what} is empty")
-    if value != value.strip():
-        raise _Bad(f"{what} has leading or trailing white space")
-    for ch in value:
-        if (ord(ch) < 0x20 and ch not in "\t\n\r") or ch in "\ufffe\uffff" or 0xD800 <= ord(ch) <= 0xDFFF:
-            raise _Bad(f"{what} contains the control character U+{ord(ch):04X}")
-    return value
-
-
-def _match(pattern: re.Pattern[str], value: object, what: str) -> str:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise _Bad(f"{what} {str(value)[:80]!r} is not valid (expected {pattern.pattern})")
-    return value
-
-
-def _timestamp(value: object, what: str) -> dt.datetime:
-    if not isinstance(value, str) or len(value) > 64:
-        raise _Bad(f"{what} is not an ISO 8601 date and time")
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise _Bad(f"{what} {value!r} is not an ISO 8601 date and time") from None
-    if parsed.tzinfo is None or "T" not in value:
-        raise _Bad(f"{what} {value!r} must be a date and time with its offset, e.g. 2026-11-30T02:00:00+08:00")
-    return parsed
-
-
 def _check_envelope(e: Envelope) -> None:
     _match(MESSAGE_ID, e.message_id, "message id")
     _match(AGENCY_CODE, e.sender_code, "sender code")
@@ -231,66 +201,6 @@ def envelope_schema() -> etree.XMLSchema:
 @lru_cache(maxsize=1)
 def receipt_schema() -> etree.XMLSchema:
     return load_schema(RECEIPT_SCHEMA_PATH)
-
-
-def _q(name: str) -> str:
-    return f"{{{NS}}}{name}"
-
-
-def _sub(parent: etree._Element, name: str, text: str | None = None, **attrs: str) -> etree._Element:
-    el = etree.SubElement(parent, _q(name), attrib=attrs or None)  # type: ignore[arg-type]
-    if text is not None:
-        el.text = text
-    return el
-
-
-def _schema_errors(tree: etree._ElementTree, schema: etree.XMLSchema) -> list[str]:
-    if schema.validate(tree):
-        return []
-    return [f"line {e.line}: {e.message}" for e in schema.error_log]  # type: ignore[attr-defined]
-
-
-def _serialize(root: etree._Element, schema: etree.XMLSchema, what: str) -> bytes:
-    errors = _schema_errors(root.getroottree(), schema)
-    if errors:  # the semantic checks passed, so this is a bug in the writer
-        raise InvalidInputError(f"the {what} written is not valid against its schema: {errors[0]}")
-    data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    if len(data) > MAX_EXCHANGE_DOC_BYTES:
-        raise InvalidInputError(f"the {what} would be {len(data)} bytes, more than MAX_EXCHANGE_DOC_BYTES "
-                                f"({MAX_EXCHANGE_DOC_BYTES})")
-    return data
-
-
-def _parse(data: bytes, where: str, root_name: str, schema: etree.XMLSchema, what: str) -> etree._Element:
-    if not isinstance(data, (bytes, bytearray)):
-        raise InvalidInputError(f"the {what} is not bytes", where)
-    if len(data) > MAX_EXCHANGE_DOC_BYTES:
-        raise InvalidInputError(f"the {what} is {len(data)} bytes, more than MAX_EXCHANGE_DOC_BYTES "
-                                f"({MAX_EXCHANGE_DOC_BYTES})", where)
-    try:
-        tree = parse_bytes(bytes(data), max_depth=MAX_XML_DEPTH)
-    except XMLTooDeepError as e:
-        raise InvalidInputError(f"the {what} is not acceptable: {e}", where) from None
-    except (etree.XMLSyntaxError, ValueError) as e:
-        raise InvalidInputError(f"the {what} is not well-formed XML: {str(e)[:200]}", where) from None
-    root = tree.getroot()
-    if root.tag != _q(root_name):
-        raise InvalidInputError(f"not an {what}: the root element is {str(root.tag)[:100]}, not {{{NS}}}{root_name}",
-                                where)
-    errors = _schema_errors(tree, schema)
-    if errors:
-        raise InvalidInputError(f"the {what} is not valid against its schema: {errors[0][:300]}", where)
-    return root
-
-
-def _get(el: etree._Element, path: str) -> str:
-    found = el.find(path, namespaces={"x": NS})
-    return (found.text or "") if found is not None else ""
-
-
-def _opt(el: etree._Element, path: str) -> str | None:
-    found = el.find(path, namespaces={"x": NS})
-    return (found.text or "") if found is not None else None
 
 
 def envelope_to_xml(e: Envelope) -> bytes:

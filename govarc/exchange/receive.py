@@ -171,7 +171,7 @@ def read_envelope(transport: Transport, code: str, mid: str, policy: SignaturePo
     if not mid.startswith(env.sender_code + "-"):
         raise _Refusal("EXCHANGE_ENVELOPE_INVALID", f"message id {mid} is not one of sender {env.sender_code}'s "
                        f"({env.sender_code}-…)", EXIT_INVALID, env.sender_code, env.title)
-    from govarc.transfer.documents import verify_document
+    from govarc.sign.documents import verify_document
 
     errors = verify_document(xml, sig, where + SIGNATURE_SUFFIX, policy, env.sender_code)
     if errors:

@@ -34,7 +34,8 @@ from govarc.limits import MAX_RECIPIENTS
 from govarc.sign.signer import Signer
 from govarc.sign.validate import SignaturePolicy
 from govarc.transport import Transport
-from govarc.workspace import Agency, ExchangeConfig, Workspace
+from govarc.domain import Agency
+from govarc.workspace import ExchangeConfig, Workspace
 
 BLOCK = 1024 * 1024
 SIGNATURE_SUFFIX = ".p7s"
@@ -342,7 +343,7 @@ def send(ws: Workspace, catalog: Catalog, sender: Agency, source: str, transport
 def _published(transport: Transport, key: str, xml: bytes, policy: SignaturePolicy | None, sender: str) -> bool:
     """True when a crashed run already published this envelope and a valid signature by ``sender`` over it."""
     from govarc.exchange.documents import MAX_SIGNATURE_BYTES
-    from govarc.transfer.documents import verify_document
+    from govarc.sign.documents import verify_document
 
     if policy is None or not transport.exists(key + SIGNATURE_SUFFIX) or not transport.exists(key):
         return False

@@ -45,7 +45,7 @@ class Collected:
 
 def _check_one(catalog: Catalog, m: cm.Message, addressed: dict[str, cm.Recipient], recipient: str,
                transport: Transport, policy: SignaturePolicy) -> tuple[Finding | None, tuple[str, str, str] | None]:
-    from govarc.transfer.documents import verify_document
+    from govarc.sign.documents import verify_document
 
     key = receipt_key(m.sender, m.id, recipient)
     where = transport.where(key)

@@ -13,7 +13,8 @@ from pathlib import Path
 from govarc.errors import GovarcError
 from govarc.jobs.steps import Party, StepContext, StepFailed, StepResult
 from govarc.lock import LockScope
-from govarc.workspace import Agency, Workspace
+from govarc.domain import Agency
+from govarc.workspace import Workspace
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from govarc import PROFILE_IDENTIFIER, __version__, limits
-from govarc.errors import DiskFullError, GovarcError, InvalidInputError, MetadataError
+from govarc.errors import DiskFullError, InvalidInputError, MetadataError
 from govarc.fsutil import fsync_path, remove_orphans, walk_tree
 from govarc.package import layout
 from govarc.package.hashing import Algorithm, Digests, Progress, copy_file, digest_stream, parallel_map

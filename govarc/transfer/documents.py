@@ -8,12 +8,11 @@ reads back, and a document that is malformed, invalid against its schema, over a
 lie) is refused with one :class:`~govarc.errors.InvalidInputError` naming ``where``.
 
 Signatures are detached DER CMS over the exact document bytes (``<document>.p7s``), made and
-checked with ``govarc/sign/``; they verify with ``openssl cms -verify -binary``.
+checked with :mod:`govarc.sign.documents`; they verify with ``openssl cms -verify -binary``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -27,21 +26,19 @@ from lxml import etree
 
 from govarc.domain import ArchivalCode
 from govarc.errors import InvalidInputError, MetadataError
-from govarc.findings import Finding, Level
 from govarc.limits import (
     MAX_BATCH_PACKAGES,
     MAX_CHECKS_PER_PACKAGE,
-    MAX_FIELD_CHARS,
     MAX_PACKAGE_FILES,
-    MAX_TAG_FILE_BYTES,
     MAX_TRANSFER_DOC_BYTES,
-    MAX_XML_DEPTH,
 )
-from govarc.sign.cms import sign_bytes
-from govarc.sign.pki import Credentials
-from govarc.sign.validate import SignaturePolicy, SignerReport, check_signature
 from govarc.transport import InvalidKeyError, validate_key
-from govarc.xmlsafe import XMLTooDeepError, load_schema, parse_bytes
+from govarc.xmldoc import MAX_SIZE, XmlDoc, timestamp_field
+from govarc.xmldoc import Bad as _Bad
+from govarc.xmldoc import count_field as _count
+from govarc.xmldoc import match_field as _match
+from govarc.xmldoc import text_field as _text
+from govarc.xmlsafe import load_schema
 
 NS = "urn:govarc:transfer:1"
 VERSION = "1"
@@ -59,7 +56,6 @@ AGENCY_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
 FONDS = re.compile(r"[A-Za-z0-9]{1,16}")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 CHECK_CODE = re.compile(r"[1-4](-[0-9]{1,3}){1,3}")
-MAX_SIZE = 2**63 - 1
 
 
 class Verdict(str, Enum):
@@ -77,6 +73,19 @@ class CheckResult(str, Enum):
     FAILED = "failed"
     NOT_PERFORMED = "not-performed"
     WARNING = "warning"
+
+
+_DOC = XmlDoc(NS, "t", MAX_TRANSFER_DOC_BYTES, "MAX_TRANSFER_DOC_BYTES")
+_q, _sub, _get, _opt, _parse = _DOC.q, _DOC.sub, _DOC.get, _DOC.opt, _DOC.parse
+
+
+def _timestamp(value: object, what: str) -> str:
+    timestamp_field(value, what)
+    return str(value)
+
+
+def _serialize(root: etree._Element, schema: etree.XMLSchema, what: str) -> bytes:
+    return _DOC.serialize(root, schema, what, hint="; send fewer packages per batch")
 
 
 PROPERTIES = {"1": "真实性", "2": "完整性", "3": "可用性", "4": "安全性"}
@@ -232,49 +241,6 @@ class Receipt:
 # --- shared checks ------------------------------------------------------------------------------
 
 
-class _Bad(Exception):
-    """One problem with a document; turned into an InvalidInputError naming the document."""
-
-
-def _text(value: object, what: str, *, empty: bool = False) -> str:
-    if not isinstance(value, str):
-        raise _Bad(f"{what} is not text")
-    if len(value) > MAX_FIELD_CHARS:
-        raise _Bad(f"{what} is longer than {MAX_FIELD_CHARS} characters")
-    if not empty and not value.strip():
-        raise _Bad(f"{what} is empty")
-    if value != value.strip() and value.strip():
-        raise _Bad(f"{what} has leading or trailing white space")
-    for ch in value:
-        if (ord(ch) < 0x20 and ch not in "\t\n\r") or ch in "\ufffe\uffff" or 0xD800 <= ord(ch) <= 0xDFFF:
-            raise _Bad(f"{what} contains the control character U+{ord(ch):04X}")
-    return value
-
-
-def _match(pattern: re.Pattern[str], value: object, what: str) -> str:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise _Bad(f"{what} {str(value)[:80]!r} is not valid (expected {pattern.pattern})")
-    return value
-
-
-def _count(value: object, what: str, maximum: int = MAX_SIZE) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > maximum:
-        raise _Bad(f"{what} {value!r} is not a whole number from 0 to {maximum}")
-    return value
-
-
-def _timestamp(value: object, what: str) -> str:
-    if not isinstance(value, str) or len(value) > 64:
-        raise _Bad(f"{what} is not an ISO 8601 date and time")
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise _Bad(f"{what} {value!r} is not an ISO 8601 date and time") from None
-    if parsed.tzinfo is None or "T" not in value:
-        raise _Bad(f"{what} {value!r} must be a date and time with its offset, e.g. 2026-11-30T02:00:00+08:00")
-    return value
-
-
 def _key(value: object, what: str) -> str:
     try:
         return validate_key(value)  # type: ignore[arg-type]
@@ -396,34 +362,6 @@ def receipt_schema() -> etree.XMLSchema:
     return load_schema(RECEIPT_SCHEMA_PATH)
 
 
-def _q(name: str) -> str:
-    return f"{{{NS}}}{name}"
-
-
-def _sub(parent: etree._Element, name: str, text: str | None = None, **attrs: str) -> etree._Element:
-    el = etree.SubElement(parent, _q(name), attrib=attrs or None)  # type: ignore[arg-type]
-    if text is not None:
-        el.text = text
-    return el
-
-
-def _serialize(root: etree._Element, schema: etree.XMLSchema, what: str) -> bytes:
-    errors = _schema_errors(root.getroottree(), schema)
-    if errors:  # the semantic checks passed, so this is a bug in the writer, not in the caller's data
-        raise InvalidInputError(f"the {what} written is not valid against its schema: {errors[0]}")
-    data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    if len(data) > MAX_TRANSFER_DOC_BYTES:
-        raise InvalidInputError(f"the {what} would be {len(data)} bytes, more than MAX_TRANSFER_DOC_BYTES "
-                                f"({MAX_TRANSFER_DOC_BYTES}); send fewer packages per batch")
-    return data
-
-
-def _schema_errors(tree: etree._ElementTree, schema: etree.XMLSchema) -> list[str]:
-    if schema.validate(tree):
-        return []
-    return [f"line {e.line}: {e.message}" for e in schema.error_log]  # type: ignore[attr-defined]
-
-
 def transfer_list_to_xml(tl: TransferList) -> bytes:
     """The transfer list as UTF-8 XML, valid against ``transfer-list.xsd``; InvalidInputError if ``tl`` is not sound."""
     try:
@@ -462,37 +400,6 @@ def transfer_list_to_xml(tl: TransferList) -> bytes:
         _sub(e, "sha256", p.sha256)
         _sub(e, "tagmanifestSha256", p.tagmanifest_sha256)
     return _serialize(root, list_schema(), "transfer list")
-
-
-def _parse(data: bytes, where: str, root_name: str, schema: etree.XMLSchema, what: str) -> etree._Element:
-    if not isinstance(data, (bytes, bytearray)):
-        raise InvalidInputError(f"the {what} is not bytes", where)
-    if len(data) > MAX_TRANSFER_DOC_BYTES:
-        raise InvalidInputError(f"the {what} is {len(data)} bytes, more than MAX_TRANSFER_DOC_BYTES "
-                                f"({MAX_TRANSFER_DOC_BYTES})", where)
-    try:
-        tree = parse_bytes(bytes(data), max_depth=MAX_XML_DEPTH)
-    except XMLTooDeepError as e:
-        raise InvalidInputError(f"the {what} is not acceptable: {e}", where) from None
-    except (etree.XMLSyntaxError, ValueError) as e:
-        raise InvalidInputError(f"the {what} is not well-formed XML: {str(e)[:200]}", where) from None
-    root = tree.getroot()
-    if root.tag != _q(root_name):
-        raise InvalidInputError(f"not a {what}: the root element is {str(root.tag)[:100]}, not {{{NS}}}{root_name}", where)
-    errors = _schema_errors(tree, schema)
-    if errors:
-        raise InvalidInputError(f"the {what} is not valid against its schema: {errors[0][:300]}", where)
-    return root
-
-
-def _get(el: etree._Element, path: str) -> str:
-    found = el.find(path, namespaces={"t": NS})
-    return (found.text or "") if found is not None else ""
-
-
-def _opt(el: etree._Element, path: str) -> str | None:
-    found = el.find(path, namespaces={"t": NS})
-    return (found.text or "") if found is not None else None
 
 
 def transfer_list_from_xml(data: bytes, where: str) -> TransferList:
@@ -639,43 +546,3 @@ def receipt_problems(r: Receipt, tl: TransferList, list_xml: bytes) -> list[str]
         if p.archival_code != v.archival_code:
             problems.append(f"package {key}: the verdict names {v.archival_code}, the list {p.archival_code}")
     return problems
-
-
-# --- signatures ---------------------------------------------------------------------------------
-
-
-def sign_document(data: bytes, creds: Credentials) -> bytes:
-    """A detached DER CMS SignedData over the exact bytes ``data`` (SHA-256, certificates, signing time)."""
-    return sign_bytes(data, creds.key, creds.cert, creds.chain)
-
-
-def check_document(data: bytes, sig: bytes, where: str, policy: SignaturePolicy, expected_code: str,
-                   now: dt.datetime | None = None) -> SignerReport:
-    """The full report on a detached signature ``sig`` over ``data``, warnings included.
-
-    ``where`` names the signature file in findings. Beyond what package signatures get (structure,
-    algorithms, digest, signature, chain, validity, revocation), the signer's organizationIdentifier
-    must be ``expected_code`` (``SIGNER_WRONG_AGENCY`` otherwise). Over-large inputs are ``LIMIT_EXCEEDED``.
-    """
-    if len(sig) > MAX_TAG_FILE_BYTES:
-        return SignerReport(where, None, None, None, None, None, (Finding(
-            "LIMIT_EXCEEDED", where, f"the signature is {len(sig)} bytes, more than MAX_TAG_FILE_BYTES ({MAX_TAG_FILE_BYTES})"),))
-    if len(data) > MAX_TRANSFER_DOC_BYTES:
-        return SignerReport(where, None, None, None, None, None, (Finding(
-            "LIMIT_EXCEEDED", where, f"the signed document is {len(data)} bytes, more than MAX_TRANSFER_DOC_BYTES "
-            f"({MAX_TRANSFER_DOC_BYTES})"),))
-    name = where[:-4] if where.endswith(".p7s") else "the signed document"
-    report = check_signature(where, sig, data, policy, now, content_name=name)
-    if report.subject is not None and report.identity != expected_code:
-        named = f"names {report.identity!r}" if report.identity else f"carries no code in OID {policy.identity_oid}"
-        wrong = Finding("SIGNER_WRONG_AGENCY", where, f"{report.subject}: the certificate {named}; "
-                        f"the document must be signed by {expected_code!r}")
-        report = SignerReport(report.file, report.subject, report.identity, report.issuer, report.serial,
-                              report.signing_time, report.findings + (wrong,), report.role)
-    return report
-
-
-def verify_document(data: bytes, sig: bytes, where: str, policy: SignaturePolicy, expected_code: str) -> list[Finding]:
-    """The errors of a detached signature over a document (see :func:`check_document`); empty = valid."""
-    report = check_document(data, sig, where, policy, expected_code)
-    return [f for f in report.findings if f.level is Level.ERROR]

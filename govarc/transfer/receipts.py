@@ -24,7 +24,8 @@ from govarc.errors import GovarcError, InvalidInputError, SignatureError
 from govarc.sign.validate import SignaturePolicy
 from govarc.transfer.run import LIST_NAME, SIGNATURE_SUFFIX, _write, batch_folder, receipt_key, require_archives
 from govarc.transport import Transport
-from govarc.workspace import Agency, Workspace
+from govarc.domain import Agency
+from govarc.workspace import Workspace
 
 MAX_RECEIPT_BYTES = 8 * 1024 * 1024
 MAX_SIGNATURE_BYTES = 1024 * 1024
@@ -77,7 +78,8 @@ class ReceiptsReport:
 
 def _import(ws: Workspace, catalog: Catalog, agency: Agency, batch: cb.Batch, transport: Transport,
             policy: SignaturePolicy, now: dt.datetime) -> ImportedReceipt:
-    from govarc.transfer.documents import CheckResult, receipt_from_xml, transfer_list_from_xml, verify_document
+    from govarc.transfer.documents import CheckResult, receipt_from_xml, transfer_list_from_xml
+    from govarc.sign.documents import verify_document
     from govarc.transfer.render import receipt_html
 
     archives = require_archives(ws)

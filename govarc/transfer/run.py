@@ -34,7 +34,8 @@ from govarc.limits import MAX_BATCH_PACKAGES
 from govarc.sign.signer import Signer
 from govarc.store.packages import PackageStore
 from govarc.transport import Transport
-from govarc.workspace import Agency, ArchivesConfig, Workspace
+from govarc.domain import Agency
+from govarc.workspace import ArchivesConfig, Workspace
 
 BLOCK = 1024 * 1024
 TRANSFERS_DIR = "transfers"

@@ -10,7 +10,8 @@ from typing import Any
 from govarc.catalog import batches as cb
 from govarc.catalog.db import Catalog
 from govarc.catalog.states import BatchState
-from govarc.workspace import Agency, Workspace
+from govarc.domain import Agency
+from govarc.workspace import Workspace
 
 
 @dataclass(frozen=True)

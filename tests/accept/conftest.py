@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from govarc.accept.docs import ListedPackage, TransferList, sign_document, transfer_list_to_xml
+from govarc.accept.docs import ListedPackage, TransferList, transfer_list_to_xml
+from govarc.sign.documents import sign_document
 from govarc.admin import init_workspace
 from govarc.package.build import build_package
 from govarc.package.metadata import load_metadata

@@ -24,7 +24,7 @@ from govarc.exchange.receive import ReceiveReport, ReceiveSettings, detached, re
 from govarc.sign.agency import workspace_policy
 from govarc.sign.cms import make_signer
 from govarc.sign.pki import Credentials, issue_agency, load_agency_credentials, load_ca
-from govarc.transfer.documents import sign_document
+from govarc.sign.documents import sign_document
 from govarc.transport import FolderTransport
 from govarc.workspace import Workspace
 from tests.catalog.conftest import PASSPHRASE, build_city

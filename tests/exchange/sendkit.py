@@ -14,7 +14,7 @@ from govarc.exchange.documents import ExchangeReceipt, exchange_receipt_to_xml, 
 from govarc.sign.agency import load_agency_signer
 from govarc.sign.pki import Credentials, issue_agency, load_agency_credentials, load_ca
 from govarc.sign.signer import Signer
-from govarc.transfer.documents import sign_document
+from govarc.sign.documents import sign_document
 from govarc.transport import FolderTransport
 from govarc.workspace import Workspace
 from tests.catalog.conftest import PASSPHRASE, Passphrase, build_city

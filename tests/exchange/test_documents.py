@@ -20,7 +20,7 @@ from govarc.exchange.documents import (
     exchange_receipt_from_xml, exchange_receipt_to_xml, package_key,
 )
 from govarc.limits import MAX_EXCHANGE_DOC_BYTES, MAX_RECIPIENTS, MAX_XML_DEPTH
-from govarc.transfer.documents import sign_document, verify_document
+from govarc.sign.documents import sign_document, verify_document
 from tests.sign.conftest import AGENCY, Pki, pki  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]

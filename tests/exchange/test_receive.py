@@ -105,7 +105,7 @@ def _published_under_another_id(city: Hub) -> str:
     env = city.envelope()
     other = env.message_id[:-8] + "deadbeef"
     data = envelope_to_xml(env)
-    from govarc.transfer.documents import sign_document
+    from govarc.sign.documents import sign_document
 
     city.hub.publish(envelope_key("CZJ", other), data)
     city.hub.publish(envelope_key("CZJ", other) + ".p7s", sign_document(data, city.creds()))

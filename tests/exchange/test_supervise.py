@@ -86,7 +86,7 @@ def test_a_forged_or_mismatched_receipt_is_reported_and_never_counted(xcity: Wor
     elif case == "other message id":
         # published under this message's folder, naming another message
         from govarc.exchange.documents import exchange_receipt_to_xml, receipt_key
-        from govarc.transfer.documents import sign_document
+        from govarc.sign.documents import sign_document
         from tests.exchange.sendkit import peer
 
         data = exchange_receipt_to_xml(dataclasses.replace(good, message_id="SZF-20200101000000-00000000"))

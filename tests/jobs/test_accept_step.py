@@ -96,7 +96,7 @@ def _garbage_signature(agency):  # noqa: F811
 
 
 def _list_not_xml(agency):  # noqa: F811
-    from govarc.accept.docs import sign_document
+    from govarc.sign.documents import sign_document
 
     agency.deliver("SZF-20261130-0002", [agency.package(3)])
     folder = agency.exchange / "inbound" / AGENCY / "SZF-20261130-0002"

@@ -15,8 +15,15 @@ from govarc.catalog.db import open_catalog
 from govarc.cli import main
 from govarc.sign.pki import Credentials, issue_agency, load_ca
 from govarc.transfer.documents import (
-    Check, CheckResult, PackageVerdict, Receipt, Verdict, receipt_to_xml, sign_document, transfer_list_from_xml,
+    Check,
+    CheckResult,
+    PackageVerdict,
+    Receipt,
+    Verdict,
+    receipt_to_xml,
+    transfer_list_from_xml,
 )
+from govarc.sign.documents import sign_document
 from govarc.transport import FolderTransport
 from govarc.workspace import Workspace
 from tests.catalog.conftest import PASSPHRASE, build_city

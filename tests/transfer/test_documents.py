@@ -29,15 +29,13 @@ from govarc.transfer.documents import (
     Receipt,
     TransferList,
     Verdict,
-    check_document,
     receipt_from_xml,
     receipt_problems,
     receipt_to_xml,
-    sign_document,
     transfer_list_from_xml,
     transfer_list_to_xml,
-    verify_document,
 )
+from govarc.sign.documents import check_document, sign_document, verify_document
 from tests.sign.conftest import AGENCY, Pki, build_signed, pki  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]

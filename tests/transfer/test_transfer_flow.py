@@ -170,7 +170,8 @@ def _signed_by_stranger(city: Workspace, r: Receipt) -> None:
 
 
 def _tampered(city: Workspace, r: Receipt) -> None:
-    from govarc.transfer.documents import receipt_to_xml, sign_document
+    from govarc.transfer.documents import receipt_to_xml
+    from govarc.sign.documents import sign_document
 
     data = receipt_to_xml(r)
     sig = sign_document(data, archives_creds(city))
@@ -180,7 +181,8 @@ def _tampered(city: Workspace, r: Receipt) -> None:
 
 def _agency_signed(city: Workspace, r: Receipt) -> None:
     from govarc.sign.pki import load_agency_credentials
-    from govarc.transfer.documents import receipt_to_xml, sign_document
+    from govarc.transfer.documents import receipt_to_xml
+    from govarc.sign.documents import sign_document
     from tests.catalog.conftest import PASSPHRASE
 
     data = receipt_to_xml(r)
@@ -217,7 +219,8 @@ def test_a_receipt_for_a_foreign_batch_is_refused(city: Workspace) -> None:
     assert cli(city, "transfer", "run", "--agency", "SZF").exit_code == 0
     [bid] = batch_ids(city)
     r = make_receipt(city, bid)
-    from govarc.transfer.documents import receipt_to_xml, sign_document
+    from govarc.transfer.documents import receipt_to_xml
+    from govarc.sign.documents import sign_document
 
     foreign = dataclasses.replace(r, batch_id="SZF-20200101-0009")
     data = receipt_to_xml(foreign)
