@@ -14,7 +14,6 @@ The caller holds the sender agency's lock (:func:`govarc.lock.agency_lock`).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import re
 import secrets
@@ -26,6 +25,7 @@ from typing import Any
 
 from govarc.catalog import messages as cm
 from govarc.catalog.db import Catalog
+from govarc.package.wire import file_digest, open_regular, zip_folder_package
 from govarc.errors import ConfigError, InvalidInputError, SignatureError
 from govarc.exchange.documents import (
     MESSAGE_ID, Envelope, Role, Urgency, envelope_key, envelope_to_xml, package_key,
@@ -144,26 +144,6 @@ def new_message_id(sender: str, now: dt.datetime) -> str:
 # --- the package ---------------------------------------------------------------------------------
 
 
-def _open_regular(path: Path) -> int:
-    st = os.lstat(path)
-    if not stat.S_ISREG(st.st_mode):
-        raise InvalidInputError("a package to send must be a regular file or a folder", str(path))
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise InvalidInputError("a package to send must be a regular file", str(path))
-    return fd
-
-
-def _digest(path: Path) -> tuple[str, int]:
-    h, n = hashlib.sha256(), 0
-    with os.fdopen(_open_regular(path), "rb") as f:
-        while block := f.read(BLOCK):
-            h.update(block)
-            n += len(block)
-    return h.hexdigest(), n
-
-
 @dataclass(frozen=True)
 class Prepared:
     """The package as it goes on the hub: the file to upload, its digest and size, and what it is."""
@@ -204,17 +184,16 @@ def prepare_package(ws: Workspace, catalog: Catalog, sender: Agency, source: str
     if stat.S_ISLNK(st.st_mode):
         raise InvalidInputError("a package to send must not be a symbolic link", str(path))
     if stat.S_ISDIR(st.st_mode):
-        from govarc.transfer.run import zip_folder_package
 
         out = _outgoing(ws, sender.code)
         out.mkdir(parents=True, exist_ok=True)
         tmp = out / f"{secrets.token_hex(8)}.zip"
         zip_folder_package(path, tmp)
-        sha, size = _digest(tmp)
+        sha, size = file_digest(tmp)
         dest = out / f"{sha}.zip"
         os.replace(tmp, dest)
         return Prepared(dest, sha, size, True, source, record)
-    sha, size = _digest(path)
+    sha, size = file_digest(path)
     return Prepared(path, sha, size, path.suffix.lower() == ".zip", source, record)
 
 
@@ -315,7 +294,7 @@ def send(ws: Workspace, catalog: Catalog, sender: Agency, source: str, transport
                                                                        cm.RecipientState.PENDING), addressees))
         cm.create_message(catalog, message, addressees.pairs)
     pkg_key = package_key(prepared.sha256)
-    with os.fdopen(_open_regular(prepared.path), "rb") as f:
+    with os.fdopen(open_regular(prepared.path, "a package to send"), "rb") as f:
         put = transport.put(pkg_key, f, size=prepared.size, sha256=prepared.sha256)
     written = already = 0
     for rcpt in cm.recipients(catalog, message.id):

@@ -19,7 +19,6 @@ import hashlib
 import os
 import shutil
 import stat
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 from govarc.catalog import batches as cb
 from govarc.catalog.db import Catalog
 from govarc.catalog.states import BatchState
+from govarc.package.wire import file_digest, open_regular, zip_folder_package
 from govarc.errors import ConfigError, InvalidInputError, SignatureError
 from govarc.fsutil import fsync_path
 from govarc.limits import MAX_BATCH_PACKAGES
@@ -42,7 +42,6 @@ TRANSFERS_DIR = "transfers"
 LIST_NAME = "transfer-list.xml"
 SIGNATURE_SUFFIX = ".p7s"
 OUTGOING = "outgoing"
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def inbound_prefix(agency: str, batch_id: str) -> str:
@@ -106,54 +105,6 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _open_regular(path: Path) -> int:
-    """An fd on the regular file ``path``, not following a link, refusing FIFOs and devices unopened."""
-    st = os.lstat(path)
-    if not stat.S_ISREG(st.st_mode):
-        raise InvalidInputError("a package to transfer must be a regular file or a folder", str(path))
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise InvalidInputError("a package to transfer must be a regular file", str(path))
-    return fd
-
-
-def _digest(path: Path) -> tuple[str, int]:
-    h, n = hashlib.sha256(), 0
-    with os.fdopen(_open_regular(path), "rb") as f:
-        while block := f.read(BLOCK):
-            h.update(block)
-            n += len(block)
-    return h.hexdigest(), n
-
-
-def zip_folder_package(folder: Path, dest: Path) -> None:
-    """Zip the package folder ``folder`` into ``dest`` as the store would have (stored, one top folder).
-
-    Entries are in name order with a fixed time, so the same package always zips to the same bytes.
-    A link or special file inside is refused (a package in the store never has one).
-    """
-    entries: list[tuple[str, Path]] = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        dirnames.sort()
-        for name in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            p = Path(dirpath) / name
-            if not stat.S_ISREG(os.lstat(p).st_mode):
-                raise InvalidInputError("the package holds something that is not a regular file", str(p))
-            entries.append((Path(os.path.relpath(p, folder)).as_posix(), p))
-    entries.sort()
-    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as raw, zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for rel, p in entries:
-            info = zipfile.ZipInfo(f"{folder.name}/{rel}", date_time=_ZIP_TIME)
-            info.external_attr = 0o644 << 16
-            with os.fdopen(_open_regular(p), "rb") as src, zf.open(info, "w", force_zip64=True) as out:
-                shutil.copyfileobj(src, out, BLOCK)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, dest)
-
-
 def sign_list(signer: Signer, data: bytes) -> bytes:
     """The agency's detached CMS signature over the list bytes, from its package signer."""
     sigs = signer(data)
@@ -193,9 +144,9 @@ def _prepare(ws: Workspace, catalog: Catalog, agency: Agency, archives: Archives
         st = os.lstat(path)
         if stat.S_ISDIR(st.st_mode):
             zip_folder_package(path, outgoing / key)
-            sha, size = _digest(outgoing / key)
+            sha, size = file_digest(outgoing / key)
         else:
-            sha, size = _digest(path)
+            sha, size = file_digest(path)
         items.append(cb.BatchItem(r.record_id, r.archival_code, key, sha, size, r.tagmanifest_sha256))
         listed.append(ListedPackage(archival_code=r.archival_code, title=r.title, key=key, file_count=r.file_count,
                                     size=size, sha256=sha, tagmanifest_sha256=r.tagmanifest_sha256,
@@ -219,9 +170,9 @@ def _local_list(ws: Workspace, batch: cb.Batch) -> tuple[bytes, bytes]:
     """The recorded batch's list and signature, checked against the digest the catalog recorded."""
     folder = batch_folder(ws, batch.agency, batch.id)
     try:
-        with os.fdopen(_open_regular(folder / LIST_NAME), "rb") as f:
+        with os.fdopen(open_regular(folder / LIST_NAME, "a transfer list"), "rb") as f:
             xml = f.read()
-        with os.fdopen(_open_regular(folder / (LIST_NAME + SIGNATURE_SUFFIX)), "rb") as f:
+        with os.fdopen(open_regular(folder / (LIST_NAME + SIGNATURE_SUFFIX), "a transfer list signature"), "rb") as f:
             sig = f.read()
     except FileNotFoundError as e:
         raise InvalidInputError(f"batch {batch.id}: its transfer list is missing from the workspace", e.filename) from None
@@ -253,7 +204,7 @@ def _upload(ws: Workspace, catalog: Catalog, batch: cb.Batch, transport: Transpo
     if batch.state is BatchState.OPEN:
         for item in cb.items(catalog, batch.id):
             src = _source(ws, catalog, batch, item)
-            with os.fdopen(_open_regular(src), "rb") as f:
+            with os.fdopen(open_regular(src, "a package to transfer"), "rb") as f:
                 result = transport.put(f"{prefix}/packages/{item.key}", f, size=item.size, sha256=item.sha256)
             uploaded += result.written
             already += not result.written
