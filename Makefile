@@ -37,23 +37,36 @@ ARCHIVES := $(DEMO_PASSPHRASE) $(VENV)/bin/govarc --home $(DEMO_ARCHIVES)
 DEMO_AGENCIES := SZF CZJ DAJ
 ARCHIVES_CODE := DAG
 ARCHIVES_NAME := 柳州市档案馆
+# the document exchange: the hub (a folder), CZJ's OA drop folder, what SZF sends and DAJ's reason to return it
+DEMO_HUB := build/demo-hub
+DEMO_OA := build/demo-oa
+DEMO_GROUP := 全市各委办局
+DEMO_DOC := 0012-WS·2024-D30-BGS-0002
+DEMO_REASON := 不属于本单位办理范围，请改送市政务服务中心
+# prints the id of SZF's message of the document named as its argument, read from `exchange status --json`
+MESSAGE_OF := $(PY) -c 'import json, sys; print(*[m["id"] for m in json.load(sys.stdin)["messages"] if m["archival_code"] == sys.argv[1]][:1])'
 
 # The nightly archiving run on the sample city, then the transfer to the city's archives (移交与接收)
 # over a folder transport: the agencies' nightly job ingests, packages and transfers; the archives'
 # nightly job accepts and answers with signed receipts; the agencies import them. Each side trusts
-# the other's demo CA. Safe to run again: nothing changes the second time.
+# the other's demo CA. Then a round of document exchange (公文交换) through a folder hub: SZF sends
+# one of its documents to CZJ (主送) and the group 全市各委办局 (抄送, so DAJ); the recipients receive
+# it (CZJ's through its OA drop folder), CZJ signs for it (签收), DAJ returns it (退回), and SZF's
+# `exchange status` shows it. Safe to run again: nothing changes the second time (the send is
+# skipped when SZF's catalog has a message of that document; the answers are the same ones).
 demo: venv
 	@$(GOVARC) init --config samples/city.toml
 	@test -f $(DEMO)/pki/ca.pem || $(GOVARC) pki init-ca --name "柳州市 演示CA (demo only)"
 	@for c in $(DEMO_AGENCIES); do test -f $(DEMO)/keys/$$c/cert.pem || $(GOVARC) pki issue $$c; done
-	@mkdir -p $(DEMO_EXCHANGE)
+	@mkdir -p $(DEMO_EXCHANGE) $(DEMO_HUB) $(DEMO_OA)/CZJ
 	@$(ARCHIVES) init --archives $(ARCHIVES_CODE) --name $(ARCHIVES_NAME) --inbox ../demo-exchange
 	@test -f $(DEMO_ARCHIVES)/pki/ca.pem || $(ARCHIVES) pki init-ca --name "$(ARCHIVES_NAME) 演示CA (demo only)"
 	@test -f $(DEMO_ARCHIVES)/keys/$(ARCHIVES_CODE)/cert.pem || $(ARCHIVES) pki issue $(ARCHIVES_CODE)
 	@$(ARCHIVES) --quiet pki trust add $(DEMO)/pki/ca.pem
 	@$(GOVARC) --quiet pki trust add $(DEMO_ARCHIVES)/pki/ca.pem
 	@$(GOVARC) transfer configure --archives $(ARCHIVES_CODE) --name $(ARCHIVES_NAME) --url ../demo-exchange
-	@echo "== the agencies' nightly job: ingest, package, transfer, receipts"
+	@$(GOVARC) exchange configure --url ../demo-hub --group $(DEMO_GROUP)=CZJ,DAJ --oa-drop CZJ=../demo-oa/CZJ
+	@echo "== the agencies' nightly job: ingest, package, transfer, receipts, exchange"
 	@$(GOVARC) --verbose nightly
 	@echo "== the archives' nightly job: accept"
 	@$(ARCHIVES) --verbose nightly
@@ -62,6 +75,17 @@ demo: venv
 	@$(GOVARC) status
 	@$(GOVARC) transfer status --summary
 	@$(GOVARC) --quiet verify $(DEMO)/store/*/* && echo "every package in $(DEMO)/store verified: 有效 VALID"
+	@echo "== the document exchange: SZF sends $(DEMO_DOC) to CZJ (主送) and $(DEMO_GROUP) (抄送)"
+	@sent=$$($(GOVARC) --json exchange status --agency SZF | $(MESSAGE_OF) '$(DEMO_DOC)') && \
+	  if [ -n "$$sent" ]; then echo "SZF: $(DEMO_DOC) was sent already, message $$sent"; \
+	  else $(GOVARC) send '$(DEMO_DOC)' --agency SZF --to CZJ --cc $(DEMO_GROUP) --urgency 加急 --deadline 7d; fi
+	@echo "== the recipients receive it (CZJ through its OA drop folder $(DEMO_OA)/CZJ), CZJ signs for it, DAJ returns it"
+	@$(GOVARC) receive
+	@mid=$$($(GOVARC) --json exchange status --agency SZF | $(MESSAGE_OF) '$(DEMO_DOC)') && \
+	  $(GOVARC) sign-for $$mid --agency CZJ && \
+	  $(GOVARC) return $$mid --agency DAJ --reason "$(DEMO_REASON)"
+	@echo "== SZF's supervision (电子监察): who signed for it, who returned it"
+	@$(GOVARC) exchange status --agency SZF
 
 test: venv
 	$(PY) -m pytest -n 2

@@ -94,9 +94,45 @@ def exchange() -> None:
 
     \b
     Example:
+      govarc exchange configure --url sftp://govarc@hub.example:22/srv/hub --group 市直部门=CZJ,DAJ
       govarc exchange status
       govarc exchange status --overdue
     """
+
+
+@exchange.command("configure")
+@click.option("--url", help="The hub: a folder (relative to the home), file:///…, sftp://… or s3://… "
+                            "(needed the first time).")
+@click.option("--group", "groups", multiple=True, metavar="NAME=CODE,CODE",
+              help="A distribution group of [exchange.groups] (added, or replaced by name); repeat for more.")
+@click.option("--oa-drop", "oa_drops", multiple=True, metavar="CODE=FOLDER",
+              help="Hand the agency's received messages to its OA through this existing folder "
+                   "(relative to the home); repeat for more.")
+@click.pass_obj
+def configure(out: Output, url: str | None, groups: tuple[str, ...], oa_drops: tuple[str, ...]) -> None:
+    """Configure the document exchange: write [exchange] url and groups, and agencies' oa_drop, to govarc.toml.
+
+    Other [exchange] keys (duplicate_window_days, [exchange.transport]) and groups not named are
+    kept. Checked as govarc.toml is (exit 6 naming the problem, nothing written). Safe to repeat:
+    the same values change nothing. Trust the CAs of the other agencies' certificates too
+    (`pki trust add`), or their envelopes and receipts are refused.
+
+    \b
+    Example:
+      govarc exchange configure --url ../hub --group 全市各委办局=CZJ,DAJ --oa-drop CZJ=/srv/oa/CZJ
+    """
+    from govarc.admin import parse_group, parse_oa_drop, set_exchange
+    from govarc.workspace import Workspace
+
+    ws, changed = set_exchange(Workspace.open(Path(out.home)), url, [parse_group(g) for g in groups],
+                               [parse_oa_drop(d) for d in oa_drops])
+    ex = ws.settings.exchange
+    assert ex is not None
+    drops = {a.code: str(a.oa_drop) for a in ws.agencies if a.oa_drop is not None}
+    if out.json:
+        out.emit_json({"changed": changed, "exchange": ex.as_toml(), "oa_drop": drops})
+        return
+    out.line(f"exchange hub at {ex.url}, {len(ex.groups)} groups: {'updated' if changed else 'unchanged'}")
 
 
 @exchange.command("status")

@@ -77,6 +77,11 @@ def _summary(code: str, counts: dict[str, int], archives: bool) -> str:
     line = f"{code}: {counts.get('registered', 0)} registered, {counts.get('packaged', 0)} packaged"
     if counts.get("transferred") or counts.get("receipted"):
         line += f", {counts.get('transferred', 0)} transferred, {counts.get('receipted', 0)} receipts"
+    exchange = ("exchange_received", "exchange_resent", "exchange_answered", "exchange_overdue")
+    if any(counts.get(k) for k in exchange):
+        line += (f"; exchange: {counts.get('exchange_received', 0)} received, {counts.get('exchange_resent', 0)} "
+                 f"sends finished, {counts.get('exchange_answered', 0)} answers, "
+                 f"{counts.get('exchange_overdue', 0)} overdue")
     return line
 
 

@@ -16,7 +16,7 @@ agencies; an archives workspace (``[workspace] role = "archives"``) has no agenc
 :data:`ARCHIVES_STEPS` (``accept``) once, for the archives itself (:class:`~govarc.jobs.steps.Archives`),
 whose entry in the run log is keyed by the archives' code.
 
-Adding a step (exchange) is appending it to its role's list; a later ``[nightly] steps`` setting
+Adding a step is appending it to its role's list; a later ``[nightly] steps`` setting
 would pass :func:`steps_named` of its names as ``steps``.
 """
 
@@ -37,7 +37,7 @@ from govarc.domain import Agency
 from govarc.errors import ConfigError, as_govarc_error, from_os_error
 from govarc.fsutil import fsync_path
 from govarc.jobs.accept_step import AcceptStep
-from govarc.jobs.exchange_step import ExchangeReceiveStep
+from govarc.jobs.exchange_step import ExchangeReceiveStep, ExchangeStatusStep
 from govarc.jobs.ingest_step import IngestStep
 from govarc.jobs.package_step import PackageStep
 from govarc.jobs.transfer_step import ReceiptsStep, TransferStep
@@ -51,7 +51,8 @@ from govarc.workspace import ROLE_AGENCY, ROLE_ARCHIVES, Workspace
 
 KIND = "nightly"
 
-NIGHTLY_STEPS: tuple[Step, ...] = (IngestStep(), PackageStep(), TransferStep(), ReceiptsStep(), ExchangeReceiveStep())
+NIGHTLY_STEPS: tuple[Step, ...] = (IngestStep(), PackageStep(), TransferStep(), ReceiptsStep(), ExchangeReceiveStep(),
+                                   ExchangeStatusStep())
 """The nightly job's steps in an agency workspace, in the order each agency runs them."""
 
 ARCHIVES_STEPS: tuple[Step, ...] = (AcceptStep(),)

@@ -88,7 +88,8 @@ def test_an_interrupt_records_every_step_and_is_raised_again(ws):
 
 
 def test_steps_are_named_as_a_later_setting_would_name_them():
-    assert steps_named(["ingest", "package", "transfer", "receipts", "exchange-receive"]) == NIGHTLY_STEPS
+    assert steps_named(["ingest", "package", "transfer", "receipts", "exchange-receive",
+                        "exchange-status"]) == NIGHTLY_STEPS
     assert [s.name for s in steps_named(["package"])] == ["package"]
     with pytest.raises(ConfigError, match="unknown step 'exchange'; known: ingest, package, transfer, receipts"):
         steps_named(["ingest", "exchange"])
@@ -111,12 +112,15 @@ def test_the_real_steps_in_the_run_log(tmp_path):
         # without [archives] the transfer steps have nothing to do
         ("transfer", "ok", {"transferred": 0}), ("receipts", "ok", {"receipted": 0, "rejected": 0}),
         # without [exchange] neither has the exchange
-        ("exchange-receive", "ok", {"exchange_received": 0, "exchange_refused": 0, "oa_failed": 0})]
+        ("exchange-receive", "ok", {"exchange_received": 0, "exchange_refused": 0, "oa_failed": 0}),
+        ("exchange-status", "ok", {"exchange_resent": 0, "exchange_answered": 0, "exchange_receipts_refused": 0,
+                                   "exchange_overdue": 0})]
     assert szf["ingest"]["registered"] == 2 and len(szf["packaged"]) == 2
     assert [(s["step"], s["status"]) for s in czj["steps"]] == [("ingest", "not_applicable"), ("package", "ok"),
                                                                 ("transfer", "ok"), ("receipts", "ok"),
-                                                                ("exchange-receive", "ok")]
+                                                                ("exchange-receive", "ok"), ("exchange-status", "ok")]
     assert czj["ingest"] is None and czj["packaged"] == []
     assert report.agencies[0].counts == {"registered": 2, "duplicate": 0, "refused": 0, "packaged": 2,
                                          "transferred": 0, "receipted": 0, "rejected": 0, "exchange_received": 0,
-                                         "exchange_refused": 0, "oa_failed": 0}
+                                         "exchange_refused": 0, "oa_failed": 0, "exchange_resent": 0,
+                                         "exchange_answered": 0, "exchange_receipts_refused": 0, "exchange_overdue": 0}
