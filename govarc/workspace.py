@@ -412,10 +412,25 @@ def parse_agencies(data: dict[str, Any], base: Path, where: str, *, city: bool =
     return agencies
 
 
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
 def read_toml(path: Path) -> dict[str, Any]:
+    """A configuration file's tables: opened without blocking (a FIFO is refused), at most 4 MiB."""
+    import stat as _stat
+
     try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if _stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError
+            if not _stat.S_ISREG(st.st_mode):
+                raise ConfigError("is not a regular file (a FIFO, device or socket)", str(path))
+            data = f.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"is larger than {MAX_CONFIG_BYTES} bytes", str(path))
+        return tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError("configuration file not found", str(path)) from None
     except IsADirectoryError:

@@ -392,8 +392,14 @@ def _pdf_scan(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[bool, str | N
     """
     from govarc.ingest.inspect import inspect_stream
 
-    with zf.open(info) as f:
-        ins = inspect_stream(f, Path(info.filename), max_pages=1)
+    import tempfile
+
+    # pypdf wants a seekable binary file: a zip entry is neither cheaply. Spooled: small PDFs stay
+    # in memory, large scans go to a temporary file, never whole into memory.
+    with zf.open(info) as src, tempfile.SpooledTemporaryFile(max_size=8 << 20, mode="w+b") as f:
+        shutil.copyfileobj(src, f, 1 << 20)
+        f.seek(0)
+        ins = inspect_stream(f, Path(info.filename), max_pages=1)  # type: ignore[arg-type]
     active = ", ".join(ins.active_content) if ins.active_content else None
     return bool(ins.encrypted), active
 

@@ -189,3 +189,20 @@ def test_a_real_oserror_is_one_line_naming_the_file(tmp_path: Path) -> None:
     (line,) = r.stderr.strip().splitlines()
     assert line == f"govarc: error: {store}: File exists"
     assert json.loads(r.stdout) == {"error": {"code": "unexpected", "message": "File exists", "path": str(store)}, "exit_code": 1}
+
+
+def test_a_fifo_or_huge_city_file_is_refused_without_blocking(tmp_path: Path) -> None:
+    """`init --config` on a FIFO must not hang, and an oversized file is refused, each with exit 6."""
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "city.toml"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.toml"
+    huge.write_bytes(b"# " + b"x" * (5 * 1024 * 1024) + b"\n")
+    for city, words in ((fifo, "not a regular file"), (huge, "larger than")):
+        r = subprocess.run([sys.executable, "-m", "govarc", "--home", str(tmp_path / "home"), "init",
+                            "--config", str(city)], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 6, r.stderr
+        assert words in r.stderr and str(city) in r.stderr and r.stderr.count("\n") == 1
