@@ -14,7 +14,7 @@ workspace (its own key from the same local CA). Then, for each transport and set
 and, for each set, `govarc accept` of the folder-delivered batch (checks, countersigns, stores,
 publishes a signed receipt) against `govarc verify` of the same packages. SFTP runs against a real
 OpenSSH sshd and S3 against a real SeaweedFS, both started on loopback with the test helpers
-(`tests/transport/sshd.py`, `tests/transport/seaweed.py`) and stopped by process id. Seconds are
+(`tests/servers/sshd.py`, `tests/servers/seaweed.py`) and stopped by process id. Seconds are
 wall time, the median of `--repeat` runs; MB is 10^6 bytes; ratio = govarc / baseline.
 
     .venv/bin/python bench/transfer_bench.py                          # 2,000 one-page + 20 x 50 MB, 3 repeats
@@ -291,7 +291,7 @@ class Servers:
 
     def start_sshd(self) -> Any:
         if self.sshd is None:
-            from tests.transport.sshd import start_sshd
+            from tests.servers.sshd import start_sshd
 
             folder = self.root / "sshd"
             shutil.rmtree(folder, ignore_errors=True)
@@ -300,7 +300,7 @@ class Servers:
 
     def start_seaweed(self) -> Any:
         if self.seaweed is None:
-            from tests.transport.seaweed import Seaweed
+            from tests.servers.seaweed import Seaweed
 
             folder = self.root / "seaweed"
             shutil.rmtree(folder, ignore_errors=True)

@@ -131,11 +131,14 @@ def recipients(catalog: Catalog, message_id: str) -> list[Recipient]:
     return [Recipient(str(r[0]), str(r[1]), str(r[2]), RecipientState(r[3]), r[4], r[5], r[6]) for r in rows]
 
 
-def set_delivered(catalog: Catalog, message_id: str, recipient: str) -> None:
-    """A recipient's signed envelope is on the hub (a pending one only: an answer is never undone)."""
+def set_delivered(catalog: Catalog, message_id: str, recipient: str | Sequence[str]) -> None:
+    """Recipients' signed envelopes are on the hub (pending ones only: an answer is never undone); one transaction."""
+    codes = [recipient] if isinstance(recipient, str) else list(recipient)
+    if not codes:
+        return
     with catalog.write() as conn:
-        conn.execute("UPDATE message_recipients SET state = ? WHERE message_id = ? AND recipient = ? AND state = ?",
-                     (RecipientState.DELIVERED.value, message_id, recipient, RecipientState.PENDING.value))
+        conn.executemany("UPDATE message_recipients SET state = ? WHERE message_id = ? AND recipient = ? AND state = ?",
+                         [(RecipientState.DELIVERED.value, message_id, c, RecipientState.PENDING.value) for c in codes])
 
 
 def set_sent(catalog: Catalog, message_id: str, sent_at: str) -> None:

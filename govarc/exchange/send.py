@@ -5,7 +5,9 @@ is refused before anything is written), digest the package (a folder is zipped d
 ``transfer run`` does), choose the message id and record the message and its recipients in the
 catalog (the commit point), upload the package ONCE to ``exchange/objects/<sha256>.pkg`` (the same
 content already there is a no-op), then per recipient publish its envelope and, LAST, the sender's
-detached signature over it. A send retried after a crash (same sender, package and addressees, the
+detached signature over it; recipients are marked delivered in the catalog a batch at a time (one
+whose envelope is published but not yet marked is found complete on the hub by a resumed send and
+kept as it is). A send retried after a crash (same sender, package and addressees, the
 message still ``sending``) finishes the recorded message under the same id: nothing is duplicated.
 
 The caller holds the sender agency's lock (:func:`govarc.lock.agency_lock`).
@@ -40,6 +42,8 @@ from govarc.workspace import ExchangeConfig, Workspace
 BLOCK = 1024 * 1024
 SIGNATURE_SUFFIX = ".p7s"
 OUTGOING_DIR = "exchange-outgoing"
+DELIVERED_BATCH = 32
+"""Recipients marked delivered per catalog transaction (a commit per recipient cost ~30 % of a folder send to 130)."""
 _DURATION = re.compile(r"([1-9][0-9]{0,3})([hdw])")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -275,6 +279,7 @@ def send(ws: Workspace, catalog: Catalog, sender: Agency, source: str, transport
             message = m
             break
     resumed = message is not None
+    xmls: dict[str, bytes] = {}
     if message is None:
         record = prepared.record
         doc_title = title or (record.title if record else None)
@@ -288,20 +293,22 @@ def send(ws: Workspace, catalog: Catalog, sender: Agency, source: str, transport
             state=cm.MessageState.SENDING, title=doc_title,
             document_number=record.document_number if record else None, source=source,
         )
-        # every envelope must be writable before the message is recorded (a bad title fails here)
+        # every envelope must be writable before the message is recorded (a bad title fails here); the
+        # envelope depends only on what is recorded, so these are the bytes published below
         for code, role in addressees.pairs:
-            envelope_to_xml(envelope_for(message, sender, cm.Recipient(message.id, code, role,
-                                                                       cm.RecipientState.PENDING), addressees))
+            xmls[code] = envelope_to_xml(envelope_for(message, sender, cm.Recipient(
+                message.id, code, role, cm.RecipientState.PENDING), addressees))
         cm.create_message(catalog, message, addressees.pairs)
     pkg_key = package_key(prepared.sha256)
     with os.fdopen(open_regular(prepared.path, "a package to send"), "rb") as f:
         put = transport.put(pkg_key, f, size=prepared.size, sha256=prepared.sha256)
     written = already = 0
-    for rcpt in cm.recipients(catalog, message.id):
+    delivered: list[str] = []  # published, not yet marked: a crash leaves them pending, and a resumed send
+    for rcpt in cm.recipients(catalog, message.id):  # finds them on the hub (``_published``) and keeps them
         if rcpt.state is not cm.RecipientState.PENDING:
             already += 1
             continue
-        xml = envelope_to_xml(envelope_for(message, sender, rcpt, addressees))
+        xml = xmls.get(rcpt.recipient) or envelope_to_xml(envelope_for(message, sender, rcpt, addressees))
         key = envelope_key(rcpt.recipient, message.id)
         if resumed and _published(transport, key, xml, policy, sender.code):
             already += 1
@@ -309,9 +316,13 @@ def send(ws: Workspace, catalog: Catalog, sender: Agency, source: str, transport
             transport.publish(key, xml, overwrite=True)
             transport.publish(key + SIGNATURE_SUFFIX, _sign(signer, xml), overwrite=True)  # last
             written += 1
-        cm.set_delivered(catalog, message.id, rcpt.recipient)
+        delivered.append(rcpt.recipient)
+        if len(delivered) >= DELIVERED_BATCH:
+            cm.set_delivered(catalog, message.id, delivered)
+            delivered = []
         if on_recipient:
             on_recipient(rcpt.recipient, True)
+    cm.set_delivered(catalog, message.id, delivered)
     cm.set_sent(catalog, message.id, now.astimezone().isoformat(timespec="seconds"))
     if prepared.path.parent == _outgoing(ws, sender.code):  # the zip of a folder package: on the hub now
         prepared.path.unlink(missing_ok=True)
