@@ -24,7 +24,7 @@ from govarc.sign.agency import load_agency_signer, workspace_policy
 from govarc.transfer.documents import sign_document
 from tests.catalog.conftest import Passphrase
 from tests.e2e.exchangekit import (  # noqa: F401  (fixtures)
-    GROUP, RECIPIENTS, SENDER, XCity, golden_xchange, openssl_verify_on_hub, xcity,
+    RECIPIENTS, SENDER, XCity, golden_xchange, openssl_verify_on_hub, xcity,
 )
 
 
