@@ -238,3 +238,27 @@ def test_wrong_credentials_or_host_key_exit_5_and_write_nothing(
         one_line_exit_5(r)
         assert xcity.catalog() == before and xcity.local_files() == files, args
     assert xcity.raw() == hub
+
+
+@pytest.mark.parametrize("what", ["", ".p7s"], ids=["envelope", "signature"])
+def test_a_resumed_send_publishes_again_an_envelope_changed_on_the_hub(xcity: XCity, what: str) -> None:
+    code = xcity.package_code()
+    cls = transport_class(xcity)
+    # killed once CZJ's envelope and its signature are on the hub, before CZJ is marked delivered
+    killed(xcity, (*SEND[:1], code, *SEND[1:]), 5, (
+        "govarc.catalog.messages:create_message", f"{cls}.put", "govarc.catalog.messages:set_delivered",
+        "govarc.catalog.messages:set_sent"))
+    [(mid, _)] = messages(xcity)
+    key = envelope_key("CZJ", mid) + what
+    good = xcity.raw_read(key)
+    bad = good[:-8] + good[-4:] + good[-8:-4]
+    xcity.tamper(key, bad, keep_metadata=xcity.exchange.kind == "s3")  # S3: its stored digest now lies
+    rep = xcity.send(code)
+    assert (rep["message_id"], rep["envelopes_written"], rep["envelopes_already"]) == (mid, 4, 0)
+    if what == "":
+        assert xcity.raw_read(key) == good  # the same bytes: the envelope is rebuilt from what the catalog recorded
+    else:
+        assert xcity.raw_read(key) != bad  # signed afresh
+    assert_sent_once(xcity, mid)
+    got = xcity.ok("receive", "--agency", "CZJ")
+    assert [(m["message_id"], m["state"]) for m in got["agencies"][0]["messages"]] == [(mid, "handed_over")]
