@@ -240,7 +240,8 @@ def test_wrong_credentials_or_host_key_exit_5_and_write_nothing(
     assert xcity.raw() == hub
 
 
-@pytest.mark.parametrize("what", ["", ".p7s"], ids=["envelope", "signature"])
+@pytest.mark.parametrize("exchange, what", [("sftp", ""), ("s3", ""), ("s3", ".p7s")], indirect=["exchange"],
+                         ids=["sftp-envelope", "s3-envelope-metadata-kept", "s3-signature-metadata-kept"])
 def test_a_resumed_send_publishes_again_an_envelope_changed_on_the_hub(xcity: XCity, what: str) -> None:
     code = xcity.package_code()
     cls = transport_class(xcity)
