@@ -159,6 +159,9 @@ def read_envelope(transport: Transport, code: str, mid: str, policy: SignaturePo
         sig = transport.read(key + SIGNATURE_SUFFIX, max_size=MAX_TAG_FILE_BYTES)
     except ObjectTooLargeError as e:
         raise _Refusal("EXCHANGE_ENVELOPE_INVALID", e.message, EXIT_INVALID) from None
+    except DigestMismatchError as e:  # the bytes differ from the digest stored with them: changed on the hub
+        raise _Refusal("EXCHANGE_ENVELOPE_INVALID", f"changed on the hub after it was published: {e.message}",
+                       EXIT_INVALID) from None
     except ObjectNotFoundError as e:
         raise _Refusal("EXCHANGE_ENVELOPE_INVALID", f"gone while being read: {e.message}", EXIT_INVALID) from None
     try:

@@ -301,7 +301,8 @@ def send(ws: Workspace, catalog: Catalog, sender: Agency, source: str, transport
         cm.create_message(catalog, message, addressees.pairs)
     pkg_key = package_key(prepared.sha256)
     with os.fdopen(open_regular(prepared.path, "a package to send"), "rb") as f:
-        put = transport.put(pkg_key, f, size=prepared.size, sha256=prepared.sha256)
+        # The key names the content: an object there with other bytes was damaged on the hub, and is replaced.
+        put = transport.put(pkg_key, f, size=prepared.size, sha256=prepared.sha256, overwrite=True)
     written = already = 0
     delivered: list[str] = []  # published, not yet marked: a crash leaves them pending, and a resumed send
     for rcpt in cm.recipients(catalog, message.id):  # finds them on the hub (``_published``) and keeps them
@@ -331,13 +332,26 @@ def send(ws: Workspace, catalog: Catalog, sender: Agency, source: str, transport
 
 
 def _published(transport: Transport, key: str, xml: bytes, policy: SignaturePolicy | None, sender: str) -> bool:
-    """True when a crashed run already published this envelope and a valid signature by ``sender`` over it."""
+    """True when a crashed run already published this envelope and a valid signature by ``sender`` over it.
+
+    False means the envelope is published (again, overwriting what is there)."""
     from govarc.exchange.documents import MAX_SIGNATURE_BYTES
     from govarc.sign.documents import verify_document
 
+    from govarc.transport import DigestMismatchError, ObjectNotFoundError, ObjectTooLargeError
+
     if policy is None or not transport.exists(key + SIGNATURE_SUFFIX) or not transport.exists(key):
         return False
-    if transport.read(key, max_size=len(xml) + 1) != xml:
+    try:
+        if transport.read(key, max_size=len(xml) + 1) != xml:
+            return False
+        sig = transport.read(key + SIGNATURE_SUFFIX, max_size=MAX_SIGNATURE_BYTES)
+    except DigestMismatchError:
+        # changed on the hub under the digest stored with it: a put would take it for the same bytes and skip
+        # it, so it goes (the signature first: the inbox never shows an envelope without it) and is published anew
+        transport.delete(key + SIGNATURE_SUFFIX)
+        transport.delete(key)
         return False
-    sig = transport.read(key + SIGNATURE_SUFFIX, max_size=MAX_SIGNATURE_BYTES)
+    except (ObjectNotFoundError, ObjectTooLargeError):
+        return False  # gone meanwhile, or oversized: published again
     return not verify_document(xml, sig, transport.where(key + SIGNATURE_SUFFIX), policy, sender)
