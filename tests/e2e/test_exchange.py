@@ -21,7 +21,7 @@ from govarc.catalog.identity import open_workspace_catalog
 from govarc.exchange.documents import envelope_from_xml, envelope_key, package_key, receipt_key
 from govarc.exchange.send import send
 from govarc.sign.agency import load_agency_signer, workspace_policy
-from govarc.transfer.documents import sign_document
+from govarc.sign.documents import sign_document
 from tests.catalog.conftest import Passphrase
 from tests.e2e.exchangekit import (  # noqa: F401  (fixtures)
     RECIPIENTS, SENDER, XCity, golden_xchange, openssl_verify_on_hub, xcity,

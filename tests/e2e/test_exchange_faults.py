@@ -63,9 +63,9 @@ def assert_sent_once(city: XCity, mid: str, *receipts: str) -> str:
 
 # --- send killed --------------------------------------------------------------------------------
 
-SEND_STEPS = 15
-"""Steps of a send to the four: record the message, put the package, per recipient put the envelope, put its
-signature and mark it delivered, mark the message sent."""
+SEND_STEPS = 12
+"""Steps of a send to the four: record the message, put the package, per recipient put the envelope and put
+its signature, mark the four delivered (one batch: recipients are marked 32 at a time), mark the message sent."""
 SEND_POINTS = sorted(random.Random(23).sample(range(1, SEND_STEPS + 1), 3))
 SEND_CASES = [(kind, point) for kind in ("sftp", "s3") for point in ["mid-upload", *SEND_POINTS]]
 
@@ -85,7 +85,7 @@ def test_send_killed_at_a_seeded_point_converges_on_rerun(xcity: XCity, point: A
     if point != "mid-upload":  # killed where meant: the steps before it done, none after
         assert len(recorded) == (point > 1)
         delivered = [x for x in xcity.catalog()["message_recipients"] if x[4] == "delivered"]
-        assert len(delivered) == len([s for s in (5, 8, 11, 14) if s < point])
+        assert len(delivered) == (4 if point > 11 else 0)
     rep = xcity.send(code)
     if recorded:
         assert (rep["message_id"], rep["resumed"]) == (recorded[0][0], True)
@@ -184,7 +184,8 @@ def test_the_server_killed_mid_send_is_exit_5_and_the_next_run_completes_the_mes
     [(mid, state)] = messages(xcity)
     assert state == "sending"
     delivered = [str(x[1]) for x in xcity.catalog()["message_recipients"] if x[4] == "delivered"]
-    assert delivered == (["CZJ"] if during == 4 else [])
+    # recipients are marked delivered in batches: none yet; the re-run finds CZJ's envelope complete on the hub
+    assert delivered == []
     _restart(xcity.exchange)
     rep = xcity.send(code)
     assert (rep["message_id"], rep["resumed"], rep["package_written"]) == (mid, True, during == 1)
