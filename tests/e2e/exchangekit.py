@@ -117,6 +117,13 @@ class XCity:
         path = self.root / "stranger-keys" if code == STRANGER else self.ws.keys_dir(code)
         return load_agency_credentials(path, PASSPHRASE)
 
+    def sign_as(self, code: str, data: bytes) -> bytes:
+        """A detached CMS signature over ``data`` with agency ``code``'s key (as its own documents are signed)."""
+        from govarc.sign.cms import sign_bytes
+
+        creds = self.creds(code)
+        return sign_bytes(data, creds.key, creds.cert, creds.chain)
+
     def catalog(self) -> dict[str, list[tuple[object, ...]]]:
         """Every exchange table of the catalog and the records, to compare before and after."""
         with open_catalog(self.ws.catalog_path) as cat:

@@ -21,7 +21,6 @@ from govarc.catalog.identity import open_workspace_catalog
 from govarc.exchange.documents import envelope_from_xml, envelope_key, package_key, receipt_key
 from govarc.exchange.send import send
 from govarc.sign.agency import load_agency_signer, workspace_policy
-from govarc.sign.documents import sign_document
 from tests.catalog.conftest import Passphrase
 from tests.e2e.exchangekit import (  # noqa: F401  (fixtures)
     RECIPIENTS, SENDER, XCity, golden_xchange, openssl_verify_on_hub, xcity,
@@ -114,7 +113,7 @@ def _truncated_signature(city: XCity, mid: str, sha: str, keep: bool) -> Attack:
 
 def _resigned_by_another_agency(city: XCity, mid: str, sha: str, keep: bool) -> Attack:
     key = envelope_key("CZJ", mid)
-    city.tamper(key + ".p7s", sign_document(city.raw_read(key), city.creds("GAJ")))  # GAJ signs SZF's envelope
+    city.tamper(key + ".p7s", city.sign_as("GAJ", city.raw_read(key)))  # GAJ signs SZF's envelope
     return ["CZJ"], "SIGNER_WRONG_AGENCY", 4
 
 
@@ -123,7 +122,7 @@ def _forged_by_a_stranger(city: XCity, mid: str, sha: str, keep: bool) -> Attack
     xml = city.raw_read(key).replace("通知".encode(), "通报".encode())  # claims SZF, signed by DAX (same CA)
     assert xml != city.raw_read(key)
     city.tamper(key, xml)
-    city.tamper(key + ".p7s", sign_document(xml, city.creds("DAX")))
+    city.tamper(key + ".p7s", city.sign_as("DAX", xml))
     return ["GAJ"], "SIGNER_WRONG_AGENCY", 4
 
 
