@@ -52,6 +52,7 @@ from govarc.transport.base import (
     validate_key,
     validate_prefix,
 )
+from govarc.transport.confined import kind as _kind
 from govarc.transport.folder import PART_PREFIX, part_name
 
 DEFAULT_TIMEOUT = 30.0
@@ -744,20 +745,6 @@ def _lstat(sftp: paramiko.SFTPClient, path: str) -> paramiko.SFTPAttributes | No
         return sftp.lstat(path)
     except FileNotFoundError:
         return None
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    return "not a regular file"
 
 
 def _common_prefix(a: bytes, b: bytes) -> int:
