@@ -58,6 +58,8 @@ DOWNLOADS = {"folder": "cp", "sftp": "paramiko SFTPClient.get", "s3": "boto3 dow
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
+from bench_servers import Servers  # noqa: E402  (bench/ is on the path only from here)
+
 
 @dataclass
 class Row:
@@ -237,41 +239,6 @@ def raw_main(argv: list[str]) -> None:
 
 
 # --- the servers ----------------------------------------------------------------------------------
-
-
-class Servers:
-    """sshd and SeaweedFS started on demand with the test helpers, stopped by process id."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.sshd: Any = None
-        self.seaweed: Any = None
-
-    def start_sshd(self) -> Any:
-        if self.sshd is None:
-            from tests.servers.sshd import start_sshd
-
-            folder = self.root / "sshd"
-            shutil.rmtree(folder, ignore_errors=True)
-            self.sshd = start_sshd(folder)
-        return self.sshd
-
-    def start_seaweed(self) -> Any:
-        if self.seaweed is None:
-            from tests.servers.seaweed import Seaweed
-
-            folder = self.root / "seaweed"
-            shutil.rmtree(folder, ignore_errors=True)
-            self.seaweed = Seaweed(folder)
-            self.seaweed.start()
-            self.seaweed.create_bucket(BUCKET)
-        return self.seaweed
-
-    def stop(self) -> None:
-        if self.sshd is not None:
-            self.sshd.stop()
-        if self.seaweed is not None:
-            self.seaweed.stop()
 
 
 # --- one transport --------------------------------------------------------------------------------
@@ -517,7 +484,7 @@ def main() -> None:
     env = dict(os.environ, GOVARC_KEY_PASSPHRASE=PASSPHRASE)
     env.pop("GOVARC_HOME", None)
     city = make_city(args, env)
-    servers = Servers(args.out)
+    servers = Servers(args.out, BUCKET)
     rows: list[Row] = []
     load = os.getloadavg()[0]
     try:

@@ -49,6 +49,8 @@ TRANSFER_TARGET, ACCEPT_TARGET = 1.3, 1.5
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
+from bench_servers import Servers  # noqa: E402  (bench/ is on the path only from here)
+
 
 @dataclass
 class Row:
@@ -281,41 +283,6 @@ def raw_main(argv: list[str]) -> None:
 # --- the servers ----------------------------------------------------------------------------------
 
 
-class Servers:
-    """sshd and SeaweedFS started on demand with the test helpers, stopped by process id."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.sshd: Any = None
-        self.seaweed: Any = None
-
-    def start_sshd(self) -> Any:
-        if self.sshd is None:
-            from tests.servers.sshd import start_sshd
-
-            folder = self.root / "sshd"
-            shutil.rmtree(folder, ignore_errors=True)
-            self.sshd = start_sshd(folder)
-        return self.sshd
-
-    def start_seaweed(self) -> Any:
-        if self.seaweed is None:
-            from tests.servers.seaweed import Seaweed
-
-            folder = self.root / "seaweed"
-            shutil.rmtree(folder, ignore_errors=True)
-            self.seaweed = Seaweed(folder)
-            self.seaweed.start()
-            self.seaweed.create_bucket(BUCKET)
-        return self.seaweed
-
-    def stop(self) -> None:
-        if self.sshd is not None:
-            self.sshd.stop()
-        if self.seaweed is not None:
-            self.seaweed.stop()
-
-
 # --- one comparison -------------------------------------------------------------------------------
 
 
@@ -452,7 +419,7 @@ def main() -> None:
     sets = [(SMALL, f"{args.small} x one-page")]
     if args.large:
         sets.append((LARGE, f"{args.large} x {args.large_mb} MB"))
-    servers = Servers(args.out)
+    servers = Servers(args.out, BUCKET)
     rows: list[Row] = []
     load = os.getloadavg()[0]
     try:
