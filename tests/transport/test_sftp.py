@@ -226,7 +226,8 @@ def test_a_server_killed_mid_upload_then_the_next_put_resumes(sshd: Sshd, sftp_r
 
 
 def test_a_server_killed_mid_download_is_one_line_and_the_next_get_works(sshd: Sshd, sftp_transport):
-    data = blob(4 * BLOCK_SIZE, seed=41)
+    # Large enough that the 2 MiB the client prefetches cannot hold the rest when the sessions die.
+    data = blob(16 * BLOCK_SIZE, seed=41)
     sftp_transport.put("pkg.zip", io.BytesIO(data))
 
     class Killing(io.BytesIO):
