@@ -25,6 +25,7 @@ from typing import Any
 ACCESS_KEY = "govarc-test-access"
 REGION = "us-east-1"
 START_TIMEOUT = 60.0
+PROBE_BUCKET = "govarc-ready-probe"
 
 
 def weed_binary() -> str:
@@ -109,7 +110,7 @@ class Seaweed:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"weed server exited with {self.proc.returncode}: see {self.log}")
             try:
-                client.list_buckets()
+                self._ready(client)
                 break
             except Exception:
                 if time.monotonic() > deadline:
@@ -117,6 +118,23 @@ class Seaweed:
                     raise RuntimeError(f"weed server did not answer within {START_TIMEOUT:.0f} s: see {self.log}")
                 time.sleep(0.2)
         self.start_seconds = time.monotonic() - began
+
+    def _ready(self, client: Any) -> None:
+        """Raise unless the server serves objects: the S3 gateway answers before the volume server
+        has registered its volumes with the master, and until then reading a stored object (after a
+        restart) or writing one answers InternalError. So: one object of every bucket is read back,
+        and a probe object is written, read and deleted."""
+        buckets = [b["Name"] for b in client.list_buckets().get("Buckets", [])]
+        for name in buckets:
+            listed = client.list_objects_v2(Bucket=name, MaxKeys=1).get("Contents", [])
+            if listed:
+                client.get_object(Bucket=name, Key=listed[0]["Key"])["Body"].read()
+        if PROBE_BUCKET not in buckets:
+            client.create_bucket(Bucket=PROBE_BUCKET)
+        client.put_object(Bucket=PROBE_BUCKET, Key="probe", Body=b"ready")
+        if client.get_object(Bucket=PROBE_BUCKET, Key="probe")["Body"].read() != b"ready":
+            raise RuntimeError("the probe object came back changed")
+        client.delete_object(Bucket=PROBE_BUCKET, Key="probe")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop the server by its process id (its process group: it and its children)."""
