@@ -48,6 +48,7 @@ _COMMANDS = {
     "receive": ("govarc.cli.inbox", "receive"),
     "sign-for": ("govarc.cli.inbox", "sign_for"),
     "return": ("govarc.cli.inbox", "return_"),
+    "report": ("govarc.cli.report", "report"),
 }
 
 
