@@ -50,11 +50,12 @@ def nice_max(value: int) -> tuple[int, int]:
 
 def bar_chart(title: str, categories: Sequence[str], series: Sequence[Series], *, chart_id: str) -> str:
     """A grouped vertical bar chart; an empty one (no category) says so."""
-    bar_w, gap, left, top, plot_h, bottom = 18, 14, 56, 34, 220, 70
+    bar_w, gap, left, top, plot_h, bottom = 18, 14, 100, 34, 220, 70
     n_bars = max(len(series), 1)
     group_w = n_bars * bar_w + gap
-    legend_h = 20 * math.ceil(len(series) / 4) if series else 0
-    width = max(left + group_w * len(categories) + 20, 420)
+    width = max(left + group_w * len(categories) + 20, 640)
+    per_row = max(1, (width - left) // 160)
+    legend_h = 20 * math.ceil(len(series) / per_row) if series else 0
     height = top + plot_h + bottom + legend_h
     top_value = max((v for s in series for v in s.values), default=0)
     scale_max, step = nice_max(top_value)
@@ -85,8 +86,8 @@ def bar_chart(title: str, categories: Sequence[str], series: Sequence[Series], *
                    f'transform="rotate(-30 {cx:.1f} {base + 14})">{escape(clean(category))}</text>')
     out.append(f'<line x1="{left}" y1="{base}" x2="{width - 10}" y2="{base}" class="axis"/>')
     for si, s in enumerate(series):
-        lx = left + (si % 4) * 150
-        ly = base + bottom + 20 * (si // 4)
+        lx = left + (si % per_row) * 160
+        ly = base + bottom + 20 * (si // per_row)
         out.append(f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" fill="{PALETTE[si % len(PALETTE)]}"/>'
                    f'<text x="{lx + 16}" y="{ly}" class="legend" data-label="">{escape(clean(s.label))}</text>')
     out.append("</svg>")
