@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # fonts-wqy-microhei: the CJK font tests/test_make_samples.py regenerates the samples with
 # openssh-server, openssh-client: the real sshd (and ssh-keygen) the SFTP transport tests run against
-DEB_PACKAGES := libmagic1 openssl fonts-wqy-microhei openssh-server openssh-client
+# chromium: the headless browser tests/report opens `govarc report`'s page in
+DEB_PACKAGES := libmagic1 openssl fonts-wqy-microhei openssh-server openssh-client chromium
 
 .PHONY: demo test deps venv bench clean
 
