@@ -41,6 +41,7 @@ ARCHIVES_NAME := 柳州市档案馆
 # the document exchange: the hub (a folder), CZJ's OA drop folder, what SZF sends and DAJ's reason to return it
 DEMO_HUB := build/demo-hub
 DEMO_OA := build/demo-oa
+DEMO_REPORT := build/demo-report
 DEMO_GROUP := 全市各委办局
 DEMO_DOC := 0012-WS·2024-D30-BGS-0002
 DEMO_REASON := 不属于本单位办理范围，请改送市政务服务中心
@@ -53,8 +54,9 @@ MESSAGE_OF := $(PY) -c 'import json, sys; print(*[m["id"] for m in json.load(sys
 # the other's demo CA. Then a round of document exchange (公文交换) through a folder hub: SZF sends
 # one of its documents to CZJ (主送) and the group 全市各委办局 (抄送, so DAJ); the recipients receive
 # it (CZJ's through its OA drop folder), CZJ signs for it (签收), DAJ returns it (退回), and SZF's
-# `exchange status` shows it. Safe to run again: nothing changes the second time (the send is
-# skipped when SZF's catalog has a message of that document; the answers are the same ones).
+# `exchange status` shows it; last, the report for auditors is written to build/demo-report/. Safe
+# to run again: nothing changes the second time (the send is skipped when SZF's catalog has a message
+# of that document; the answers are the same ones; the report is written anew).
 demo: venv
 	@$(GOVARC) init --config samples/city.toml
 	@test -f $(DEMO)/pki/ca.pem || $(GOVARC) pki init-ca --name "柳州市 演示CA (demo only)"
@@ -87,6 +89,8 @@ demo: venv
 	  $(GOVARC) return $$mid --agency DAJ --reason "$(DEMO_REASON)"
 	@echo "== SZF's supervision (电子监察): who signed for it, who returned it"
 	@$(GOVARC) exchange status --agency SZF
+	@echo "== the report for auditors (统计报告): charts and tables of records, states, exchange, transfers, warnings"
+	@$(GOVARC) --quiet report --out $(DEMO_REPORT) --force && echo "report: $(DEMO_REPORT)/index.html (open it in a browser)"
 
 test: venv
 	$(PY) -m pytest -n 2

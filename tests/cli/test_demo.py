@@ -51,6 +51,7 @@ SEQUENCE: list[tuple[str, tuple[str, ...]]] = [
     ("agency", ("sign-for", "{mid}", "--agency", "CZJ")),
     ("agency", ("return", "{mid}", "--agency", "DAJ", "--reason", REASON)),
     ("agency", ("exchange", "status", "--agency", "SZF")),
+    ("agency", ("--quiet", "report", "--out", "{agency}/../demo-report", "--force")),
 ]
 ONCE = {("pki", "init-ca"), ("pki", "issue")}  # guarded by `test -f` in the Makefile
 
