@@ -16,8 +16,10 @@ from govarc.cli.output import Output
 @click.option("--agency", "agencies", multiple=True, metavar="CODE",
               help="Only this agency (repeat for more; default: every agency).")
 @click.option("--force", is_flag=True, help="Replace an existing report folder (one that holds only index.html).")
+@click.option("--json", "json_", is_flag=True, help="Print one JSON document: the page's path and every number "
+              "(same as govarc --json report).")
 @click.pass_obj
-def report(out: Output, out_dir: Path | None, agencies: tuple[str, ...], force: bool) -> None:
+def report(out: Output, out_dir: Path | None, agencies: tuple[str, ...], force: bool, json_: bool) -> None:
     """Write a static HTML report: records archived per agency per month, records by state, exchange
     answers, transfer batches, warnings by code; a chart and a table each. Opens from the file: no
     server, no external asset, no script. An --out that exists is refused (exit 2) unless --force.
@@ -25,8 +27,10 @@ def report(out: Output, out_dir: Path | None, agencies: tuple[str, ...], force: 
     \b
     Example:
       govarc report --out /srv/reports/2024-06 --agency SZF --agency CZJ
-      govarc --json report --out build/report --force
+      govarc report --out build/report --force --json
     """
+    if json_:
+        out.json = True
     from govarc.catalog.identity import open_workspace_catalog
     from govarc.report.build import collect, write_report
     from govarc.workspace import Workspace

@@ -58,7 +58,7 @@ def test_the_city_report_renders_with_the_catalogs_numbers(report_city: Path, tm
 
 def test_one_agency_only(report_city: Path, tmp_path: Path) -> None:
     ws = Workspace.open(report_city / "home")
-    r = cli(ws, "--json", "report", "--out", str(tmp_path / "r"), "--agency", "CZJ")
+    r = cli(ws, "report", "--out", str(tmp_path / "r"), "--agency", "CZJ", "--json")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.output)
     assert doc["agencies"] == ["CZJ"]
