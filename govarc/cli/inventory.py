@@ -42,7 +42,7 @@ class OutputRefused(click.ClickException):
               help="Only records registered (ingested) on or after this day (UTC).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="The format (default: from --out's suffix, else csv; json with the global --json).")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_path", type=click.Path(path_type=Path), metavar="FILE",
               help="Write to FILE (atomically) instead of stdout; needed for xlsx.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @click.pass_obj

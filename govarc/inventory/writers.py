@@ -138,7 +138,7 @@ def write_html(rows: Iterable[InventoryRow], out: IO[str], info: InventoryInfo,
     """A self-contained printable page (A4, the table header repeated on every printed page, no
     external assets): the records table, then the totals table."""
     counter = TotalsCounter()
-    out.write('<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+    out.write('<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8"/>\n'
               f"<title>{TITLE_ZH} {TITLE_EN}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
               f"<h1>{TITLE_ZH} {TITLE_EN}</h1>\n"
               f'<p class="meta">生成时间 Generated: {html.escape(info.generated_at)}；'
@@ -209,7 +209,7 @@ def write_xlsx(rows: Iterable[InventoryRow], path: Path, info: InventoryInfo,
             for i, v in enumerate(row_values(row)):
                 if isinstance(v, int):
                     ws.write_number(r, i, v)
-                elif v is not None:
+                elif v:
                     ws.write_string(r, i, neutralise(v))
             r += 1
         totals = counter.totals()
@@ -229,7 +229,7 @@ def write_xlsx(rows: Iterable[InventoryRow], path: Path, info: InventoryInfo,
             for i, v in enumerate(t.values()):
                 if isinstance(v, int):
                     ws.write_number(r, i, v, fmt)
-                else:
+                elif v:
                     ws.write_string(r, i, neutralise(v), fmt)
             r += 1
     finally:
