@@ -18,7 +18,7 @@ from typing import Any
 from govarc.catalog.db import Catalog
 from govarc.catalog.summary import RECORD_STATE_SQL, InventoryState
 
-FETCH_ROWS = 2_000
+FETCH_ROWS = 500
 """Rows fetched from the cursor at a time: memory stays a few hundred KiB whatever the catalog holds."""
 
 MAX_FIELD_CHARS = 4_000
