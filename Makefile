@@ -53,7 +53,9 @@ MESSAGE_OF := $(PY) -c 'import json, sys; print(*[m["id"] for m in json.load(sys
 # one of its documents to CZJ (主送) and the group 全市各委办局 (抄送, so DAJ); the recipients receive
 # it (CZJ's through its OA drop folder), CZJ signs for it (签收), DAJ returns it (退回), and SZF's
 # `exchange status` shows it. Safe to run again: nothing changes the second time (the send is
-# skipped when SZF's catalog has a message of that document; the answers are the same ones).
+# skipped when SZF's catalog has a message of that document; the answers are the same ones). At the
+# end, the inventory (档案目录) of every agency's records goes to build/demo-inventory.xlsx and .csv
+# (replaced on each run).
 demo: venv
 	@$(GOVARC) init --config samples/city.toml
 	@test -f $(DEMO)/pki/ca.pem || $(GOVARC) pki init-ca --name "柳州市 演示CA (demo only)"
@@ -86,6 +88,9 @@ demo: venv
 	  $(GOVARC) return $$mid --agency DAJ --reason "$(DEMO_REASON)"
 	@echo "== SZF's supervision (电子监察): who signed for it, who returned it"
 	@$(GOVARC) exchange status --agency SZF
+	@echo "== the inventory (档案目录) of every agency's records, for the auditors"
+	@$(GOVARC) inventory --format xlsx --out build/demo-inventory.xlsx --force
+	@$(GOVARC) inventory --format csv --out build/demo-inventory.csv --force
 
 test: venv
 	$(PY) -m pytest -n 2
@@ -94,6 +99,7 @@ bench: venv
 	$(PY) bench/package_bench.py
 	$(PY) bench/transfer_bench.py --small 500 --large 6 --large-mb 50 --repeat 3
 	$(PY) bench/exchange_bench.py --recipients 130 --mb 10 --repeat 3
+	$(PY) bench/inventory_bench.py --records 1000000
 
 clean:
 	rm -rf build $(VENV)
