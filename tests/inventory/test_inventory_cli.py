@@ -224,6 +224,18 @@ def test_a_dangling_link_as_out_is_refused_unless_force_and_its_target_untouched
     assert r.exit_code == 0 and not link.is_symlink() and not target.exists()
 
 
+def test_a_fifo_as_out_is_refused_without_blocking_and_replaced_only_with_force(states_city: Workspace, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    fifo = tmp_path / "inv.csv"
+    os.mkfifo(fifo)
+    r = run(states_city.home, "inventory", "--out", str(fifo))
+    assert r.exit_code == 2 and "exists" in r.stderr and stat.S_ISFIFO(fifo.lstat().st_mode)
+    r = run(states_city.home, "inventory", "--out", str(fifo), "--force")  # replaced by a rename, never opened
+    assert r.exit_code == 0 and fifo.is_file() and fifo.read_bytes().startswith(b"\xef\xbb\xbf")
+
+
 @pytest.mark.parametrize("where", ["folder", "missing-parent", "parent-is-file"])
 def test_an_out_that_cannot_be_a_file_is_refused(states_city: Workspace, tmp_path: Path, where: str) -> None:
     if where == "folder":
