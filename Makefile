@@ -54,9 +54,10 @@ MESSAGE_OF := $(PY) -c 'import json, sys; print(*[m["id"] for m in json.load(sys
 # the other's demo CA. Then a round of document exchange (公文交换) through a folder hub: SZF sends
 # one of its documents to CZJ (主送) and the group 全市各委办局 (抄送, so DAJ); the recipients receive
 # it (CZJ's through its OA drop folder), CZJ signs for it (签收), DAJ returns it (退回), and SZF's
-# `exchange status` shows it; last, the report for auditors is written to build/demo-report/. Safe
-# to run again: nothing changes the second time (the send is skipped when SZF's catalog has a message
-# of that document; the answers are the same ones; the report is written anew).
+# `exchange status` shows it. Last, for the auditors, the inventory (档案目录) of every agency's
+# records goes to build/demo-inventory.xlsx and .csv and the report to build/demo-report/ (both
+# written anew on each run). Safe to run again: nothing else changes the second time (the send is
+# skipped when SZF's catalog has a message of that document; the answers are the same ones).
 demo: venv
 	@$(GOVARC) init --config samples/city.toml
 	@test -f $(DEMO)/pki/ca.pem || $(GOVARC) pki init-ca --name "柳州市 演示CA (demo only)"
@@ -89,6 +90,9 @@ demo: venv
 	  $(GOVARC) return $$mid --agency DAJ --reason "$(DEMO_REASON)"
 	@echo "== SZF's supervision (电子监察): who signed for it, who returned it"
 	@$(GOVARC) exchange status --agency SZF
+	@echo "== the inventory (档案目录) of every agency's records, for the auditors"
+	@$(GOVARC) inventory --format xlsx --out build/demo-inventory.xlsx --force
+	@$(GOVARC) inventory --format csv --out build/demo-inventory.csv --force
 	@echo "== the report for auditors (统计报告): charts and tables of records, states, exchange, transfers, warnings"
 	@$(GOVARC) --quiet report --out $(DEMO_REPORT) --force && echo "report: $(DEMO_REPORT)/index.html (open it in a browser)"
 
@@ -99,6 +103,7 @@ bench: venv
 	$(PY) bench/package_bench.py
 	$(PY) bench/transfer_bench.py --small 500 --large 6 --large-mb 50 --repeat 3
 	$(PY) bench/exchange_bench.py --recipients 130 --mb 10 --repeat 3
+	$(PY) bench/inventory_bench.py --records 1000000
 
 clean:
 	rm -rf build $(VENV)

@@ -45,6 +45,7 @@ _COMMANDS = {
     "send": ("govarc.cli.exchange", "send"),
     "exchange": ("govarc.cli.exchange", "exchange"),
     "inbox": ("govarc.cli.inbox", "inbox"),
+    "inventory": ("govarc.cli.inventory", "inventory"),
     "receive": ("govarc.cli.inbox", "receive"),
     "sign-for": ("govarc.cli.inbox", "sign_for"),
     "return": ("govarc.cli.inbox", "return_"),

@@ -132,23 +132,56 @@ def agency_list(out: Output) -> None:
 
 
 @click.command("status")
+@click.option("--agency", metavar="CODE", help="Only this agency.")
+@click.option("--json", "json_", is_flag=True, help="Print one JSON document (as the global --json).")
 @click.pass_obj
-def status(out: Output) -> None:
-    """Records and packages per agency; `signed` counts the packages whose agency signature is on disk.
+def status(out: Output, agency: str | None, json_: bool) -> None:
+    """Records, packages and where they are, per agency.
+
+    `signed` counts the packages whose agency signature is on disk. Then the records' states
+    (specs/inventory.md): transferred to the archives (accepted, rejected, or awaiting the
+    archives' receipt), and the exchange: messages sent, recipients who signed for or returned
+    them, and recipients overdue (no answer past the deadline).
 
     \b
     Example:
       govarc --home /srv/govarc status
+      govarc status --agency SZF --json
     """
-    from govarc.archiving.pending import agency_counts
+    import datetime as dt
 
+    from govarc.archiving.pending import agency_counts
+    from govarc.catalog.summary import InventoryState, exchange_counts, state_counts
+
+    if json_:
+        out.json = True
     ws = Workspace.open(Path(out.home))
+    agencies = list(ws.agencies)
+    if agency is not None:
+        agencies = [a for a in agencies if a.code == agency]
+        if not agencies:
+            codes = ", ".join(a.code for a in ws.agencies) or "(none)"
+            raise click.BadParameter(f"{agency!r} is not an agency of this workspace; choose from: {codes}",
+                                     param_hint="--agency")
     rows = []
     with open_workspace_catalog(ws) as cat:
-        for a in ws.agencies:
+        states: dict[str, dict[str, int]] = {}
+        for sc in state_counts(cat, [a.code for a in agencies]):
+            states.setdefault(sc.agency, {})[sc.state.value] = sc.records
+        exchange = {e.sender: e for e in exchange_counts(cat, dt.datetime.now(dt.timezone.utc))}
+        for a in agencies:
             c = agency_counts(cat, ws.package_store(a.code), a.code)
+            st = {s.value: states.get(a.code, {}).get(s.value, 0) for s in InventoryState}
+            e = exchange.get(a.code)
+            awaiting = st[InventoryState.TRANSFERRED.value]
+            accepted, rejected = st[InventoryState.ACCEPTED.value], st[InventoryState.REJECTED.value]
             rows.append({"agency": a.code, "name": a.name, "records": c.records, "packages": c.packages,
-                         "signed": c.signed, "bytes": c.bytes})
+                         "signed": c.signed, "bytes": c.bytes, "states": st,
+                         "transferred": accepted + rejected + awaiting, "awaiting_receipt": awaiting,
+                         "accepted": accepted, "rejected": rejected,
+                         "exchange": {"sent": e.messages if e else 0, "recipients": e.recipients if e else 0,
+                                      "signed_for": e.signed_for if e else 0, "returned": e.returned if e else 0,
+                                      "overdue": e.overdue if e else 0}})
     if out.json:
         out.emit_json(rows)
         return
@@ -157,4 +190,14 @@ def status(out: Output) -> None:
     table = Table("机构 agency", "名称 name", "记录 records", "包 packages", "已签名 signed", "字节 bytes", title="govarc")
     for r in rows:
         table.add_row(*(str(r[k]) for k in ("agency", "name", "records", "packages", "signed", "bytes")))
-    out.console().print(table)
+    flows = Table("机构 agency", "已移交 transferred", "待回执 awaiting receipt", "已接收 accepted", "已退回 rejected",
+                  "已发送 sent", "签收 signed for", "退回 returned", "逾期 overdue",
+                  title="移交与交换 transfer and exchange")
+    for r in rows:
+        x = r["exchange"]
+        assert isinstance(x, dict)
+        flows.add_row(*(str(r[k]) for k in ("agency", "transferred", "awaiting_receipt", "accepted", "rejected")),
+                      *(str(x[k]) for k in ("sent", "signed_for", "returned", "overdue")))
+    console = out.console()
+    console.print(table)
+    console.print(flows)

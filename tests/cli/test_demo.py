@@ -51,6 +51,8 @@ SEQUENCE: list[tuple[str, tuple[str, ...]]] = [
     ("agency", ("sign-for", "{mid}", "--agency", "CZJ")),
     ("agency", ("return", "{mid}", "--agency", "DAJ", "--reason", REASON)),
     ("agency", ("exchange", "status", "--agency", "SZF")),
+    ("agency", ("inventory", "--format", "xlsx", "--out", "{build}/demo-inventory.xlsx", "--force")),
+    ("agency", ("inventory", "--format", "csv", "--out", "{build}/demo-inventory.csv", "--force")),
     ("agency", ("--quiet", "report", "--out", "{agency}/../demo-report", "--force")),
 ]
 ONCE = {("pki", "init-ca"), ("pki", "issue")}  # guarded by `test -f` in the Makefile
@@ -120,7 +122,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
         results = {}
         mid = ""  # the id of SZF's message of DOC, from the last exchange status (the recipe's MESSAGE_OF)
         for side, args in SEQUENCE:
-            args = tuple(a.format(agency=homes["agency"], archives=homes["archives"], mid=mid) for a in args)
+            args = tuple(a.format(agency=homes["agency"], archives=homes["archives"], mid=mid, build=build) for a in args)
             if words(args) in ONCE and args[:2] == ("pki", "init-ca") and (homes[side] / "pki" / "ca.pem").exists():
                 continue
             if words(args) == ("pki", "issue") and (homes[side] / "keys" / args[-1] / "cert.pem").exists():
@@ -209,6 +211,19 @@ def test_the_demo_sends_a_document_and_its_recipients_answer(demo) -> None:
                                                "--urgency", "加急", "--deadline", "7d"))].stdout
     received = first[("agency", ("receive",))].stdout
     assert f"CZJ: {mid}: handed_over" in received and f"DAJ: {mid}: received" in received, received
+
+
+def test_the_demo_ends_with_the_inventory_of_every_record(demo) -> None:
+    import openpyxl
+
+    build, (first, _) = demo
+    r = first[("agency", ("inventory", "--format", "xlsx", "--out", f"{build}/demo-inventory.xlsx", "--force"))]
+    assert f"32 records 件, 40 files, 0.000 GB → {build}/demo-inventory.xlsx" in r.stdout
+    rows = list(openpyxl.load_workbook(build / "demo-inventory.xlsx")["目录"].iter_rows(values_only=True))
+    assert rows[-1][:3] == ("总计 Total", None, 32)
+    states = [row[12] for row in rows[1:33]]
+    assert states.count("已接收 accepted") == 29 and states.count("已退回 rejected") == 3
+    assert (build / "demo-inventory.csv").read_bytes().startswith("\ufeff机构 Agency,".encode())
 
 
 def test_running_the_demo_again_changes_nothing(demo) -> None:
