@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from govarc.catalog import audit
 from govarc.catalog.db import Catalog, DriverError, open_readonly
 from govarc.catalog.identity import inspect_catalog
 from govarc.catalog.records import NewRecord, SequenceKey
@@ -105,7 +106,7 @@ def read_sequences(path: Path, catalog_id: str) -> list[tuple[SequenceKey, int]]
 
 
 def finish_rebuild(catalog: Catalog, sequences: Sequence[tuple[SequenceKey, int]], started: str, finished: str,
-                   status: str, summary: dict[str, Any]) -> None:
+                   status: str, summary: dict[str, Any], audit_details: dict[str, Any] | None = None) -> None:
     """Write the sequences and the rebuild's row in ``runs``, in one transaction."""
     with catalog.write() as conn:
         conn.executemany(
@@ -114,6 +115,7 @@ def finish_rebuild(catalog: Catalog, sequences: Sequence[tuple[SequenceKey, int]
         )
         conn.execute("INSERT INTO runs (kind, started_at, finished_at, status, summary) VALUES (?,?,?,?,?)",
                      ("catalog-rebuild", started, finished, status, json.dumps(summary, ensure_ascii=False)))
+        audit.append_one(conn, "catalog-rebuild", "catalog", "", status, **summary, **(audit_details or {}))
 
 
 def remove_stale_rebuilds(home: Path) -> None:
