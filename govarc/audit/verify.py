@@ -79,7 +79,7 @@ class _Chain:
             self.findings.append(Finding(code, _where(seq), message))
 
     def walk(self) -> tuple[int, int, Event | None]:
-        count, last_seq, last_hash, shift = 0, 0, self.genesis, 0
+        count, last_seq, last_hash, last_prev, shift = 0, 0, self.genesis, "", 0
         first: Event | None = None
         for e in sql.iter_events(self.conn):
             count += 1
@@ -88,7 +88,7 @@ class _Chain:
             if o is None:
                 self.add("AUDIT_EDITED", e.seq, "its content does not match its hash: a field was changed")
             elif o != e.seq and o + shift != e.seq:
-                if e.prev == last_hash and e.seq == last_seq + 1 and o == last_seq:
+                if e.prev == last_prev and e.seq == last_seq + 1 and o == last_seq:
                     # The event before it claims its place: that one was inserted (and those after moved).
                     self.add("AUDIT_INSERTED", last_seq, f"was inserted: event {e.seq} was written as event {o} "
                              f"and follows event {o - 1}")
@@ -102,7 +102,7 @@ class _Chain:
                 elif last_seq:
                     self.add("AUDIT_INSERTED", last_seq, f"is not the event that event {e.seq} follows: "
                              "it was replaced or inserted")
-            last_seq, last_hash = e.seq, e.hash
+            last_seq, last_hash, last_prev = e.seq, e.hash, e.prev
         return count, last_seq, first
 
 

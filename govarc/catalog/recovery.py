@@ -105,6 +105,18 @@ def read_sequences(path: Path, catalog_id: str) -> list[tuple[SequenceKey, int]]
     return [(SequenceKey(str(f), str(c), int(y), str(r), str(u)), int(last)) for f, c, y, r, u, last in rows]
 
 
+def carry_events(path: Path, catalog_id: str, catalog: Catalog) -> int:
+    """Copy the audit events of the old catalog at ``path`` (when it still reads and has id ``catalog_id``)
+    into ``catalog``, verbatim; returns how many (0 when it cannot be read)."""
+    try:
+        if inspect_catalog(path).catalog_id != catalog_id:
+            return 0
+        with open_readonly(path) as old, catalog.write() as conn:
+            return audit.copy_events(old, conn)
+    except (GovarcError, DriverError, OSError):
+        return 0
+
+
 def finish_rebuild(catalog: Catalog, sequences: Sequence[tuple[SequenceKey, int]], started: str, finished: str,
                    status: str, summary: dict[str, Any], audit_details: dict[str, Any] | None = None) -> None:
     """Write the sequences and the rebuild's row in ``runs``, in one transaction."""
