@@ -26,6 +26,7 @@ class Kind(str, Enum):
     INGEST = "ingest"
     CATALOG = "catalog"
     EXCHANGE = "exchange"
+    AUDIT = "audit"
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class CodeInfo:
 
 
 _E, _W = Level.ERROR, Level.WARNING
-_I, _S, _G, _C, _X = Kind.INTEGRITY, Kind.SIGNATURE, Kind.INGEST, Kind.CATALOG, Kind.EXCHANGE
+_I, _S, _G, _C, _X, _A = Kind.INTEGRITY, Kind.SIGNATURE, Kind.INGEST, Kind.CATALOG, Kind.EXCHANGE, Kind.AUDIT
 
 CODES: dict[str, CodeInfo] = {
     c.code: c
@@ -96,6 +97,17 @@ CODES: dict[str, CodeInfo] = {
         CodeInfo("INGEST_TOO_LARGE", _E, _G, "An input exceeds a documented limit: file size, field length, list length, row count or nesting depth."),
         CodeInfo("PACKAGE_NO_KEY", _E, _S, "The agency has no signing key and the configuration does not allow unsigned packages; nothing was packaged."),
         CodeInfo("CATALOG_UNRECOVERED", _E, _C, "`govarc catalog rebuild` could not recover a package of the store into the catalog."),
+        CodeInfo("AUDIT_EDITED", _E, _A, "An audit event's content does not match its hash: a field was changed."),
+        CodeInfo("AUDIT_DELETED", _E, _A, "Audit events are missing: a gap in the sequence, or a checkpoint anchors an event the catalog no longer has."),
+        CodeInfo("AUDIT_REORDERED", _E, _A, "An audit event is not at the sequence number it was written at: events were swapped or moved."),
+        CodeInfo("AUDIT_INSERTED", _E, _A, "An audit event was inserted or replaced: the next event does not follow it."),
+        CodeInfo("AUDIT_CHECKPOINT_MISMATCH", _E, _A, "A checkpoint's head hash differs from the catalog's event at that sequence number (the chain was rewritten)."),
+        CodeInfo("AUDIT_CHECKPOINT_SIGNATURE", _E, _A, "A checkpoint's signature is missing, does not verify, or is not by a trusted key of the signer it names."),
+        CodeInfo("AUDIT_CHECKPOINT_INVALID", _E, _A, "A file in `audit/checkpoints/` is not a checkpoint: not canonical JSON, over its size limit, not a regular file, or misnamed."),
+        CodeInfo("AUDIT_CATALOG_REPLACED", _E, _A, "The catalog is not the one the checkpoints (or `catalog.id`) name: it was replaced."),
+        CodeInfo("AUDIT_CHECKPOINT_UNSIGNED", _W, _A, "Checkpoints are unsigned (the workspace has no key, or it could not be loaded when they were made)."),
+        CodeInfo("AUDIT_UNANCHORED", _W, _A, "Events after the last checkpoint are not anchored yet; deleting them could not be detected."),
+        CodeInfo("AUDIT_CHAIN_RESTARTED", _W, _A, "The catalog was rebuilt without its events: a new chain began, naming the last checkpoint found then."),
         CodeInfo("EXCHANGE_UNKNOWN_RECIPIENT", _E, _X, "A recipient or group named for a send is not a configured agency or group; nothing was sent."),
         CodeInfo("EXCHANGE_ENVELOPE_INVALID", _E, _X, "An envelope or exchange receipt on the hub is unreadable, not valid against its schema, over a limit, or contradicts itself."),
         CodeInfo("EXCHANGE_NOT_ADDRESSED", _E, _X, "An envelope in an agency's inbox does not name that agency as a recipient."),

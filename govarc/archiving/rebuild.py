@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from govarc.audit.checkpoint import latest_seq as latest_checkpoint
 from govarc.catalog.db import Catalog, checkpoint
 from govarc.catalog.identity import (
     ID_FILE,
@@ -44,6 +45,7 @@ from govarc.catalog.records import NewFile, NewRecord, SequenceKey, content_key
 from govarc.catalog.recovery import (
     TMP_PREFIX,
     RecoveredRecord,
+    carry_events,
     finish_rebuild,
     insert_recovered,
     keep_aside,
@@ -364,7 +366,12 @@ def rebuild_catalog(
             for hidden in hidden_names(home):
                 sequences.see_text(hidden)
             summary = {"recovered": len(recovered), "unrecovered": len(unrecovered), "objects_restored": restored}
-            finish_rebuild(cat, sequences.rows(), started, _now(), "partial" if unrecovered else "ok", summary)
+            # The audit trail: carried over when the old catalog reads, else a new chain naming the last checkpoint.
+            carried = carry_events(path, catalog_id, cat)
+            last = latest_checkpoint(home)
+            restart = {"chain_restarted": {"seq": last}} if not carried and last else {}
+            finish_rebuild(cat, sequences.rows(), started, _now(), "partial" if unrecovered else "ok",
+                           {**summary, "events_carried": carried}, restart)
             cat.checkpoint()
         except BaseException:
             cat.close()

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from govarc.catalog import audit
 from govarc.catalog.db import Catalog
 from govarc.catalog.states import BatchState, RecordState, Verdict
 
@@ -154,16 +155,20 @@ def create_batch(catalog: Catalog, batch: Batch, batch_items: Sequence[BatchItem
             "INSERT INTO batch_items (batch_id, record_id, archival_code, key, sha256, size, tagmanifest_sha256) "
             "VALUES (?,?,?,?,?,?,?)",
             [(batch.id, i.record_id, i.archival_code, i.key, i.sha256, i.size, i.tagmanifest_sha256) for i in batch_items])
+        audit.append_one(conn, "transfer-create", batch.id, batch.agency, archives=batch.archives,
+                         items=len(batch_items), list_sha256=batch.list_sha256)
 
 
 def set_state(catalog: Catalog, batch_id: str, state: BatchState, at: str | None = None) -> None:
     """Move a batch on to ``state`` (``published`` records ``at`` as its publication time)."""
     with catalog.write() as conn:
         if state is BatchState.PUBLISHED:
-            conn.execute("UPDATE batches SET state=?, published_at=COALESCE(published_at, ?) WHERE id=?",
-                         (state.value, at, batch_id))
+            row = conn.execute("UPDATE batches SET state=?, published_at=COALESCE(published_at, ?) WHERE id=? RETURNING agency",
+                               (state.value, at, batch_id)).fetchone()
         else:
-            conn.execute("UPDATE batches SET state=? WHERE id=?", (state.value, batch_id))
+            row = conn.execute("UPDATE batches SET state=? WHERE id=? RETURNING agency", (state.value, batch_id)).fetchone()
+        if row is not None:
+            audit.append_one(conn, f"transfer-{state.value}", batch_id, str(row[0]))
 
 
 @dataclass(frozen=True)
@@ -183,5 +188,9 @@ def record_receipt(catalog: Catalog, batch_id: str, verdicts: Sequence[ItemVerdi
                          (v.verdict.value, json.dumps(list(v.reasons), ensure_ascii=False), batch_id, v.record_id))
             state = RecordState.REJECTED if v.verdict is Verdict.REJECTED else RecordState.TRANSFERRED
             conn.execute("UPDATE records SET state=? WHERE id=?", (state.value, v.record_id))
-        conn.execute("UPDATE batches SET state=?, receipt_at=?, receipt_sha256=? WHERE id=?",
-                     (BatchState.RECEIPTED.value, at, receipt_sha256, batch_id))
+        row = conn.execute("UPDATE batches SET state=?, receipt_at=?, receipt_sha256=? WHERE id=? RETURNING agency",
+                           (BatchState.RECEIPTED.value, at, receipt_sha256, batch_id)).fetchone()
+        rejected = sum(1 for v in verdicts if v.verdict is Verdict.REJECTED)
+        audit.append_one(conn, "receipt-import", batch_id, str(row[0]) if row else "",
+                         "rejected" if rejected else "ok", accepted=len(verdicts) - rejected, rejected=rejected,
+                         receipt_sha256=receipt_sha256)

@@ -80,6 +80,13 @@ def _relative_package_locations(conn: sqlite3.Connection, path: Path) -> None:
                      ("catalog-migration", now, now, "ok", json.dumps(summary, ensure_ascii=False)))
 
 
+def _audit_table(conn: sqlite3.Connection, path: Path) -> None:
+    """Migration 8: the audit trail's table (its SQL is :mod:`govarc.catalog.audit`'s)."""
+    from govarc.catalog.audit import TABLE_SQL
+
+    conn.execute(TABLE_SQL)
+
+
 MIGRATIONS: list[Sequence[Step]] = [
     [  # 1: records, files, sequences, runs
         """CREATE TABLE records (
@@ -213,6 +220,9 @@ MIGRATIONS: list[Sequence[Step]] = [
             code TEXT NOT NULL, reason TEXT NOT NULL, exit_code INTEGER NOT NULL, refused_at TEXT NOT NULL,
             PRIMARY KEY (message_id, recipient, envelope_sha256)
         )""",
+    ],
+    [  # 8: the audit trail, a hash chain of events (see govarc.catalog.audit and specs/audit-log.md)
+        _audit_table,
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

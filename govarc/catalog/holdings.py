@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from govarc.catalog import audit
 from govarc.catalog.db import Catalog
 from govarc.domain import ArchivalCode
 
@@ -67,8 +68,10 @@ def get_batch(cat: Catalog, agency: str, batch_id: str) -> BatchRow | None:
 def start_batch(cat: Catalog, agency: str, batch_id: str, list_sha256: str, received_at: str) -> BatchRow:
     """The batch's row, created on first sight; its ``received_at`` never changes afterwards."""
     with cat.write() as conn:
-        conn.execute("INSERT INTO accept_batches (agency, batch_id, list_sha256, received_at) VALUES (?,?,?,?) "
-                     "ON CONFLICT (agency, batch_id) DO NOTHING", (agency, batch_id, list_sha256, received_at))
+        cur = conn.execute("INSERT INTO accept_batches (agency, batch_id, list_sha256, received_at) VALUES (?,?,?,?) "
+                           "ON CONFLICT (agency, batch_id) DO NOTHING", (agency, batch_id, list_sha256, received_at))
+        if cur.rowcount > 0:
+            audit.append_one(conn, "accept-receive", f"{agency}/{batch_id}", agency, list_sha256=list_sha256)
     row = get_batch(cat, agency, batch_id)
     assert row is not None
     return row
@@ -79,6 +82,8 @@ def finish_batch(cat: Catalog, agency: str, batch_id: str, state: str, *, refuse
     with cat.write() as conn:
         conn.execute("UPDATE accept_batches SET state=?, refused=?, receipt_sha256=?, answered_at=? "
                      "WHERE agency=? AND batch_id=?", (state, refused, receipt_sha256, at, agency, batch_id))
+        audit.append_one(conn, "accept", f"{agency}/{batch_id}", agency, state, refused=refused,
+                         receipt_sha256=receipt_sha256)
 
 
 def batch_items(cat: Catalog, agency: str, batch_id: str) -> dict[int, ItemRow]:
@@ -98,11 +103,14 @@ def record_item(cat: Catalog, agency: str, batch_id: str, item: ItemRow, holding
                 "batch_id, batch_key, size, stored_at) VALUES (:sha256, :key, :agency, :archival_code, :fonds, :category, "
                 ":year, :retention, :unit, :item, :batch_id, :batch_key, :size, :stored_at) "
                 "ON CONFLICT (sha256) DO NOTHING", holding)
-        conn.execute(
+        cur = conn.execute(
             "INSERT INTO accept_items (agency, batch_id, position, key, archival_code, sha256, verdict, checks, holdings_key, "
             "size) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (agency, batch_id, position) DO NOTHING",
             (agency, batch_id, item.position, item.key, item.archival_code, item.sha256, item.verdict,
              json.dumps(item.checks, ensure_ascii=False), item.holdings_key, item.size))
+        if cur.rowcount > 0:
+            audit.append_one(conn, "accept-item", item.archival_code, agency, str(item.verdict), batch=batch_id,
+                             sha256=item.sha256)
 
 
 def holding_by_sha256(cat: Catalog, sha256: str) -> HoldingRow | None:

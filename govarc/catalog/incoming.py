@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from govarc.catalog import audit
 from govarc.catalog.db import Catalog
 
 
@@ -104,12 +105,14 @@ def received(cat: Catalog, recipient: str, states: tuple[IncomingState, ...] = (
 def register(cat: Catalog, m: Incoming) -> Incoming:
     """Record a message received; a row already there (a re-run after a crash) is kept and returned."""
     with cat.write() as conn:
-        conn.execute(
+        cur = conn.execute(
             f"INSERT INTO incoming ({_COLUMNS}) VALUES ({', '.join('?' for _ in range(16))}) "
             "ON CONFLICT (message_id, recipient) DO NOTHING",
             (m.message_id, m.recipient, m.sender, m.envelope_sha256, m.package_sha256, m.package_size, m.received_at,
              m.package_path, json.dumps(m.metadata, ensure_ascii=False, sort_keys=True), m.state.value, m.oa_attempts,
              m.oa_error, m.handed_over_at, m.answer_reason, m.answered_at, m.receipt_sha256))
+        if cur.rowcount > 0:
+            audit.append_one(conn, "receive", m.message_id, m.recipient, sender=m.sender, package_sha256=m.package_sha256)
     got = get(cat, m.message_id, m.recipient)
     assert got is not None
     return got
@@ -128,6 +131,8 @@ def record_hand_over(cat: Catalog, message_id: str, recipient: str, error: str |
             "state = CASE WHEN state IN ('signed_for', 'returned') THEN state ELSE ? END "
             "WHERE message_id=? AND recipient=?",
             (error, error, at, state.value, message_id, recipient))
+        audit.append_one(conn, "hand-over", message_id, recipient, "ok" if error is None else "failed",
+                         error=error)
 
 
 def record_answer(cat: Catalog, message_id: str, recipient: str, state: IncomingState, reason: str | None,
@@ -137,6 +142,8 @@ def record_answer(cat: Catalog, message_id: str, recipient: str, state: Incoming
     with cat.write() as conn:
         conn.execute("UPDATE incoming SET state=?, answer_reason=?, receipt_sha256=?, answered_at=? "
                      "WHERE message_id=? AND recipient=?", (state.value, reason, receipt_sha256, at, message_id, recipient))
+        audit.append_one(conn, "sign-for" if state is IncomingState.SIGNED_FOR else "return", message_id, recipient,
+                         state.value, reason=reason, receipt_sha256=receipt_sha256)
 
 
 def refused(cat: Catalog, message_id: str, recipient: str, envelope_sha256: str) -> Refused | None:
@@ -148,6 +155,8 @@ def refused(cat: Catalog, message_id: str, recipient: str, envelope_sha256: str)
 
 def record_refused(cat: Catalog, r: Refused) -> None:
     with cat.write() as conn:
-        conn.execute("INSERT INTO incoming_refused (message_id, recipient, envelope_sha256, code, reason, exit_code, "
-                     "refused_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                     (r.message_id, r.recipient, r.envelope_sha256, r.code, r.reason, r.exit_code, r.refused_at))
+        cur = conn.execute("INSERT INTO incoming_refused (message_id, recipient, envelope_sha256, code, reason, exit_code, "
+                           "refused_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                           (r.message_id, r.recipient, r.envelope_sha256, r.code, r.reason, r.exit_code, r.refused_at))
+        if cur.rowcount > 0:
+            audit.append_one(conn, "receive", r.message_id, r.recipient, "refused", code=r.code, reason=r.reason)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from govarc.catalog import audit
 from govarc.catalog.db import Catalog
 
 
@@ -98,6 +99,8 @@ def create_message(catalog: Catalog, m: Message, recipients: Sequence[tuple[str,
         conn.executemany(
             "INSERT INTO message_recipients (message_id, recipient, role, position, state) VALUES (?, ?, ?, ?, ?)",
             [(m.id, code, role, i, RecipientState.PENDING.value) for i, (code, role) in enumerate(recipients)])
+        audit.append_one(conn, "send-create", m.id, m.sender, archival_code=m.archival_code,
+                         package_sha256=m.package_sha256, recipients=[code for code, _ in recipients])
 
 
 def get_message(catalog: Catalog, message_id: str) -> Message | None:
@@ -137,14 +140,20 @@ def set_delivered(catalog: Catalog, message_id: str, recipient: str | Sequence[s
     if not codes:
         return
     with catalog.write() as conn:
-        conn.executemany("UPDATE message_recipients SET state = ? WHERE message_id = ? AND recipient = ? AND state = ?",
-                         [(RecipientState.DELIVERED.value, message_id, c, RecipientState.PENDING.value) for c in codes])
+        delivered = [c for c in codes if conn.execute(
+            "UPDATE message_recipients SET state = ? WHERE message_id = ? AND recipient = ? AND state = ? RETURNING recipient",
+            (RecipientState.DELIVERED.value, message_id, c, RecipientState.PENDING.value)).fetchone()]
+        if delivered:
+            row = conn.execute("SELECT sender FROM messages WHERE id = ?", (message_id,)).fetchone()
+            audit.append_one(conn, "send-deliver", message_id, str(row[0]) if row else "", recipients=delivered)
 
 
 def set_sent(catalog: Catalog, message_id: str, sent_at: str) -> None:
     with catalog.write() as conn:
-        conn.execute("UPDATE messages SET state = ?, sent_at = COALESCE(sent_at, ?) WHERE id = ?",
-                     (MessageState.SENT.value, sent_at, message_id))
+        row = conn.execute("UPDATE messages SET state = ?, sent_at = COALESCE(sent_at, ?) WHERE id = ? RETURNING sender",
+                           (MessageState.SENT.value, sent_at, message_id)).fetchone()
+        if row is not None:
+            audit.append_one(conn, "send", message_id, str(row[0]), MessageState.SENT.value)
 
 
 def record_answer(catalog: Catalog, message_id: str, recipient: str, state: RecipientState, reason: str | None,
@@ -158,7 +167,12 @@ def record_answer(catalog: Catalog, message_id: str, recipient: str, state: Reci
             "WHERE message_id = ? AND recipient = ? AND state IN (?, ?)",
             (state.value, reason, at, receipt_sha256, message_id, recipient,
              RecipientState.PENDING.value, RecipientState.DELIVERED.value))
-        return cur.rowcount > 0
+        if cur.rowcount <= 0:
+            return False
+        row = conn.execute("SELECT sender FROM messages WHERE id = ?", (message_id,)).fetchone()
+        audit.append_one(conn, "receipt-import", message_id, str(row[0]) if row else "", state.value,
+                         recipient=recipient, reason=reason, receipt_sha256=receipt_sha256)
+        return True
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from govarc.audit.chain import NewEvent
+from govarc.catalog import audit
 from govarc.catalog.db import Catalog
 from govarc.catalog.states import RecordState
 
@@ -71,12 +73,17 @@ def record_files(catalog: Catalog, record_id: int) -> list[tuple[str, str]]:
 def mark_packaged(catalog: Catalog, rows: Iterable[PackagedRow]) -> None:
     """Record packages in one transaction; a record no longer ``registered`` is left as it is."""
     with catalog.write() as conn:
-        conn.executemany(
-            "UPDATE records SET state=?, package_path=?, package_tagmanifest_sha256=?, package_size=?, "
-            "package_signed=?, packaged_at=? WHERE id=? AND state=?",
-            [(RecordState.PACKAGED.value, r.key, r.tagmanifest_sha256, r.size, int(r.signed), r.packaged_at,
-              r.record_id, RecordState.REGISTERED.value) for r in rows],
-        )
+        events = []
+        for r in rows:
+            done = conn.execute(
+                "UPDATE records SET state=?, package_path=?, package_tagmanifest_sha256=?, package_size=?, "
+                "package_signed=?, packaged_at=? WHERE id=? AND state=? RETURNING agency, archival_code",
+                (RecordState.PACKAGED.value, r.key, r.tagmanifest_sha256, r.size, int(r.signed), r.packaged_at,
+                 r.record_id, RecordState.REGISTERED.value)).fetchone()
+            if done is not None:
+                events.append(NewEvent("package", str(done[1]), str(done[0]), details={
+                    "key": r.key, "signed": bool(r.signed), "size": r.size, "tagmanifest_sha256": r.tagmanifest_sha256}))
+        audit.append(conn, events)
 
 
 def packages(catalog: Catalog, agency: str) -> list[PackageRow]:
@@ -90,8 +97,10 @@ def packages(catalog: Catalog, agency: str) -> list[PackageRow]:
 def mark_signed(catalog: Catalog, record_id: int, size: int, tagmanifest_sha256: str) -> None:
     """Record a package signed, with its size and tag-manifest digest as now on disk."""
     with catalog.write() as conn:
-        conn.execute("UPDATE records SET package_signed=1, package_size=?, package_tagmanifest_sha256=? WHERE id=?",
-                     (size, tagmanifest_sha256, record_id))
+        done = conn.execute("UPDATE records SET package_signed=1, package_size=?, package_tagmanifest_sha256=? WHERE id=? "
+                            "RETURNING agency, archival_code", (size, tagmanifest_sha256, record_id)).fetchone()
+        if done is not None:
+            audit.append_one(conn, "sign", str(done[1]), str(done[0]), size=size, tagmanifest_sha256=tagmanifest_sha256)
 
 
 def agency_totals(catalog: Catalog, agency: str) -> AgencyTotals:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from govarc.catalog import audit
 from govarc.catalog.db import Catalog, DriverError, open_readonly
 from govarc.catalog.identity import inspect_catalog
 from govarc.catalog.records import NewRecord, SequenceKey
@@ -104,8 +105,20 @@ def read_sequences(path: Path, catalog_id: str) -> list[tuple[SequenceKey, int]]
     return [(SequenceKey(str(f), str(c), int(y), str(r), str(u)), int(last)) for f, c, y, r, u, last in rows]
 
 
+def carry_events(path: Path, catalog_id: str, catalog: Catalog) -> int:
+    """Copy the audit events of the old catalog at ``path`` (when it still reads and has id ``catalog_id``)
+    into ``catalog``, verbatim; returns how many (0 when it cannot be read)."""
+    try:
+        if inspect_catalog(path).catalog_id != catalog_id:
+            return 0
+        with open_readonly(path) as old, catalog.write() as conn:
+            return audit.copy_events(old, conn)
+    except (GovarcError, DriverError, OSError):
+        return 0
+
+
 def finish_rebuild(catalog: Catalog, sequences: Sequence[tuple[SequenceKey, int]], started: str, finished: str,
-                   status: str, summary: dict[str, Any]) -> None:
+                   status: str, summary: dict[str, Any], audit_details: dict[str, Any] | None = None) -> None:
     """Write the sequences and the rebuild's row in ``runs``, in one transaction."""
     with catalog.write() as conn:
         conn.executemany(
@@ -114,6 +127,7 @@ def finish_rebuild(catalog: Catalog, sequences: Sequence[tuple[SequenceKey, int]
         )
         conn.execute("INSERT INTO runs (kind, started_at, finished_at, status, summary) VALUES (?,?,?,?,?)",
                      ("catalog-rebuild", started, finished, status, json.dumps(summary, ensure_ascii=False)))
+        audit.append_one(conn, "catalog-rebuild", "catalog", "", status, **summary, **(audit_details or {}))
 
 
 def remove_stale_rebuilds(home: Path) -> None:

@@ -50,6 +50,7 @@ _COMMANDS = {
     "sign-for": ("govarc.cli.inbox", "sign_for"),
     "return": ("govarc.cli.inbox", "return_"),
     "report": ("govarc.cli.report", "report"),
+    "audit": ("govarc.cli.audit", "audit"),
 }
 
 
@@ -71,6 +72,14 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
+            return self._invoke(ctx)
+        finally:  # `main` noted the audit chain's head; a command that appended events ends with a checkpoint
+            from govarc.cli.audit import checkpoint_after
+
+            checkpoint_after(ctx.find_object(Output), ctx.invoked_subcommand, ctx.meta.get(_AUDIT_HEAD))
+
+    def _invoke(self, ctx: click.Context) -> Any:
+        try:
             result = super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -90,6 +99,8 @@ class _Group(click.Group):
             ctx.exit(code)
         return result
 
+
+_AUDIT_HEAD = "govarc.audit_head"
 
 # Exit codes by name, for `--json` errors ({"error": {"code": "config", ...}, "exit_code": 6}).
 EXIT_INTERRUPTED = 130
@@ -137,5 +148,8 @@ def main(ctx: click.Context, json_: bool, verbose: bool, quiet: bool, home: str 
       govarc verify pkg
     """
     ctx.obj = Output(json=json_, verbose=verbose, quiet=quiet, home=home or os.getcwd(), tty=sys.stdout.isatty())
+    from govarc.cli.audit import head_before
+
+    ctx.meta[_AUDIT_HEAD] = head_before(ctx.obj, ctx.invoked_subcommand)
     # pypdf warns on stderr about harmless quirks of real PDFs; cron jobs must stay quiet when fine.
     logging.getLogger("pypdf").setLevel(logging.WARNING if verbose else logging.ERROR)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from govarc.catalog import records
+from govarc.audit.chain import NewEvent
+from govarc.catalog import audit, records
 from govarc.catalog.db import Catalog
 from govarc.domain import Agency, Retention
 from govarc.errors import InvalidInputError
@@ -74,6 +75,7 @@ def register_batch(catalog: Catalog, agency: Agency, batch: Sequence[Prepared], 
     """Register a batch in one transaction: duplicates skipped, versions linked, 件号 assigned."""
     outcomes = []
     real = RealPaths()
+    events: list[NewEvent] = []
     with catalog.write() as conn:
         for p in batch:
             key = p.content_key
@@ -105,6 +107,8 @@ def register_batch(catalog: Catalog, agency: Agency, batch: Sequence[Prepared], 
                 warnings=[x.as_dict() for x in findings], ingested_at=now, files=files,
             ))
             outcomes.append(Outcome(str(p.item.main), "registered", tuple(findings), code, rid))
+            events.append(NewEvent("ingest", code, agency.code, details={"record": rid, "version": version}))
+        audit.append(conn, events)
     return outcomes
 
 

@@ -65,7 +65,7 @@ def test_a_version_1_catalog_migrates_to_the_current_version(tmp_path):
     path = tmp_path / "catalog.sqlite"
     v1_catalog(path)
     with open_catalog(path) as cat:
-        assert cat.schema_version() == SCHEMA_VERSION == 7  # 3: package locations as keys, 4: transfer batches, 5: the archives side, 6: exchange messages, 7: exchange incoming
+        assert cat.schema_version() == SCHEMA_VERSION == 8  # 3: package locations as keys, 4: transfer batches, 5: the archives side, 6: exchange messages, 7: exchange incoming, 8: audit trail
         tables = {r[0] for r in cat.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"records", "record_files", "sequences", "runs", "meta"} <= tables
         assert cat.conn.execute("SELECT last_item FROM sequences").fetchall() == [(7,)]

@@ -1,0 +1,156 @@
+"""`govarc audit list|verify|checkpoint`, and the checkpoint written after each command that changed the catalog."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from govarc.cli.output import Output
+
+if TYPE_CHECKING:
+    from govarc.audit.verify import AuditReport
+
+# Commands that may append events; after them a checkpoint anchors the new head.
+CHANGING = frozenset({"init", "agency", "ingest", "nightly", "package", "pki", "sign", "catalog", "transfer", "accept",
+                      "send", "exchange", "inbox", "receive", "sign-for", "return", "audit"})
+
+
+@click.group("audit")
+def audit() -> None:
+    """The audit trail (审计日志): who did what, in a hash chain anchored by signed checkpoints.
+
+    \b
+    Example:
+      govarc audit list --agency SZF --action ingest --since 2026-01-01
+      govarc audit verify
+    """
+
+
+@audit.command("list")
+@click.option("--agency", help="Only events of this agency.")
+@click.option("--action", help="Only this action (ingest, package, sign, send, …; see specs/audit-log.md).")
+@click.option("--since", help="Only events at or after this date/time (UTC unless it has an offset).")
+@click.option("--until", help="Only events before this date/time.")
+@click.option("--object", "obj", help="Only events about this object (an archival code, batch or message id).")
+@click.option("--limit", type=click.IntRange(1), help="At most this many events.")
+@click.option("--json", "json_", is_flag=True, help="Print one JSON document.")
+@click.pass_obj
+def list_(out: Output, agency: str | None, action: str | None, since: str | None, until: str | None,
+          obj: str | None, limit: int | None, json_: bool) -> None:
+    """List audit events (序号 时间 操作人 机构 操作 对象 结果), oldest first.
+
+    \b
+    Example:
+      govarc audit list --object SZF-WS-2026-D30-BGS-0001 --json
+    """
+    from govarc.audit.trail import list_events
+    from govarc.workspace import Workspace
+
+    ws = Workspace.open(Path(out.home))
+    events = list_events(ws, agency=agency, action=action, since=since, until=until, obj=obj, limit=limit)
+    if out.json or json_:
+        out.emit_json({"events": [e.as_dict() for e in events]})
+        return
+    out.line("seq 序号\ttime 时间\tactor 操作人\tagency 机构\taction 操作\tobject 对象\toutcome 结果")
+    for e in events:
+        out.line(f"{e.seq}\t{e.at}\t{e.user}@{e.host}\t{e.agency or '-'}\t{e.action}\t{e.object}\t{e.outcome}")
+
+
+@audit.command("verify")
+@click.option("--json", "json_", is_flag=True, help="Print one JSON document.")
+@click.pass_obj
+def verify(out: Output, json_: bool) -> AuditReport:
+    """Check every event's hash, the chain and each checkpoint; exit 3 when tampering is found.
+
+    Each finding is one line naming the event (by sequence number) or checkpoint and what is wrong.
+
+    \b
+    Example:
+      govarc --home /srv/govarc audit verify --json
+    """
+    from govarc.audit.verify import verify_trail
+    from govarc.workspace import Workspace
+
+    report = verify_trail(Workspace.open(Path(out.home)))
+    if out.json or json_:
+        out.emit_json(report.as_dict())
+        return report
+    for f in report.findings:
+        click.echo(f"{f.level.value.upper()} {f.code} {f.path}: {f.message}")
+    verdict = "tampering found 发现篡改" if report.exit_code else "intact 完整"
+    out.line(f"{report.events} events 事件, head 末序号 {report.head}, {report.checkpoints} checkpoints 检查点: {verdict}")
+    return report
+
+
+@audit.command("checkpoint")
+@click.pass_obj
+def checkpoint(out: Output) -> None:
+    """Anchor the chain's head in a signed checkpoint now (asks for the key's passphrase if needed).
+
+    \b
+    Example:
+      GOVARC_KEY_PASSPHRASE=... govarc audit checkpoint
+    """
+    from govarc.audit.checkpoint import checkpoint_now
+    from govarc.cli.pki import CliPrompter
+    from govarc.workspace import Workspace
+
+    path, why = checkpoint_now(Workspace.open(Path(out.home)), CliPrompter())
+    out.line(f"checkpoint 检查点: {path or 'none needed'}" + (f" (unsigned: {why})" if path and why else ""))
+
+
+class _EnvPrompter:
+    """The passphrase for an automatic checkpoint: from $GOVARC_KEY_PASSPHRASE only, never a prompt."""
+
+    def passphrase(self, purpose: str, confirm: bool) -> bytes:
+        from govarc.cli.pki import PASSPHRASE_ENV
+        from govarc.errors import ConfigError
+
+        value = os.environ.get(PASSPHRASE_ENV)
+        if not value:
+            raise ConfigError(f"no passphrase for {purpose} (set {PASSPHRASE_ENV})")
+        return value.encode("utf-8")
+
+
+def _head(home: Path) -> int | None:
+    """The head's sequence number as the catalog file holds it (opened immutable: no side files), or None."""
+    path = home / "catalog.sqlite"
+    if not (home / "govarc.toml").is_file() or not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            row = conn.execute("SELECT MAX(seq) FROM audit_events").fetchone()
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError):
+        return None
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def head_before(out: Output | None, command: str | None) -> int | None:
+    if out is None or command not in CHANGING:
+        return None
+    return _head(Path(out.home))
+
+
+def checkpoint_after(out: Output | None, command: str | None, before: int | None) -> None:
+    """After a command that appended events, write a checkpoint (signed when the key's passphrase is in
+    the environment); a failure here is one warning line, never the command's failure."""
+    if out is None or command not in CHANGING:
+        return
+    home = Path(out.home)
+    after = _head(home)
+    if after is None or after == (before or 0):
+        return
+    try:
+        from govarc.audit.checkpoint import checkpoint_now
+        from govarc.workspace import Workspace
+
+        checkpoint_now(Workspace.open(home), _EnvPrompter())
+    except Exception as e:  # noqa: BLE001 - the command's changes are committed; say so and go on
+        click.echo(f"govarc: warning: no audit checkpoint written: {e}", err=True)
