@@ -51,6 +51,32 @@ _COMMANDS = {
 }
 
 
+# The one-line summary `govarc --help` shows for each command, so listing the commands loads none
+# of them (loading them all costs pypdf, cryptography, lxml, boto3… ~0.5 s). It is the first
+# sentence of the command's docstring; tests/cli/test_startup.py checks the two agree. A command
+# without one here is loaded to ask it.
+_SUMMARIES = {
+    "init": "Create a workspace in the home folder: govarc.toml, the catalog and the store.",
+    "agency": "Manage the agencies (立档单位) this installation serves.",
+    "status": "Records and packages per agency; `signed` counts the packages whose agency signature is on disk.",
+    "ingest": "Register documents from files or folders in the catalog, with archival codes.",
+    "nightly": "The nightly job: for every agency, ingest, package (and sign), transfer, import receipts.",
+    "package": "Build archival packages (BagIt bags, govarc profile v1).",
+    "verify": "Verify packages (folders or .zip files) and their signatures, and report every finding.",
+    "pki": "Keys and certificates: a local CA, agency certificates, imports, trust anchors and CRLs.",
+    "sign": "Sign PACKAGE: a detached CMS signature over its tag manifest, at signatures/<CODE>.p7s.",
+    "catalog": "Look after the catalog (catalog.sqlite).",
+    "transfer": "Transfer packages to the archives (移交) and import their signed receipts (接收回执).",
+    "accept": "Accept transfers (接收): check every complete batch, keep what passes, publish signed receipts.",
+    "send": "Send PACKAGE (an archival code of the sender, or a package path) to many agencies.",
+    "exchange": "Supervise the document exchange (电子监察): receipts, signed for, returned, overdue.",
+    "inbox": "List the messages waiting in each agency's exchange inbox (收文待收).",
+    "receive": "Receive the messages in each agency's inbox: verify, keep as 收文, hand over to the OA.",
+    "sign-for": "Sign for a received message (签收): publish a receipt signed by the agency.",
+    "return": "Return a received message to its sender (退回), with a reason, in a receipt signed by the agency.",
+}
+
+
 class _Group(click.Group):
     """The one boundary: a GovarcError becomes one line and its exit code; a traceback only with --verbose.
 
@@ -66,6 +92,22 @@ class _Group(click.Group):
             module, attr = _COMMANDS[cmd_name]
             self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's command list, from :data:`_SUMMARIES` for the commands not loaded yet."""
+        rows: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            cmd = self.commands.get(name)
+            if cmd is None and name in _SUMMARIES:
+                cmd = click.Command(name, help=_SUMMARIES[name])  # stands in for the help line only
+            else:
+                cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)  # as click does
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in rows])
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
