@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import importlib
 import json
-import logging
 import os
 import sys
-import traceback
 from typing import Any, NoReturn
 
 import click
@@ -131,6 +129,11 @@ class _Group(click.Group):
         return result
 
 
+# Commands that never load pypdf (tests/cli/test_startup.py checks verify's imports), and None:
+# `govarc --help`/`--version` alone.
+_NO_PDF = frozenset({None, "verify"})
+
+
 # Exit codes by name, for `--json` errors ({"error": {"code": "config", ...}, "exit_code": 6}).
 EXIT_INTERRUPTED = 130
 EXIT_NAMES = {
@@ -149,6 +152,8 @@ def _fail(ctx: click.Context, line: str, code: int, message: str, path: str | No
     """Print the one line on stderr (and with --json one JSON object on stdout), then exit ``code``."""
     out = ctx.find_object(Output)
     if out is not None and out.verbose:
+        import traceback
+
         traceback.print_exc()
     if out is not None and out.json:
         click.echo(json.dumps(error_json(message, code, path), ensure_ascii=False))
@@ -178,4 +183,8 @@ def main(ctx: click.Context, json_: bool, verbose: bool, quiet: bool, home: str 
     """
     ctx.obj = Output(json=json_, verbose=verbose, quiet=quiet, home=home or os.getcwd(), tty=sys.stdout.isatty())
     # pypdf warns on stderr about harmless quirks of real PDFs; cron jobs must stay quiet when fine.
-    logging.getLogger("pypdf").setLevel(logging.WARNING if verbose else logging.ERROR)
+    # Commands that never read a PDF skip it: importing logging is a tenth of verify's start-up.
+    if ctx.invoked_subcommand not in _NO_PDF:
+        import logging
+
+        logging.getLogger("pypdf").setLevel(logging.WARNING if verbose else logging.ERROR)

@@ -40,11 +40,13 @@ print(json.dumps({"code": code, "out": buf.getvalue(), "modules": sorted(sys.mod
 """
 
 # Heavy modules a listing of the commands never needs.
-HEAVY_FOR_HELP = ("pypdf", "cryptography", "asn1crypto", "lxml", "boto3", "botocore", "paramiko", "magic",
-                  "rich", "sqlite3", "govarc.catalog", "govarc.package", "govarc.sign", "govarc.transport")
+HEAVY_FOR_HELP = ("logging", "traceback", "pypdf", "cryptography", "asn1crypto", "lxml", "boto3", "botocore",
+                  "paramiko", "magic", "rich", "sqlite3", "govarc.catalog", "govarc.package", "govarc.sign",
+                  "govarc.transport")
 # Modules `govarc verify` of a package never needs (it does need cryptography for signatures).
-HEAVY_FOR_VERIFY = ("pypdf", "boto3", "botocore", "paramiko", "magic", "rich", "sqlite3", "govarc.catalog",
-                    "govarc.transport", "govarc.ingest", "govarc.formats", "govarc.archiving", "govarc.exchange")
+HEAVY_FOR_VERIFY = ("logging", "traceback", "difflib", "pypdf", "boto3", "botocore", "paramiko", "magic", "rich",
+                    "sqlite3", "govarc.catalog", "govarc.transport", "govarc.ingest", "govarc.formats",
+                    "govarc.archiving", "govarc.exchange")
 
 
 def probe(*args: str, cwd: Path | None = None) -> dict[str, object]:
@@ -90,4 +92,23 @@ def test_verify_loads_only_what_verifying_needs(build_sample: Callable[..., Path
     found = probe("--json", "verify", "--allow-unsigned", str(pkg), cwd=tmp_path)
     assert found["code"] == 0, found["out"]
     assert json.loads(str(found["out"]))["packages"][0]["valid"] is True
+    assert loaded(found["modules"], HEAVY_FOR_VERIFY) == []
+
+
+def test_verify_of_a_signed_package_in_its_workspace_loads_only_what_verifying_needs(
+    build_sample: Callable[..., Path], tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    home = tmp_path / "home"
+    env = {"GOVARC_KEY_PASSPHRASE": "startup-test-passphrase"}
+    pkg = build_sample("pkg")
+    for args in (["init"], ["agency", "add", "LZ0012", "--name", "机构LZ0012", "--fonds", "0012"], ["pki", "init-ca"],
+                 ["pki", "issue", "LZ0012"], ["sign", str(pkg), "--agency", "LZ0012"]):
+        done = CliRunner().invoke(main, ["--home", str(home), *args], env=env)
+        assert done.exit_code == 0, done.output
+    found = probe("--json", "verify", str(pkg), cwd=home)
+    assert found["code"] == 0, found["out"]
+    report = json.loads(str(found["out"]))["packages"][0]
+    assert report["valid"] is True and report["signers"][0]["agency_code"] == "LZ0012"
     assert loaded(found["modules"], HEAVY_FOR_VERIFY) == []
