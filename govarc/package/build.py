@@ -213,6 +213,10 @@ class _Durability:
     made the whole build slower on the busy 2-core machine (the kernel's write-back competes
     with the workers for the cores), so it is not done.
 
+    A build calls :meth:`sync` twice: for the payload, on a background thread while the workers
+    identify the copies (CPU work that would otherwise wait for the disk, or the disk for it),
+    then for the tag files written after. With syncfs the second call has little left to write.
+
     The trade-off of syncfs: it writes back every dirty page of that filesystem, other programs'
     too, so on a filesystem where something else is writing gigabytes the build waits for them
     as well. It reports write-back errors that happened after our descriptor was opened only on
