@@ -90,7 +90,7 @@ demo: venv
 test: venv
 	$(PY) -m pytest -n 2
 
-# Every table of the performance issue in one run (~10 min on a quiet 2-core machine): build,
+# Every table of the performance issue in one run (about 15 min on a quiet 2-core machine): build,
 # verify and start-up; fixity audits of many packages; the nightly job; transfer; exchange.
 bench: venv
 	$(PY) bench/package_bench.py --repeat 3
