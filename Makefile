@@ -99,8 +99,12 @@ demo: venv
 test: venv
 	$(PY) -m pytest -n 2
 
+# Every table of the performance issue in one run (about 15 min on a quiet 2-core machine): build,
+# verify and start-up; fixity audits of many packages; the nightly job; transfer; exchange.
 bench: venv
-	$(PY) bench/package_bench.py
+	$(PY) bench/package_bench.py --repeat 3
+	$(PY) bench/fixity_bench.py
+	$(PY) bench/nightly_bench.py --n 2000
 	$(PY) bench/transfer_bench.py --small 500 --large 6 --large-mb 50 --repeat 3
 	$(PY) bench/exchange_bench.py --recipients 130 --mb 10 --repeat 3
 	$(PY) bench/inventory_bench.py --records 1000000

@@ -1,13 +1,23 @@
 #!/usr/bin/env python3
-"""Time `govarc package build` and `govarc verify` against bagit.py, sha256sum and the hashing limit.
+"""Time `govarc package build`, `govarc verify` and the start-up of govarc against the tools they replace.
 
 Generates a deterministic corpus (many small files, a few large ones), warms the page cache by
-reading it once, then runs every tool as a subprocess and prints seconds, MB/s, files/s, the peak
-RSS of the tool's largest process and the ratio to the hashing limit (SHA-256 alone with hashlib,
-1 MiB blocks, on a thread pool of all cores). MB is 10^6 bytes.
+reading it once, then runs every tool as a subprocess, `--repeat` times, and prints three tables
+with min/median/max seconds:
+
+- **build**: `govarc package build` against `cp -a SRC DST && sync` (target <= 1.3x), with
+  `bagit.py` making a bag in place and the library without the final sync for diagnosis;
+- **verify**: `govarc verify` of the one large package against the hashing limit (SHA-256 alone
+  with hashlib, 1 MiB blocks, a thread per core, process start included; target <= 1.3x),
+  `sha256sum` and `bagit.py --validate --processes 2` (target: govarc at least 1.5x faster);
+- **start-up**: `govarc --help` and `govarc verify` of a one-file package, signed, in its
+  workspace (target <= 0.15 s each) against `python -c pass` and `openssl cms -verify` of the
+  same signature.
+
+MB is 10^6 bytes; the ratio columns use medians.
 
     .venv/bin/python bench/package_bench.py                 # defaults: 6000 x 4-200 KB + 2 x 32 MB
-    .venv/bin/python bench/package_bench.py --repeat 3      # median of three runs per tool
+    .venv/bin/python bench/package_bench.py --repeat 3      # min/median/max of three runs per tool
     .venv/bin/python bench/package_bench.py --small 500 --large 1 --large-mb 8 --zip --sm3 --json
 """
 
@@ -26,6 +36,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from collections.abc import Callable
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -54,12 +65,15 @@ assert n == len(paths)
 
 @dataclass
 class Row:
+    table: str  # build, verify or start-up
     tool: str
-    seconds: float
+    seconds: float  # the median
+    min_s: float
+    max_s: float
     mb_per_s: float
     files_per_s: float
     peak_rss_mb: float
-    ratio: float | None = None
+    ratio: float | None = None  # to the table's reference (cp -a + sync, the hashing limit, python -c pass)
     runs: tuple[float, ...] = ()
 
 
@@ -73,7 +87,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=HERE / "out", help="work folder (default bench/out)")
     p.add_argument("--sm3", action="store_true", help="also time a build with SM3 manifests")
     p.add_argument("--zip", action="store_true", help="also time a zip build and its verify")
-    p.add_argument("--repeat", type=int, default=1, help="runs per tool; the table shows the median")
+    p.add_argument("--repeat", type=int, default=3, help="runs per tool (default 3): min, median and max")
+    p.add_argument("--startup-repeat", type=int, default=20, help="runs per start-up command (default 20)")
     p.add_argument("--keep", action="store_true", help="keep the corpus (reused by the next run) and the outputs")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     p.add_argument("--seed", type=int, default=46, help="corpus seed (default 46)")
@@ -238,6 +253,42 @@ def remove(path: Path) -> None:
         path.unlink()
 
 
+PASSPHRASE = "bench-only-passphrase"
+
+
+def startup_fixture(govarc: str, out: Path, meta: Path) -> tuple[Path, Path, Path]:
+    """A workspace with agency BGS and its key from a local CA, and a one-file package BGS signed.
+
+    Returns (workspace, signed package, unsigned package).
+    """
+    ws, doc, signed, unsigned = (out / n for n in ("startup-ws", "startup-doc", "startup-pkg", "startup-pkg-unsigned"))
+    for p in (ws, doc, signed, unsigned):
+        remove(p)
+    doc.mkdir()
+    (doc / "正文.pdf").write_bytes(b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+    env = {**os.environ, "GOVARC_KEY_PASSPHRASE": PASSPHRASE}
+    for cmd in (["init"], ["agency", "add", "BGS", "--name", "某市人民政府办公室", "--fonds", "0012"],
+                ["pki", "init-ca"], ["pki", "issue", "BGS"]):
+        subprocess.run([govarc, "--home", str(ws), *cmd], check=True, capture_output=True, env=env)
+    for pkg in (signed, unsigned):
+        subprocess.run([govarc, "package", "build", str(doc), "--metadata", str(meta), "--out", str(pkg)],
+                       check=True, capture_output=True)
+    subprocess.run([govarc, "--home", str(ws), "sign", str(signed), "--agency", "BGS"], check=True, capture_output=True, env=env)
+    return ws, signed, unsigned
+
+
+def time_quick(cmd: list[str], cwd: Path | None, runs: int) -> list[float]:
+    """Wall seconds of ``runs`` runs of a short command (output discarded; a failure stops the bench)."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        times.append(time.perf_counter() - t0)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.decode(errors='replace')[-2000:]}")
+    return times
+
+
 def main() -> int:
     args = parse_args()
     args.out = args.out.resolve()
@@ -245,6 +296,7 @@ def main() -> int:
     global OUT_TMP
     OUT_TMP = args.out
     govarc, bagit = tool("govarc"), tool("bagit.py")
+    openssl = shutil.which("openssl")
     say = (lambda *a: print(*a, file=sys.stderr)) if not args.json else (lambda *a: None)
 
     say("generating corpus…")
@@ -255,18 +307,22 @@ def main() -> int:
     nul_list = "\0".join(rel).encode()
     meta = metadata_file(args.out)
     pkg, pkg_zip, pkg_sm3, bag = (args.out / n for n in ("pkg", "pkg.zip", "pkg-sm3", "bagit-copy"))
+    cp_copy = args.out / "cp-copy"
+    pkg_nosync = args.out / "pkg-nosync"
 
-    def build(target: Path, *extra: str):
+    def fresh(target: Path) -> Callable[[], None]:
         def prepare() -> None:
             remove(target)
-        return prepare, [govarc, "package", "build", str(corpus), "--metadata", str(meta), "--out", str(target), *extra]
+            os.sync()  # nothing of the previous run left to write back during this one
+        return prepare
+
+    def build(target: Path, *extra: str) -> tuple[Callable[[], None], list[str]]:
+        return fresh(target), [govarc, "package", "build", str(corpus), "--metadata", str(meta), "--out", str(target), *extra]
 
     def bagit_copy() -> None:
         remove(bag)
         shutil.copytree(corpus, bag)  # bagit bags in place: time only the make, never the copy
-
-    cp_copy = args.out / "cp-copy"
-    pkg_nosync = args.out / "pkg-nosync"
+        os.sync()
 
     def no_sync_build() -> list[str]:
         # The library with durable=False: what the fsync/syncfs before the rename costs.
@@ -276,55 +332,91 @@ def main() -> int:
         return [sys.executable, "-c", code, str(corpus), str(meta), str(pkg_nosync)]
 
     half = max(1, (len(files) + 7) // 8)  # 8 batches so two sha256sum processes stay balanced
-    plan: list[tuple[str, object, list[str], bytes | None, Path | None]] = [
-        ("hashing limit (hashlib, %d threads)" % (os.cpu_count() or 1), None,
-         [sys.executable, "-c", HASH_LIMIT], nul_list, corpus),
-        ("sha256sum (1 process)", None, ["xargs", "-0", "-s", "1900000", "sha256sum", "--"], nul_list, corpus),
-        ("sha256sum (xargs -P2)", None, ["xargs", "-0", "-P2", "-n", str(half), "sha256sum", "--"], nul_list, corpus),
-        ("govarc package build", *build(pkg), None, None),
-        ("  same, library, no fsync", lambda: remove(pkg_nosync), no_sync_build(), None, None),
-        ("  cp -r (copy floor, no hashing)", lambda: remove(cp_copy), ["cp", "-r", str(corpus), str(cp_copy)], None, None),
-        ("govarc verify", None, [govarc, "verify", "--allow-unsigned", str(pkg)], None, None),
-        ("bagit.py make (--processes 2)", bagit_copy, [bagit, "--processes", "2", "--sha256", "--quiet", str(bag)], None, None),
-        ("bagit.py validate (--processes 2)", None, [bagit, "--validate", "--processes", "2", "--quiet", str(bag)], None, None),
+    limit_name = "hashing limit (hashlib, %d threads)" % (os.cpu_count() or 1)
+    cp_name = "cp -a SRC DST && sync"
+    # (table, name, prepare, command, stdin, cwd)
+    plan: list[tuple[str, str, Callable[[], None] | None, list[str], bytes | None, Path | None]] = [
+        ("build", cp_name, fresh(cp_copy), ["sh", "-c", 'cp -a "$1" "$2" && sync', "sh", str(corpus), str(cp_copy)], None, None),
+        ("build", "govarc package build", *build(pkg), None, None),
+        ("build", "  same, library, no fsync", fresh(pkg_nosync), no_sync_build(), None, None),
+        ("build", "bagit.py make in place (--processes 2)", bagit_copy,
+         [bagit, "--processes", "2", "--sha256", "--quiet", str(bag)], None, None),
+        ("verify", limit_name, None, [sys.executable, "-c", HASH_LIMIT], nul_list, corpus),
+        ("verify", "govarc verify", None, [govarc, "verify", "--allow-unsigned", str(pkg)], None, None),
+        ("verify", "sha256sum (1 process)", None, ["xargs", "-0", "-s", "1900000", "sha256sum", "--"], nul_list, corpus),
+        ("verify", "sha256sum (xargs -P2)", None, ["xargs", "-0", "-P2", "-n", str(half), "sha256sum", "--"], nul_list, corpus),
+        ("verify", "bagit.py --validate --processes 2", None, [bagit, "--validate", "--processes", "2", "--quiet", str(bag)], None, None),
     ]
     if args.sm3:
-        plan.append(("govarc package build --sm3", *build(pkg_sm3, "--sm3"), None, None))
-        plan.append(("govarc verify (sha256+sm3)", None, [govarc, "verify", "--allow-unsigned", str(pkg_sm3)], None, None))
+        plan.append(("build", "govarc package build --sm3", *build(pkg_sm3, "--sm3"), None, None))
+        plan.append(("verify", "govarc verify (sha256+sm3)", None, [govarc, "verify", "--allow-unsigned", str(pkg_sm3)], None, None))
     if args.zip:
-        plan.append(("govarc package build --zip", *build(pkg_zip, "--zip"), None, None))
-        plan.append(("govarc verify (zip)", None, [govarc, "verify", "--allow-unsigned", str(pkg_zip)], None, None))
+        plan.append(("build", "govarc package build --zip", *build(pkg_zip, "--zip"), None, None))
+        plan.append(("verify", "govarc verify (zip)", None, [govarc, "verify", "--allow-unsigned", str(pkg_zip)], None, None))
 
-    times: dict[str, list[float]] = {name: [] for name, *_ in plan}
-    rss: dict[str, float] = {name: 0.0 for name, *_ in plan}
+    times: dict[str, list[float]] = {name: [] for _, name, *_ in plan}
+    rss: dict[str, float] = {name: 0.0 for _, name, *_ in plan}
     for rep in range(args.repeat):
-        for name, prepare, cmd, stdin, cwd in plan:
-            if callable(prepare):
+        for _, name, prepare, cmd, stdin, cwd in plan:
+            if prepare is not None:
                 prepare()
             say(f"[{rep + 1}/{args.repeat}] {name}")
             seconds, peak = run(cmd, stdin, cwd)
             times[name].append(seconds)
             rss[name] = max(rss[name], peak)
 
+    say("start-up: a one-file package, signed, in its workspace")
+    ws, small, small_unsigned = startup_fixture(govarc, args.out, meta)
+    startup: list[tuple[str, list[str], Path | None]] = [
+        ("python -c pass", [sys.executable, "-c", "pass"], None),
+        ("govarc --help", [govarc, "--help"], None),
+        ("govarc verify PKG (signed, in its workspace)", [govarc, "verify", str(small)], ws),
+        ("govarc verify --allow-unsigned PKG", [govarc, "verify", "--allow-unsigned", str(small_unsigned)], None),
+    ]
+    if openssl:
+        startup.append(("openssl cms -verify (the same signature)", [
+            openssl, "cms", "-verify", "-binary", "-inform", "DER", "-in", str(small / "signatures" / "BGS.p7s"),
+            "-content", str(small / "tagmanifest-sha256.txt"), "-CAfile", str(ws / "trust" / "local-ca.pem"),
+            "-purpose", "any", "-out", os.devnull], None))
+    startup_times: dict[str, list[float]] = {name: [] for name, *_ in startup}
+    for rep in range(args.startup_repeat):  # interleaved, so a burst of load hits every command alike
+        for name, cmd, cwd in startup:
+            startup_times[name] += time_quick(cmd, cwd, 1)
+
     facts = machine_facts()
     facts["create_ms"] = round(create_cost(args.out), 3)
+    references = {"build": statistics.median(times[cp_name]), "verify": statistics.median(times[limit_name])}
     rows = []
-    limit = statistics.median(times[plan[0][0]])
-    for name, *_ in plan:
-        s = statistics.median(times[name])
-        rows.append(Row(name, s, total / 1e6 / s, len(files) / s, rss[name], s / limit, tuple(times[name])))
+    for table, name, *_ in plan:
+        runs = times[name]
+        s = statistics.median(runs)
+        rows.append(Row(table, name, s, min(runs), max(runs), total / 1e6 / s, len(files) / s, rss[name],
+                        s / references[table], tuple(runs)))
+    pass_s = statistics.median(startup_times["python -c pass"])
+    for name, *_ in startup:
+        runs = startup_times[name]
+        s = statistics.median(runs)
+        rows.append(Row("start-up", name, s, min(runs), max(runs), 0.0, 0.0, 0.0, s / pass_s, tuple(runs)))
 
-    targets = {
-        "govarc verify": 1.25,
-        "govarc package build": 1.8,
-    }
-    verdicts = {t: (next(r.ratio for r in rows if r.tool == t) or 0) <= limit_ratio for t, limit_ratio in targets.items()}
+    med = {r.tool: r.seconds for r in rows}
+    bagit_validate = med["bagit.py --validate --processes 2"]
+    targets = [
+        ("build", f"govarc package build <= 1.3x `{cp_name}`", med["govarc package build"] / med[cp_name], 1.3, "<="),
+        ("verify", "govarc verify <= 1.3x the hashing limit", med["govarc verify"] / med[limit_name], 1.3, "<="),
+        ("verify", "govarc verify >= 1.5x faster than bagit.py --validate", bagit_validate / med["govarc verify"], 1.5, ">="),
+        ("start-up", "govarc --help <= 0.15 s", med["govarc --help"], 0.15, "<="),
+        ("start-up", "govarc verify PKG <= 0.15 s", med["govarc verify PKG (signed, in its workspace)"], 0.15, "<="),
+    ]
+    verdicts = [(table, text, value, bound, value <= bound if op == "<=" else value >= bound)
+                for table, text, value, bound, op in targets]
     corpus_facts = {"files": len(files), "bytes": total, "small": args.small, "small_kb": [args.small_min_kb, args.small_max_kb],
-                    "large": args.large, "large_mb": args.large_mb, "repeat": args.repeat, "cache": "warm"}
+                    "large": args.large, "large_mb": args.large_mb, "repeat": args.repeat,
+                    "startup_repeat": args.startup_repeat, "cache": "warm"}
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     if args.json:
         print(json.dumps({"machine": facts, "corpus": corpus_facts, "rows": [asdict(r) for r in rows],
-                          "targets": {t: {"max_ratio": targets[t], "met": verdicts[t]} for t in targets}},
+                          "targets": [{"table": t, "target": x, "value": round(v, 3), "bound": b, "met": m}
+                                      for t, x, v, b, m in verdicts]},
                          ensure_ascii=False, indent=2))
     else:
         print(f"machine: {facts['cpu']}, {facts['cores']} cores, sha_ni {'yes' if facts['sha_ni'] else 'no'}, "
@@ -332,17 +424,32 @@ def main() -> int:
               f"creating an empty file in --out takes {facts['create_ms']:.2f} ms")
         print(f"corpus: {len(files)} files ({args.small} x {args.small_min_kb}-{args.small_max_kb} KB + "
               f"{args.large} x {args.large_mb} MB), {total / 1e6:.1f} MB; page cache warm (read once before timing); "
-              f"median of {args.repeat} run(s); MB = 10^6 bytes; RSS = largest process"
-              + ("" if GNU_TIME else " (incl. this script's size: no GNU time)"))
-        header = f"{'tool':<36} {'seconds':>8} {'MB/s':>8} {'files/s':>8} {'peak RSS MB':>11} {'x limit':>8}"
-        print(header)
-        print("-" * len(header))
-        for r in rows:
-            print(f"{r.tool:<36} {r.seconds:>8.2f} {r.mb_per_s:>8.0f} {r.files_per_s:>8.0f} {r.peak_rss_mb:>11.1f} {r.ratio:>8.2f}")
-        for t, v in verdicts.items():
-            print(f"target: {t} <= {targets[t]}x the hashing limit: {'met' if v else 'NOT met'}")
+              f"{args.repeat} run(s) per tool, {args.startup_repeat} per start-up command; MB = 10^6 bytes; "
+              "RSS = largest process" + ("" if GNU_TIME else " (incl. this script's size: no GNU time)"))
+        titles = {"build": ("build 打包", f"x {cp_name.split(' SRC')[0]}+sync"), "verify": ("verify 校验", "x limit"),
+                  "start-up": ("start-up 启动", "x python")}
+        for table in ("build", "verify", "start-up"):
+            title, ratio_head = titles[table]
+            header = (f"{title:<44} {'min s':>7} {'median':>7} {'max s':>7} {'MB/s':>6} {'files/s':>7} "
+                      f"{'RSS MB':>6} {ratio_head:>10}")
+            print()
+            print(header)
+            print("-" * len(header))
+            for r in rows:
+                if r.table != table:
+                    continue
+                if table == "start-up":
+                    print(f"{r.tool:<44} {r.min_s:>7.3f} {r.seconds:>7.3f} {r.max_s:>7.3f} {'':>6} {'':>7} {'':>6} {r.ratio:>10.2f}")
+                else:
+                    print(f"{r.tool:<44} {r.min_s:>7.2f} {r.seconds:>7.2f} {r.max_s:>7.2f} {r.mb_per_s:>6.0f} "
+                          f"{r.files_per_s:>7.0f} {r.peak_rss_mb:>6.1f} {r.ratio:>10.2f}")
+            for t, text, value, bound, met in verdicts:
+                if t == table:
+                    shown = f"{value:.3f} s" if table == "start-up" else f"{value:.2f}x"
+                    print(f"target 目标: {text}: {shown}, {'met 达标' if met else 'NOT met 未达标'}")
     if not args.keep:
-        for p in (pkg, pkg_zip, pkg_sm3, bag, cp_copy, pkg_nosync, corpus, args.out / "corpus.json", meta, args.out / "rss.txt"):
+        for p in (pkg, pkg_zip, pkg_sm3, bag, cp_copy, pkg_nosync, corpus, args.out / "corpus.json", meta, args.out / "rss.txt",
+                  ws, small, small_unsigned, args.out / "startup-doc"):
             remove(p)
     return 0
 

@@ -292,10 +292,10 @@ _OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 
 def _unknown(keys: Any, known: tuple[str, ...] | list[str], table: str, where: str, noun: str = "key") -> None:
     """Refuse a key that is not in ``known``, suggesting the nearest known one."""
-    import difflib
-
     for key in keys:
         if key not in known:
+            import difflib
+
             near = difflib.get_close_matches(str(key), list(known), n=1)
             hint = f" (did you mean `{near[0]}`?)" if near else f"; known: {', '.join(known)}"
             raise ConfigError(f"unknown {noun} `{key}` in {table}{hint}", where)

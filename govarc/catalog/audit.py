@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from govarc.audit.chain import Actor, Event, NewEvent, canonical, current_actor, event_hash, genesis, utc_now
@@ -22,6 +23,24 @@ TABLE_SQL = """CREATE TABLE IF NOT EXISTS audit_events (
     details TEXT NOT NULL,
     prev TEXT NOT NULL, hash TEXT NOT NULL
 )"""
+
+
+def file_head(path: Path) -> int | None:
+    """The head's sequence number as the catalog file at ``path`` holds it (opened immutable: no
+    side files, nothing locked), 0 for no event, None when there is no readable catalog there."""
+    if not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            row = conn.execute("SELECT MAX(seq) FROM audit_events").fetchone()
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError):
+        return None
+    return int(row[0]) if row and row[0] is not None else 0
+
+
 _COLUMNS = "seq, at, user, host, agency, action, object, outcome, details, prev, hash"
 MAX_DETAILS = 16 * 1024  # characters of canonical JSON per event; longer values are cut (marked)
 

@@ -221,8 +221,10 @@ MIGRATIONS: list[Sequence[Step]] = [
             PRIMARY KEY (message_id, recipient, envelope_sha256)
         )""",
     ],
-    [  # 8: the audit trail, a hash chain of events (see govarc.catalog.audit and specs/audit-log.md)
+    [  # 8: the audit trail, a hash chain of events (see govarc.catalog.audit and specs/audit-log.md);
+        # messages by record, for a record's inventory state (govarc.catalog.summary)
         _audit_table,
+        "CREATE INDEX IF NOT EXISTS messages_record ON messages(record_id)",
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import importlib
 import json
-import logging
 import os
 import sys
-import traceback
 from typing import Any, NoReturn
 
 import click
@@ -54,6 +52,35 @@ _COMMANDS = {
 }
 
 
+# The one-line summary `govarc --help` shows for each command, so listing the commands loads none
+# of them (loading them all costs pypdf, cryptography, lxml, boto3… ~0.5 s). It is the first
+# sentence of the command's docstring; tests/cli/test_startup.py checks the two agree. A command
+# without one here is loaded to ask it.
+_SUMMARIES = {
+    "init": "Create a workspace in the home folder: govarc.toml, the catalog and the store.",
+    "agency": "Manage the agencies (立档单位) this installation serves.",
+    "status": "Records, packages and where they are, per agency.",
+    "ingest": "Register documents from files or folders in the catalog, with archival codes.",
+    "nightly": "The nightly job: for every agency, ingest, package (and sign), transfer, import receipts.",
+    "package": "Build archival packages (BagIt bags, govarc profile v1).",
+    "verify": "Verify packages (folders or .zip files) and their signatures, and report every finding.",
+    "pki": "Keys and certificates: a local CA, agency certificates, imports, trust anchors and CRLs.",
+    "sign": "Sign PACKAGE: a detached CMS signature over its tag manifest, at signatures/<CODE>.p7s.",
+    "catalog": "Look after the catalog (catalog.sqlite).",
+    "transfer": "Transfer packages to the archives (移交) and import their signed receipts (接收回执).",
+    "accept": "Accept transfers (接收): check every complete batch, keep what passes, publish signed receipts.",
+    "send": "Send PACKAGE (an archival code of the sender, or a package path) to many agencies.",
+    "exchange": "Supervise the document exchange (电子监察): receipts, signed for, returned, overdue.",
+    "inbox": "List the messages waiting in each agency's exchange inbox (收文待收).",
+    "receive": "Receive the messages in each agency's inbox: verify, keep as 收文, hand over to the OA.",
+    "sign-for": "Sign for a received message (签收): publish a receipt signed by the agency.",
+    "return": "Return a received message to its sender (退回), with a reason, in a receipt signed by the agency.",
+    "inventory": "Write an inventory (档案目录) of the catalog's records: one row per record with Chinese and English headers, then totals per agency and year (件数, files, 数据量 in GB) and a grand total.",
+    "report": "Write a static HTML report: records archived per agency per month, records by state, exchange answers, transfer batches, warnings by code; a chart and a table each.",
+    "audit": "The audit trail (审计日志): who did what, in a hash chain anchored by signed checkpoints.",
+}
+
+
 class _Group(click.Group):
     """The one boundary: a GovarcError becomes one line and its exit code; a traceback only with --verbose.
 
@@ -69,6 +96,22 @@ class _Group(click.Group):
             module, attr = _COMMANDS[cmd_name]
             self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's command list, from :data:`_SUMMARIES` for the commands not loaded yet."""
+        rows: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            cmd = self.commands.get(name)
+            if cmd is None and name in _SUMMARIES:
+                cmd = click.Command(name, help=_SUMMARIES[name])  # stands in for the help line only
+            else:
+                cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)  # as click does
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in rows])
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -101,6 +144,10 @@ class _Group(click.Group):
 
 
 _AUDIT_HEAD = "govarc.audit_head"
+# Commands that never load pypdf (tests/cli/test_startup.py checks verify's imports), and None:
+# `govarc --help`/`--version` alone.
+_NO_PDF = frozenset({None, "verify"})
+
 
 # Exit codes by name, for `--json` errors ({"error": {"code": "config", ...}, "exit_code": 6}).
 EXIT_INTERRUPTED = 130
@@ -120,6 +167,8 @@ def _fail(ctx: click.Context, line: str, code: int, message: str, path: str | No
     """Print the one line on stderr (and with --json one JSON object on stdout), then exit ``code``."""
     out = ctx.find_object(Output)
     if out is not None and out.verbose:
+        import traceback
+
         traceback.print_exc()
     if out is not None and out.json:
         click.echo(json.dumps(error_json(message, code, path), ensure_ascii=False))
@@ -152,4 +201,8 @@ def main(ctx: click.Context, json_: bool, verbose: bool, quiet: bool, home: str 
 
     ctx.meta[_AUDIT_HEAD] = head_before(ctx.obj, ctx.invoked_subcommand)
     # pypdf warns on stderr about harmless quirks of real PDFs; cron jobs must stay quiet when fine.
-    logging.getLogger("pypdf").setLevel(logging.WARNING if verbose else logging.ERROR)
+    # Commands that never read a PDF skip it: importing logging is a tenth of verify's start-up.
+    if ctx.invoked_subcommand not in _NO_PDF:
+        import logging
+
+        logging.getLogger("pypdf").setLevel(logging.WARNING if verbose else logging.ERROR)

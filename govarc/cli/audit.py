@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -117,19 +116,12 @@ class _EnvPrompter:
 
 
 def _head(home: Path) -> int | None:
-    """The head's sequence number as the catalog file holds it (opened immutable: no side files), or None."""
-    path = home / "catalog.sqlite"
-    if not (home / "govarc.toml").is_file() or not path.is_file():
+    """The head's sequence number as the catalog file holds it, or None (see :func:`file_head`)."""
+    if not (home / "govarc.toml").is_file():
         return None
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
-        try:
-            row = conn.execute("SELECT MAX(seq) FROM audit_events").fetchone()
-        finally:
-            conn.close()
-    except (sqlite3.Error, OSError):
-        return None
-    return int(row[0]) if row and row[0] is not None else 0
+    from govarc.catalog.audit import file_head
+
+    return file_head(home / "catalog.sqlite")
 
 
 def head_before(out: Output | None, command: str | None) -> int | None:

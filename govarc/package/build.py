@@ -13,8 +13,9 @@ import re
 import secrets
 import shutil
 import stat
+import threading
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -212,6 +213,10 @@ class _Durability:
     made the whole build slower on the busy 2-core machine (the kernel's write-back competes
     with the workers for the cores), so it is not done.
 
+    A build calls :meth:`sync` twice: for the payload, on a background thread while the workers
+    identify the copies (CPU work that would otherwise wait for the disk, or the disk for it),
+    then for the tag files written after. With syncfs the second call has little left to write.
+
     The trade-off of syncfs: it writes back every dirty page of that filesystem, other programs'
     too, so on a filesystem where something else is writing gigabytes the build waits for them
     as well. It reports write-back errors that happened after our descriptor was opened only on
@@ -334,6 +339,7 @@ def build_package(
     durable: bool = True,
     signer: Signer | None = None,
     clean_stale: bool = True,
+    known_formats: Mapping[str, tuple[str, FormatInfo]] | None = None,
 ) -> PackageInfo:
     """Build the package of ``record`` from ``source`` at ``out`` (a folder, or a .zip if ``zip``).
 
@@ -344,6 +350,8 @@ def build_package(
     ``clean_stale`` first removes this package's temporaries left by a dead process; a caller that
     builds many packages into one folder cleans it once with :func:`remove_stale_temps` instead
     (listing a folder of thousands of packages per build would make a run quadratic).
+    ``known_formats`` maps a name below data/ to ``(sha256, FormatInfo)`` as ingest identified it
+    (the catalog): a file whose copy has that SHA-256 is not identified again (folder packages).
     """
     from govarc.formats import HEAD_SIZE  # imported here: pulls in libmagic, which only a build needs
 
@@ -372,7 +380,8 @@ def build_package(
             os.unlink(tmp)
             built = _Built(built.record, built.tagmanifest, out.stat().st_size)
         else:
-            built = _build_dir(files, record, roles, tmp, algorithms, progress, workers, bagging_date, durable, signer)
+            built = _build_dir(files, record, roles, tmp, algorithms, progress, workers, bagging_date, durable, signer,
+                               known_formats)
             os.rename(tmp, out)
         if durable:
             fsync_path(out.parent)
@@ -405,7 +414,16 @@ def _write_file(path: Path, data: bytes) -> None:
 def _build_dir(
     files: Sequence[SourceFile], record: Record, roles: dict[str, str], tmp: Path, algorithms: Sequence[Algorithm],
     progress: Progress | None, workers: int | None, bagging_date: dt.date, durable: bool, signer: Signer | None,
+    known_formats: Mapping[str, tuple[str, FormatInfo]] | None,
 ) -> _Built:
+    """Copy and hash, then identify while the payload is written back, then the tag files.
+
+    Identification (libmagic) is CPU work on the 8 KiB head of each copy, and writing the payload
+    back to the disk is the disk's work: done one after the other they add up, so the payload is
+    made durable on a background thread while the workers identify the copies (read back from the
+    page cache). The tag files, written last, are made durable in a second, small step; the
+    package is renamed only after both.
+    """
     from govarc.formats import HEAD_SIZE
 
     tmp.mkdir()
@@ -424,22 +442,39 @@ def _build_dir(
         os.mkdir(path)
         dirs.append(path)
     sync = _Durability(tmp, durable)
+    background: _Background | None = None
     try:
 
-        def copy(f: SourceFile) -> tuple[Digests, FormatInfo]:
-            # Identify in the worker too: libmagic runs outside the GIL (ctypes), so both cores
-            # share it, and only the FormatInfo, not the 8 KiB head, outlives the worker.
-            copied = os.path.join(data, f.name)
+        def copy(f: SourceFile) -> Digests:
             try:
-                d = copy_file(f.path, copied, algorithms, HEAD_SIZE, progress)
-                fmt = identify(copied, d.head)  # the package's own copy: nothing can swap it
+                return copy_file(f.path, os.path.join(data, f.name), algorithms, 0, progress)
             except OSError as e:
                 raise InvalidInputError(f"cannot copy: {e.strerror}", str(f.path)) from None
-            return Digests(d.size, d.hexdigests), fmt
 
-        results = list(parallel_map(copy, files, workers))
-        digests = [d for d, _ in results]
-        record, tags, tagmanifests = _tag_files(record, files, digests, [f for _, f in results], algorithms, roles, bagging_date)
+        digests = list(parallel_map(copy, files, workers))
+        copies = [os.path.join(data, f.name) for f in files]
+        if durable:
+            payload_dirs = sorted(dirs, key=len, reverse=True)
+            background = _Background(lambda: sync.sync(copies, payload_dirs))
+
+        def identify_copy(i: int) -> FormatInfo:
+            # The package's own copy, not the source: nothing can swap it between hashing and here.
+            f = files[i]
+            known = known_formats.get(f.name) if known_formats else None
+            if known is not None and known[0] == digests[i].hexdigests[Algorithm.SHA256]:
+                return known[1]  # identified from these very bytes before (the catalog's answer)
+            try:
+                with open(copies[i], "rb", buffering=0) as fh:
+                    head = fh.read(HEAD_SIZE)
+                return identify(copies[i], head)
+            except OSError as e:
+                raise InvalidInputError(f"cannot read the copy: {e.strerror}", str(f.path)) from None
+
+        formats = list(parallel_map(identify_copy, range(len(files)), workers))
+        if background is not None:
+            background.join()  # raises what making the payload durable raised
+            background = None
+        record, tags, tagmanifests = _tag_files(record, files, digests, formats, algorithms, roles, bagging_date)
         written = {**tags, **tagmanifests}
         for name, content in written.items():
             _write_file(tmp / name, content)
@@ -449,15 +484,35 @@ def _build_dir(
                 written[f"{layout.SIGNATURES_DIR}/{name}"] = der
                 _write_file(tmp / layout.SIGNATURES_DIR / name, der)
         if durable:
-            tag_dirs = {os.path.join(root, n).rpartition("/")[0] for n in written} | {os.path.join(root, layout.SIGNATURES_DIR)}
-            sync.sync(
-                [os.path.join(data, f.name) for f in files] + [os.path.join(root, n) for n in written],
-                sorted(set(dirs) | tag_dirs, key=len, reverse=True),
-            )
+            tag_dirs = {os.path.join(root, n).rpartition("/")[0] for n in written} | {root, os.path.join(root, layout.SIGNATURES_DIR)}
+            sync.sync([os.path.join(root, n) for n in written], sorted(tag_dirs, key=len, reverse=True))
     finally:
+        if background is not None:
+            background.join(reraise=False)  # never remove the folder under a running sync
         sync.close()
     size = sum(d.size for d in digests) + sum(len(c) for c in written.values())
     return _Built(record, tagmanifests[layout.REQUIRED_TAGMANIFEST], size)
+
+
+class _Background:
+    """Runs ``work`` on a thread; :meth:`join` waits for it and raises what it raised."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                work()
+            except BaseException as e:  # re-raised by join, in the caller's thread
+                self._error = e
+
+        self._thread = threading.Thread(target=run, name="govarc-sync", daemon=True)
+        self._thread.start()
+
+    def join(self, reraise: bool = True) -> None:
+        self._thread.join()
+        if reraise and self._error is not None:
+            raise self._error
 
 
 def _build_zip(

@@ -1,0 +1,114 @@
+"""`govarc --help` and `govarc verify` start without loading what they do not use.
+
+No timing here (bench/package_bench.py measures it): these tests pin which modules a fresh
+interpreter has loaded after each command, which is what the start-up time follows.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import pytest
+
+from govarc.cli import _COMMANDS, _SUMMARIES, main
+
+# Run `govarc ARGS` in a fresh interpreter, then report the exit code, stdout and loaded modules.
+PROBE = r"""
+import io, json, sys
+from contextlib import redirect_stdout
+import click
+from govarc.cli import main
+args = sys.argv[1:]
+if args[:1] == ["--load-every-command"]:  # as if each command were asked for its own help line
+    args = args[1:]
+    ctx = click.Context(main)
+    for name in main.list_commands(ctx):
+        main.get_command(ctx, name)
+buf = io.StringIO()
+try:
+    with redirect_stdout(buf):
+        main(args, prog_name="govarc", standalone_mode=True)
+    code = 0
+except SystemExit as e:
+    code = e.code or 0
+print(json.dumps({"code": code, "out": buf.getvalue(), "modules": sorted(sys.modules)}))
+"""
+
+# Heavy modules a listing of the commands never needs.
+HEAVY_FOR_HELP = ("logging", "traceback", "pypdf", "cryptography", "asn1crypto", "lxml", "boto3", "botocore",
+                  "paramiko", "magic", "rich", "sqlite3", "govarc.catalog", "govarc.package", "govarc.sign",
+                  "govarc.transport")
+# Modules `govarc verify` of a package never needs (it does need cryptography for signatures).
+HEAVY_FOR_VERIFY = ("logging", "traceback", "difflib", "pypdf", "boto3", "botocore", "paramiko", "magic", "rich",
+                    "sqlite3", "govarc.catalog", "govarc.transport", "govarc.ingest", "govarc.formats",
+                    "govarc.archiving", "govarc.exchange")
+
+
+def probe(*args: str, cwd: Path | None = None) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=cwd,
+                          env={"COLUMNS": "80", "PATH": "/usr/bin:/bin"}, check=True)
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def loaded(modules: object, heavy: tuple[str, ...]) -> list[str]:
+    assert isinstance(modules, list)
+    return sorted(m for m in modules for h in heavy if m == h or m.startswith(h + "."))
+
+
+def test_every_command_has_a_summary_that_matches_its_docstring() -> None:
+    ctx = click.Context(main)
+    assert set(_SUMMARIES) == set(_COMMANDS), "add the command's first docstring sentence to _SUMMARIES"
+    for name in _COMMANDS:
+        cmd = main.get_command(ctx, name)
+        assert cmd is not None
+        stand_in = click.Command(name, help=_SUMMARIES[name])
+        for limit in (30, 45, 60, 74, 10_000):
+            assert stand_in.get_short_help_str(limit) == cmd.get_short_help_str(limit), (name, limit)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"]])
+def test_help_loads_no_command(args: list[str]) -> None:
+    found = probe(*args)
+    assert found["code"] == 0
+    assert loaded(found["modules"], HEAVY_FOR_HELP) == []
+    assert loaded(found["modules"], tuple(m for m, _ in _COMMANDS.values())) == []
+    # The same listing as when every command is loaded and asked for its own help line.
+    full = probe("--load-every-command", *args)
+    assert full["code"] == 0
+    assert "govarc.cli.verify" in full["modules"]  # type: ignore[operator]
+    assert found["out"] == full["out"]
+    for name in _COMMANDS:
+        assert f"\n  {name} " in str(found["out"])
+
+
+@pytest.mark.parametrize("zipped", [False, True], ids=["folder", "zip"])
+def test_verify_loads_only_what_verifying_needs(build_sample: Callable[..., Path], tmp_path: Path, zipped: bool) -> None:
+    pkg = build_sample("pkg.zip" if zipped else "pkg", zip=zipped)
+    found = probe("--json", "verify", "--allow-unsigned", str(pkg), cwd=tmp_path)
+    assert found["code"] == 0, found["out"]
+    assert json.loads(str(found["out"]))["packages"][0]["valid"] is True
+    assert loaded(found["modules"], HEAVY_FOR_VERIFY) == []
+
+
+def test_verify_of_a_signed_package_in_its_workspace_loads_only_what_verifying_needs(
+    build_sample: Callable[..., Path], tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    home = tmp_path / "home"
+    env = {"GOVARC_KEY_PASSPHRASE": "startup-test-passphrase"}
+    pkg = build_sample("pkg")
+    for args in (["init"], ["agency", "add", "LZ0012", "--name", "机构LZ0012", "--fonds", "0012"], ["pki", "init-ca"],
+                 ["pki", "issue", "LZ0012"], ["sign", str(pkg), "--agency", "LZ0012"]):
+        done = CliRunner().invoke(main, ["--home", str(home), *args], env=env)
+        assert done.exit_code == 0, done.output
+    found = probe("--json", "verify", str(pkg), cwd=home)
+    assert found["code"] == 0, found["out"]
+    report = json.loads(str(found["out"]))["packages"][0]
+    assert report["valid"] is True and report["signers"][0]["agency_code"] == "LZ0012"
+    assert loaded(found["modules"], HEAVY_FOR_VERIFY) == []
