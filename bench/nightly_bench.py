@@ -5,11 +5,15 @@ For each N, generates (or reuses) a deterministic corpus of one-page Chinese off
 PDFs with JSON sidecars, writes a city.toml, runs `govarc init`, optionally creates a local CA and
 one key per agency (so packages are signed as in production), then runs `govarc nightly` twice
 as a subprocess: the first run ingests and packages everything, the second finds nothing new.
-Prints seconds, records/s, the peak RSS of the largest process of the job (the main process or a
-pool worker) and of the whole process tree at once, and the second run's seconds. MB is 10^6 bytes.
-Each workspace (home-N) is kept for inspection until the next run of the bench.
+Each N is run --repeat times in a fresh workspace; prints the median seconds (with min and max),
+records/s, the peak RSS of the largest process of the job (the main process or a pool worker) and
+of the whole process tree at once, the first run's ingest and package step seconds (from its run
+log) and the second run's seconds. MB is 10^6 bytes. The last workspace (home-N) is kept for
+inspection until the next run of the bench. --profile runs the first nightly under py-spy.
 
-    .venv/bin/python bench/nightly_bench.py                        # N = 1,000 and 10,000, signed
+    .venv/bin/python bench/nightly_bench.py                        # N = 1,000 and 10,000, signed, 3 repeats
+    .venv/bin/python bench/nightly_bench.py --n 1000 10000 100000 --repeat 1   # the 100k row too
+    .venv/bin/python bench/nightly_bench.py --n 1000 --repeat 1 --profile bench/out/nightly.spy
     .venv/bin/python bench/nightly_bench.py --n 1000 --no-sign     # unsigned, for comparison
     .venv/bin/python bench/nightly_bench.py --n 200 --agencies 2 --zip --json
 """
@@ -52,19 +56,27 @@ class Row:
     agencies: int
     signed: bool
     zipped: bool
-    seconds: float
-    records_per_s: float
+    seconds: float  # the median of the repeats
+    records_per_s: float  # n / the median
     peak_rss_mb: float  # the largest single process of the job (main or a pool worker)
     tree_rss_mb: float  # the largest sum over the job's processes seen at one sample
     processes: int  # distinct processes seen in the job's tree
     cpu_seconds: float  # user + system time of the job's processes
     second_seconds: float
     packaged: int
+    ingest_seconds: float = 0.0  # the first run's ingest steps (all agencies), from its run log
+    package_seconds: float = 0.0  # the first run's package steps (building and signing)
+    repeats: int = 1
+    seconds_min: float = 0.0
+    seconds_max: float = 0.0
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    p.add_argument("--n", type=int, nargs="+", default=[1000, 10000], help="record counts (default 1000 10000)")
+    p.add_argument("--n", type=int, nargs="+", default=[1000, 10000],
+                   help="record counts (default 1000 10000; add 100000 for the 100k row, ~10 min and 1.5 GB of disk)")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="runs per N, each in a fresh workspace (default 3): min/median/max seconds")
     p.add_argument("--agencies", type=int, default=4, help="number of agencies (default 4)")
     p.add_argument("--out", type=Path, default=HERE / "out" / "nightly", help="work folder (default bench/out/nightly)")
     p.add_argument("--sign", action=argparse.BooleanOptionalAction, default=True,
@@ -72,6 +84,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--zip", action="store_true", help="package as .zip")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     p.add_argument("--workers", type=int, default=0, help="workspace.workers in govarc.toml (0: one per core)")
+    p.add_argument("--profile", type=Path, metavar="FILE",
+                   help="run the first nightly under py-spy (pip install py-spy) and write its collapsed stacks, "
+                        "all processes and threads, to FILE (one per N: FILE-N); bench/profile_summary.py reads them")
     return p.parse_args()
 
 
@@ -285,7 +300,15 @@ def bench_one(args: argparse.Namespace, n: int, agencies: list[tuple[str, str, s
             govarc(home, env, "pki", "issue", code)
     subprocess.run(["sync"], check=False)  # start both runs with nothing of the set-up left to write back
     cmd = [str(BIN / "govarc"), "--home", str(home), "nightly"]
-    seconds, code, peak, tree, procs, cpu = run_timed(cmd, env, args.out / f"nightly-n{n}-1.log")
+    first = cmd
+    if args.profile:
+        spy = shutil.which("py-spy", path=str(BIN)) or shutil.which("py-spy")
+        if spy is None:
+            sys.exit("--profile needs py-spy (pip install py-spy)")
+        out = args.profile.with_name(f"{args.profile.name}-{n}")
+        first = [spy, "record", "--subprocesses", "--threads", "--nonblocking", "--rate", "250", "--format", "raw",
+                 "--output", str(out), "--", *cmd]
+    seconds, code, peak, tree, procs, cpu = run_timed(first, env, args.out / f"nightly-n{n}-1.log")
     if code != 0:
         sys.exit(f"govarc nightly exited {code}; see {args.out / f'nightly-n{n}-1.log'}")
     second, code2, _, _, _, _ = run_timed(cmd, env, args.out / f"nightly-n{n}-2.log")
@@ -306,11 +329,38 @@ def bench_one(args: argparse.Namespace, n: int, agencies: list[tuple[str, str, s
             signed = any((first / "signatures").glob("*.p7s"))
         if not signed:
             sys.exit(f"--sign, but {first} has no signature")
+    steps = _step_seconds(home)
     return Row(n=n, agencies=len(agencies), signed=args.sign, zipped=args.zip, seconds=round(seconds, 2),
                records_per_s=round(n / seconds, 1), peak_rss_mb=round(peak * 1024 / 1e6, 1),
                tree_rss_mb=round(tree * 1024 / 1e6, 1), processes=procs, cpu_seconds=round(cpu, 1),
                second_seconds=round(second, 2),
-               packaged=packaged)
+               packaged=packaged, ingest_seconds=round(steps.get("ingest", 0.0), 2),
+               package_seconds=round(steps.get("package", 0.0), 2))
+
+
+def _step_seconds(home: Path) -> dict[str, float]:
+    """Seconds per step of the first nightly run, summed over the agencies (from its run log)."""
+    logs = sorted((home / "logs").glob("nightly-*.json"), key=lambda p: p.stat().st_mtime)
+    out: dict[str, float] = {}
+    if logs:
+        for agency in json.loads(logs[0].read_text(encoding="utf-8")).get("agencies", []):
+            for step in agency.get("steps", []):
+                out[step["step"]] = out.get(step["step"], 0.0) + float(step.get("seconds") or 0.0)
+    return out
+
+
+def repeated(args: argparse.Namespace, n: int, agencies: list[tuple[str, str, str, str, str]],
+             env: dict[str, str]) -> Row:
+    """:func:`bench_one` ``--repeat`` times: the median run, with the min and max seconds and the
+    largest peaks of them all."""
+    import statistics
+
+    runs = sorted((bench_one(args, n, agencies, env) for _ in range(max(1, args.repeat))), key=lambda r: r.seconds)
+    mid = runs[(len(runs) - 1) // 2]
+    return Row(**{**asdict(mid), "seconds": round(statistics.median(r.seconds for r in runs), 2),
+                  "records_per_s": round(n / statistics.median(r.seconds for r in runs), 1),
+                  "peak_rss_mb": max(r.peak_rss_mb for r in runs), "tree_rss_mb": max(r.tree_rss_mb for r in runs),
+                  "repeats": len(runs), "seconds_min": runs[0].seconds, "seconds_max": runs[-1].seconds})
 
 
 def machine() -> dict[str, Any]:
@@ -333,7 +383,7 @@ def main() -> None:
     agencies = agency_list(args.agencies)
     env = dict(os.environ, GOVARC_KEY_PASSPHRASE=PASSPHRASE)
     env.pop("GOVARC_HOME", None)
-    rows = [bench_one(args, n, agencies, env) for n in args.n]
+    rows = [repeated(args, n, agencies, env) for n in args.n]
     shutil.rmtree(args.out / ".trash", ignore_errors=True)
     facts = machine()
     if args.json:
@@ -342,14 +392,18 @@ def main() -> None:
     print(f"govarc nightly: {args.agencies} agencies, one-page PDF + JSON sidecar per record, "
           f"{'signed' if args.sign else 'unsigned'}, {'zip' if args.zip else 'folder'} packages")
     print(f"machine: {facts['cores']} cores ({facts['cpu']}), Python {facts['python']}, {facts['system']}")
-    header = (f"{'N':>7} {'seconds':>9} {'records/s':>10} {'peak RSS MB':>12} {'tree RSS MB':>12} {'procs':>6} "
-              f"{'CPU s':>7} {'2nd run s':>10}")
+    header = (f"{'N':>7} {'seconds':>9} {'min-max s':>13} {'records/s':>10} {'peak RSS MB':>12} {'tree RSS MB':>12} {'procs':>6} "
+              f"{'CPU s':>7} {'ingest s':>9} {'package s':>10} {'2nd run s':>10}")
     print(header)
     for r in rows:
-        print(f"{r.n:>7} {r.seconds:>9.2f} {r.records_per_s:>10.1f} {r.peak_rss_mb:>12.1f} {r.tree_rss_mb:>12.1f} "
-              f"{r.processes:>6} {r.cpu_seconds:>7.1f} {r.second_seconds:>10.2f}")
-    print("peak RSS: the largest single process of the job; tree RSS: the most all its processes held at once "
-          "(sampled every 0.1 s); CPU s: user + system time of all of them")
+        spread = f"{r.seconds_min:.1f}-{r.seconds_max:.1f}"
+        print(f"{r.n:>7} {r.seconds:>9.2f} {spread:>13} {r.records_per_s:>10.1f} {r.peak_rss_mb:>12.1f} {r.tree_rss_mb:>12.1f} "
+              f"{r.processes:>6} {r.cpu_seconds:>7.1f} {r.ingest_seconds:>9.2f} {r.package_seconds:>10.2f} "
+              f"{r.second_seconds:>10.2f}")
+    print(f"seconds: median of {args.repeat} run(s), each in a fresh workspace; "
+          "peak RSS: the largest single process of the job; tree RSS: the most all its processes held at once "
+          "(sampled every 0.1 s); CPU s: user + system time of all of them; ingest s, package s: the first run's "
+          "steps, from its run log")
 
 
 if __name__ == "__main__":

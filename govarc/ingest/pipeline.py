@@ -16,7 +16,7 @@ from pathlib import Path
 
 from govarc.catalog.db import Catalog
 from govarc.domain import Agency
-from govarc.ingest.prepare import ItemProgress, Prepared, prepare_all
+from govarc.ingest.prepare import ItemProgress, Prepared, prepare_iter
 from govarc.ingest.register import known, register_batch, store_batch
 from govarc.ingest.report import IngestReport, Outcome
 from govarc.ingest.sources import discover
@@ -46,17 +46,26 @@ def ingest(
     if on_total:
         on_total(len(items))
     outcomes, fresh, digests = known(catalog, agency, items, progress)
-    prepared = prepare_all(fresh, agency, workers or (os.cpu_count() or 1), progress, digests)
-    good: list[Prepared] = []
-    for p in prepared:
-        if p.refused:
-            outcomes.append(Outcome(str(p.item.main), "refused", p.findings))
-        else:
-            good.append(p)
+    # Each batch of good items is stored and registered as soon as the pool has prepared it, while
+    # the pool goes on with the next: the main process's copies, fsyncs and SQL overlap the
+    # workers' inspection, and only one batch of prepared items is held at a time.
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    for start in range(0, len(good), BATCH):
-        accepted, refused = store_batch(objects, good[start:start + BATCH])
+    good: list[Prepared] = []
+
+    def flush() -> None:
+        accepted, refused = store_batch(objects, good)
         outcomes.extend(refused)
         outcomes.extend(register_batch(catalog, agency, accepted, now))
+        good.clear()
+
+    for p in prepare_iter(fresh, agency, workers or (os.cpu_count() or 1), progress, digests):
+        if p.refused:
+            outcomes.append(Outcome(str(p.item.main), "refused", p.findings))
+            continue
+        good.append(p)
+        if len(good) >= BATCH:
+            flush()
+    if good:
+        flush()
     outcomes.sort(key=lambda o: o.path)
     return IngestReport(agency.code, tuple(outcomes))

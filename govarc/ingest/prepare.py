@@ -7,13 +7,14 @@ imported this module (pypdf, lxml, libmagic) once.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import multiprocessing.context
 import multiprocessing.forkserver
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,8 +150,9 @@ def prepare(item: Item, agency: Agency, digests: FileDigests | None = None) -> P
     return Prepared(item, tuple(files), fields, tuple(findings))
 
 
-def _prepare_star(args: tuple[Item, Agency, FileDigests | None]) -> Prepared:
-    return prepare(*args)
+def _prepare_star(args: tuple[Item, FileDigests | None, Agency]) -> Prepared:
+    item, digests, agency = args
+    return prepare(item, agency, digests)
 
 
 def hash_item(item: Item) -> FileDigests | None:
@@ -227,23 +229,35 @@ def prepare_all(
     items: Sequence[Item], agency: Agency, workers: int, progress: ItemProgress | None = None,
     digests: Sequence[FileDigests | None] | None = None,
 ) -> list[Prepared]:
-    """:func:`prepare` every item, on a process pool when there are enough of them.
+    """:func:`prepare` every item, on a process pool when there are enough of them (see :func:`prepare_iter`)."""
+    return list(prepare_iter(items, agency, workers, progress, digests))
 
-    ``digests``, when given, holds the files already hashed for each item (or None).
+
+def prepare_iter(
+    items: Sequence[Item], agency: Agency, workers: int, progress: ItemProgress | None = None,
+    digests: Sequence[FileDigests | None] | None = None,
+) -> Iterator[Prepared]:
+    """:func:`prepare` every item, yielding each in the order of ``items`` as soon as it is ready.
+
+    On a pool of ``workers`` processes when there are enough items, so that the caller can register
+    what is ready while the pool goes on with the rest, and need not hold every item at once.
+    ``digests``, when given, holds the files already hashed for each item (or None). Closing the
+    iterator early cancels the items not started.
     """
     known: Sequence[FileDigests | None] = digests if digests is not None else [None] * len(items)
     if workers <= 1 or len(items) < 8:
-        out = []
         for it, d in zip(items, known):
-            out.append(prepare(it, agency, d))
+            p = prepare(it, agency, d)
             if progress:
                 progress(1)
-        return out
+            yield p
+        return
     ctx = _pool_context()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_exit_with, initargs=(os.getpid(),)) as pool:
-        out = []
-        for p in pool.map(_prepare_star, [(it, agency, d) for it, d in zip(items, known)], chunksize=8):
-            out.append(p)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_exit_with, initargs=(os.getpid(),))
+    try:
+        for p in pool.map(_prepare_star, zip(items, known, itertools.repeat(agency)), chunksize=8):
             if progress:
                 progress(1)
-        return out
+            yield p
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
