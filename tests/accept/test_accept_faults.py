@@ -140,7 +140,7 @@ def test_a_full_disk_is_one_line_exit_8_nothing_half_stored_and_a_re_run_converg
     mounts(home, "4m")
     ws = make_archives(home, pki, agency.exchange)
     filler = home / "filler"
-    with open(filler, "wb") as f:  # take every free block
+    with open(filler, "wb", buffering=0) as f:  # take every free block (unbuffered: nothing left to flush at close)
         try:
             while True:
                 f.write(b"\0" * 65536)
