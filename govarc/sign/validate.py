@@ -234,15 +234,59 @@ def _has_signing_usage(cert: x509.Certificate) -> str | None:
     return None
 
 
+class ChainCache:
+    """What a run of many signature checks can share: certificate paths and CRL signatures.
+
+    The same signer signs thousands of packages, so the path from its certificate (with the
+    certificates embedded beside it) to a trust anchor is built once and reused whenever the
+    validation time falls inside the validity of every certificate on that path: the only part of
+    path validation that depends on the time. Any other time builds the path again (and an
+    expired or failing one is never cached). Revocation is checked on every signature, with each
+    CRL's signature verified once per issuer. One cache belongs to one policy (anchors, CRLs) and
+    lives for one run; it holds at most ``max_paths`` paths.
+    """
+
+    def __init__(self, max_paths: int = 4096) -> None:
+        self.max_paths = max_paths
+        self._paths: dict[bytes, tuple[tuple[x509.Certificate, ...], dt.datetime, dt.datetime]] = {}
+        self._crl_valid: dict[tuple[bytes, bytes], bool] = {}
+
+    @staticmethod
+    def key(leaf: x509.Certificate, others: Sequence[x509.Certificate]) -> bytes:
+        return b"".join([leaf.fingerprint(hashes.SHA256())] + [c.fingerprint(hashes.SHA256()) for c in others])
+
+    def path(self, key: bytes, at: dt.datetime) -> tuple[x509.Certificate, ...] | None:
+        hit = self._paths.get(key)
+        if hit is not None and hit[1] <= at <= hit[2]:
+            return hit[0]
+        return None
+
+    def keep(self, key: bytes, chain: Sequence[x509.Certificate]) -> None:
+        if len(self._paths) >= self.max_paths:
+            self._paths.pop(next(iter(self._paths)))
+        start = max(c.not_valid_before_utc for c in chain)
+        end = min(c.not_valid_after_utc for c in chain)
+        self._paths[key] = (tuple(chain), start, end)
+
+    def crl_signature_valid(self, crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
+        key = (crl.fingerprint(hashes.SHA256()), issuer.fingerprint(hashes.SHA256()))
+        valid = self._crl_valid.get(key)
+        if valid is None:
+            valid = self._crl_valid[key] = crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+        return valid
+
+
 def _revocation(chain: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList],
-                path: str, subject: str) -> tuple[list[Finding], str | None]:
+                path: str, subject: str, cache: ChainCache | None = None) -> tuple[list[Finding], str | None]:
     """Findings for CRLs that fail their signature, and the reason if a certificate of ``chain`` is revoked."""
     findings = []
     for cert, issuer in zip(chain, chain[1:]):
         for crl in crls:
             if crl.issuer != cert.issuer:
                 continue
-            if not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+            valid = (cache.crl_signature_valid(crl, issuer) if cache is not None
+                     else crl.is_signature_valid(issuer.public_key()))  # type: ignore[arg-type]
+            if not valid:
                 findings.append(Finding("CRL_INVALID", path, f"a CRL of {crl.issuer.rfc4514_string()} is not signed by "
                                         f"its issuer; ignored while checking {subject}"))
                 continue
@@ -258,7 +302,8 @@ def _revocation(chain: Sequence[x509.Certificate], crls: Sequence[x509.Certifica
 
 
 def check_signature(file: str, der: bytes, content: bytes | None, policy: SignaturePolicy,
-                    now: dt.datetime | None = None, content_name: str = layout.REQUIRED_TAGMANIFEST) -> SignerReport:
+                    now: dt.datetime | None = None, content_name: str = layout.REQUIRED_TAGMANIFEST,
+                    cache: ChainCache | None = None) -> SignerReport:
     """Check one signature file (its package path ``file``) over ``content`` (the tag manifest bytes,
     or the document named ``content_name`` for a detached signature over another file)."""
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -291,10 +336,11 @@ def check_signature(file: str, der: bytes, content: bytes | None, policy: Signat
         return done(Finding("SIGNATURE_INVALID", file, f"{subject}: the signature does not verify with the signer's public key"))
     if p.signing_time is not None and p.signing_time > now + policy.max_clock_skew:
         return done(Finding("SIGNATURE_INVALID", file, f"{subject}: signing time {p.signing_time.isoformat()} is in the future"))
-    return done(*_trust(file, p, subject, policy, now))
+    return done(*_trust(file, p, subject, policy, now, cache))
 
 
-def _trust(file: str, p: _Parsed, subject: str, policy: SignaturePolicy, now: dt.datetime) -> list[Finding]:
+def _trust(file: str, p: _Parsed, subject: str, policy: SignaturePolicy, now: dt.datetime,
+           cache: ChainCache | None = None) -> list[Finding]:
     if not policy.anchors:
         return [Finding("SIGNER_NO_TRUST_ANCHORS", file, f"{subject}: no trust anchors are configured, so the signer "
                         "cannot be judged (give --trust, or add anchors to the workspace trust store)")]
@@ -310,14 +356,20 @@ def _trust(file: str, p: _Parsed, subject: str, policy: SignaturePolicy, now: dt
                                 f"{leaf.not_valid_before_utc.isoformat()} to {leaf.not_valid_after_utc.isoformat()}, "
                                 f"not {when} ({at.isoformat()})"))
         return findings
-    builder = (PolicyBuilder().store(Store(list(policy.anchors))).time(at)
-               .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ExtensionPolicy.permit_all()))
-    try:
-        verified = builder.build_client_verifier().verify(leaf, list(p.others) + list(policy.intermediates))
-    except VerificationError as e:
-        findings.append(Finding("SIGNER_UNTRUSTED", file, f"{subject}: no valid path to a trust anchor {when}: {e}"))
-        return findings
-    crl_findings, revoked = _revocation(verified.chain, policy.crls, file, subject)
+    key = ChainCache.key(leaf, p.others) if cache is not None else b""
+    chain = cache.path(key, at) if cache is not None else None
+    if chain is None:
+        builder = (PolicyBuilder().store(Store(list(policy.anchors))).time(at)
+                   .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ExtensionPolicy.permit_all()))
+        try:
+            verified = builder.build_client_verifier().verify(leaf, list(p.others) + list(policy.intermediates))
+        except VerificationError as e:
+            findings.append(Finding("SIGNER_UNTRUSTED", file, f"{subject}: no valid path to a trust anchor {when}: {e}"))
+            return findings
+        chain = tuple(verified.chain)
+        if cache is not None:
+            cache.keep(key, chain)
+    crl_findings, revoked = _revocation(chain, policy.crls, file, subject, cache)
     findings += crl_findings
     if revoked:
         findings.append(Finding("SIGNER_REVOKED", file, f"{subject}: {revoked}"))
@@ -339,6 +391,7 @@ def _record_agency(reader: PackageReader) -> str | None:
 
 def check_package_signatures(
     reader: PackageReader, bag_info: Sequence[tuple[str, str]], policy: SignaturePolicy, now: dt.datetime | None = None,
+    cache: ChainCache | None = None,
 ) -> tuple[list[Finding], list[SignerReport]]:
     """Check every file in ``signatures/`` of an open package; see the module docstring.
 
@@ -367,7 +420,7 @@ def check_package_signatures(
             reports.append(SignerReport(name, None, None, None, None, None,
                                         (Finding("SIGNATURE_MALFORMED", name, f"signer unknown: cannot be read: {e}"),)))
             continue
-        reports.append(check_signature(name, der, content, policy, now))
+        reports.append(check_signature(name, der, content, policy, now, cache=cache))
     if not reports:
         if not policy.allow_unsigned:
             findings.append(Finding("SIGNATURE_MISSING", prefix, "the package is not signed (no signatures/*.p7s)"))
@@ -392,12 +445,12 @@ def check_package_signatures(
 
 
 def make_signature_check(
-    policy: SignaturePolicy,
+    policy: SignaturePolicy, cache: ChainCache | None = None,
 ) -> Callable[[PackageReader, list[tuple[str, str]]], tuple[list[Finding], list[dict[str, object]]]]:
-    """The callable to pass as ``verify_package(extra=...)``."""
+    """The callable to pass as ``verify_package(extra=...)``; ``cache`` shares paths across the packages it checks."""
 
     def extra(reader: PackageReader, bag_info: list[tuple[str, str]]) -> tuple[list[Finding], list[dict[str, object]]]:
-        findings, reports = check_package_signatures(reader, bag_info, policy)
+        findings, reports = check_package_signatures(reader, bag_info, policy, cache=cache)
         return findings, [r.as_dict() for r in reports]
 
     return extra
