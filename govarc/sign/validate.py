@@ -101,13 +101,21 @@ class _Parsed:
     others: tuple[x509.Certificate, ...]
 
 
-def _one_attr(attrs: asn1_cms.CMSAttributes, name: str) -> object:
-    values = [a["values"] for a in attrs if a["type"].native == name]
-    if not values:
+def _attrs_by_name(attrs: asn1_cms.CMSAttributes) -> dict[str, list[asn1_cms.CMSAttribute]]:
+    """The signed attributes by type name, in one pass (each value is parsed only when asked for)."""
+    out: dict[str, list[asn1_cms.CMSAttribute]] = {}
+    for a in attrs:
+        out.setdefault(a["type"].native, []).append(a)
+    return out
+
+
+def _one_attr(attrs: dict[str, list[asn1_cms.CMSAttribute]], name: str) -> object:
+    found = attrs.get(name, [])
+    if not found:
         return None
-    if len(values) > 1 or len(values[0]) != 1:
+    if len(found) > 1 or len(found[0]["values"]) != 1:
         raise _Malformed(f"attribute {name} must appear once with one value")
-    return values[0][0].native
+    return found[0]["values"][0].native
 
 
 def _parse(der: bytes) -> _Parsed:
@@ -145,9 +153,10 @@ def _parse(der: bytes) -> _Parsed:
             params = sig_alg["parameters"]
             pss = (params["hash_algorithm"]["algorithm"].native,
                    params["mask_gen_algorithm"]["parameters"]["algorithm"].native, int(params["salt_length"].native))
-        signing_time = _one_attr(attrs, "signing_time")
-        digest = _one_attr(attrs, "message_digest")
-        content_type = _one_attr(attrs, "content_type")
+        by_name = _attrs_by_name(attrs)
+        signing_time = _one_attr(by_name, "signing_time")
+        digest = _one_attr(by_name, "message_digest")
+        content_type = _one_attr(by_name, "content_type")
         sid = si["sid"]
         signer = None
         for c in certs:
