@@ -11,7 +11,7 @@ A :class:`Journal` records each verified package (path, size, modification time,
 one JSON line, flushed per line and fsynced every :data:`JOURNAL_SYNC_EVERY` lines and at the end.
 An audit given the journal of an interrupted one skips what it lists (the same path, size and
 modification time; with ``since``, only those found valid at or after that time), so it covers the
-rest exactly once. A line cut short by the interruption is ignored.
+rest exactly once. A last line cut short by the interruption is cut off the journal.
 """
 
 from __future__ import annotations
@@ -165,6 +165,8 @@ class Journal:
         self.done: dict[bytes, tuple[bool, int]] = {}  # key -> (valid, exit code)
         self._since = since
         self._unsynced = 0
+        self._torn = False
+        self._good_end = 0
         exists = os.path.lexists(path)
         if resume and not exists:
             raise InvalidInputError("no such audit journal to resume", str(path))
@@ -183,7 +185,7 @@ class Journal:
         os.set_blocking(fd, True)
         self._f: IO[bytes] = os.fdopen(fd, "ab", buffering=0)
         if exists and self._torn:
-            self._f.write(b"\n")  # end the line the interruption cut short, so the next one stands alone
+            os.ftruncate(fd, self._good_end)  # drop the line the interruption cut short
 
     def _load(self) -> None:
         try:
@@ -195,6 +197,7 @@ class Journal:
                 raise InvalidInputError("the audit journal is not a regular file", str(self.path))
             os.set_blocking(fd, True)
             self._torn = False
+            self._good_end = 0
             lineno = 0
             while True:
                 line = f.readline(MAX_JOURNAL_LINE + 1)
@@ -207,6 +210,7 @@ class Journal:
                                                 "not an audit journal", str(self.path))
                     self._torn = True  # the last line, cut short by an interruption: not counted
                     break
+                self._good_end += len(line)
                 entry = self._parse(line, lineno)
                 if entry is not None and (self._since is None or (entry.valid and entry.verified_at >= self._since)):
                     self.done[package_key(entry.path, entry.size, entry.mtime_ns)] = (entry.valid, entry.exit_code)
