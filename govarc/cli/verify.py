@@ -117,14 +117,14 @@ def verify(out: Output, paths: tuple[Path, ...], trust: tuple[Path, ...], crl: t
         return _audit(out, paths, store, agencies, holdings, policy, jobs, journal_new or journal_resume,
                       journal_resume is not None, _parse_at(since, "--since"), progress)
     if len(paths) > 1 and jobs != 1:
-        from govarc.package.audit import verify_many
+        from govarc.package.audit import verify_many, worker_pool
 
         show = progress is not False and out.tty and not out.json and not out.quiet
-        with out.items_progress("verifying") as (advance, total):
+        with worker_pool(policy, jobs) as pool, out.items_progress("verifying") as (advance, total):
             if show and total:
                 total(len(paths))
             results = []
-            for r in verify_many(paths, policy, jobs):
+            for r in verify_many(paths, policy, jobs, pool=pool):
                 results.append(r)
                 if show and advance:
                     advance(1)
@@ -147,7 +147,7 @@ def _audit(out: Output, paths: tuple[Path, ...], store: bool, agencies: tuple[st
            policy: SignaturePolicy, jobs: int | None, journal_path: Path | None, resume: bool,
            since: dt.datetime | None, progress: bool | None) -> object:
     """A fixity audit: results stream out in order (JSON: one line per package, then a summary line)."""
-    from govarc.package.audit import AuditSummary, Journal, Skipped, audit, holdings_packages
+    from govarc.package.audit import AuditSummary, Journal, Skipped, audit, holdings_packages, worker_pool
     from govarc.workspace import Workspace
 
     def listing() -> Iterator[Path]:
@@ -169,10 +169,10 @@ def _audit(out: Output, paths: tuple[Path, ...], store: bool, agencies: tuple[st
     counts = {"verified": 0, "valid": 0, "skipped": 0, "skipped_invalid": 0}
     code = 0
     try:
-        with out.items_progress("verifying packages 校验") as (advance, total):
+        with worker_pool(policy, jobs) as pool, out.items_progress("verifying packages 校验") as (advance, total):
             if show and total:
                 total(sum(1 for _ in listing()))
-            for item in audit(listing(), policy, jobs, journal):
+            for item in audit(listing(), policy, jobs, journal, pool):
                 if isinstance(item, Skipped):
                     counts["skipped"] += 1
                     counts["skipped_invalid"] += 0 if item.valid else 1

@@ -24,6 +24,7 @@ import os
 import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -101,34 +102,61 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def verify_many(paths: Iterable[Path], policy: SignaturePolicy, jobs: int | None = None,
-                chunk: int = CHUNK) -> Iterator[VerifyResult]:
-    """Verify ``paths`` with every check, in order, on ``jobs`` processes (default: every core).
+def _ready(_: int) -> bool:
+    return _worker_check is not None
 
-    One job verifies in this process. Results are yielded in the order of ``paths``; at most
-    ``4 * jobs`` chunks are in flight, so neither the paths nor the results pile up.
+
+@contextmanager
+def worker_pool(policy: SignaturePolicy, jobs: int | None = None) -> Iterator[ProcessPoolExecutor | None]:
+    """A pool of ``jobs`` processes (default: every core) ready to verify with ``policy``; None for one job.
+
+    Every worker is started before this returns, forked where the platform can (it then shares
+    the modules this process has loaded instead of importing them again): enter it before
+    starting threads of your own, such as a progress bar's.
     """
     jobs = jobs or default_jobs()
     if jobs <= 1:
-        check = make_check(policy)
-        for p in paths:
-            yield check(p)
+        yield None
         return
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(PolicySpec.of(policy),)) as pool:
-        pending: deque[Future[list[VerifyResult]]] = deque()
-        batch: list[str] = []
-        for p in paths:
-            batch.append(str(p))
-            if len(batch) == chunk:
-                pending.append(pool.submit(_verify_chunk, batch))
-                batch = []
-                while len(pending) >= 4 * jobs:
-                    yield from pending.popleft().result()
-        if batch:
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method), initializer=_init_worker,
+                             initargs=(PolicySpec.of(policy),)) as pool:
+        ready = [pool.submit(_ready, i) for i in range(jobs)]  # one submit per worker starts them all now
+        assert all(f.result() for f in ready)
+        yield pool
+
+
+def verify_many(paths: Iterable[Path], policy: SignaturePolicy, jobs: int | None = None,
+                chunk: int = CHUNK, pool: ProcessPoolExecutor | None = None) -> Iterator[VerifyResult]:
+    """Verify ``paths`` with every check, in order, on ``jobs`` processes (default: every core).
+
+    One job verifies in this process; ``pool`` (from :func:`worker_pool`) is used when given.
+    Results are yielded in the order of ``paths``; at most ``4 * jobs`` chunks are in flight, so
+    neither the paths nor the results pile up.
+    """
+    if pool is None:
+        with worker_pool(policy, jobs) as own:
+            if own is None:
+                check = make_check(policy)
+                for p in paths:
+                    yield check(p)
+            else:
+                yield from verify_many(paths, policy, jobs, chunk, own)
+        return
+    inflight = 4 * (jobs or default_jobs())
+    pending: deque[Future[list[VerifyResult]]] = deque()
+    batch: list[str] = []
+    for p in paths:
+        batch.append(str(p))
+        if len(batch) == chunk:
             pending.append(pool.submit(_verify_chunk, batch))
-        while pending:
-            yield from pending.popleft().result()
+            batch = []
+            while len(pending) >= inflight:
+                yield from pending.popleft().result()
+    if batch:
+        pending.append(pool.submit(_verify_chunk, batch))
+    while pending:
+        yield from pending.popleft().result()
 
 
 # --- the journal ---------------------------------------------------------------------------------
@@ -272,7 +300,7 @@ class Skipped:
 
 
 def audit(paths: Iterable[Path], policy: SignaturePolicy, jobs: int | None = None,
-          journal: Journal | None = None) -> Iterator[VerifyResult | Skipped]:
+          journal: Journal | None = None, pool: ProcessPoolExecutor | None = None) -> Iterator[VerifyResult | Skipped]:
     """Verify ``paths`` in order (see :func:`verify_many`), skipping and recording through ``journal``."""
     skipped: deque[Skipped] = deque()
     order: deque[bool] = deque()  # True: the next item is a skipped one
@@ -287,7 +315,7 @@ def audit(paths: Iterable[Path], policy: SignaturePolicy, jobs: int | None = Non
                 order.append(False)
                 yield p
 
-    for result in verify_many(todo(), policy, jobs):
+    for result in verify_many(todo(), policy, jobs, pool=pool):
         while order and order[0]:
             order.popleft()
             yield skipped.popleft()
