@@ -13,7 +13,6 @@ import click
 from govarc.cli.output import Output
 from govarc.errors import InvalidInputError
 from govarc.package.verify import VerifyReport, VerifyResult, verify_package
-from govarc.sign.agency import workspace_policy
 from govarc.sign.validate import ChainCache, SignaturePolicy, load_crls, load_trust_anchors, make_signature_check
 
 
@@ -33,7 +32,14 @@ def _policy(out: Output, trust: tuple[Path, ...], crl: tuple[Path, ...], at: dt.
     from govarc.workspace import Workspace
 
     ws = Workspace.open(Path(out.home)) if Workspace.exists(Path(out.home)) else None
-    base = workspace_policy(ws, at=at, allow_unsigned=allow_unsigned) if ws else SignaturePolicy(at=at, allow_unsigned=allow_unsigned)
+    if ws is not None:  # as govarc.sign.agency.workspace_policy, without importing the signing side
+        from govarc.sign.trust import TrustStore
+
+        store = TrustStore(ws.trust_dir, ws.crl_dir)
+        base = SignaturePolicy(anchors=store.anchors(), crls=store.crls(), at=at, allow_unsigned=allow_unsigned,
+                               identity_oid=ws.settings.identity_oid)
+    else:
+        base = SignaturePolicy(at=at, allow_unsigned=allow_unsigned)
     anchors = load_trust_anchors(list(trust)) if trust else base.anchors
     crls = load_crls(list(crl)) if crl else base.crls
     return replace(base, anchors=anchors, crls=crls)

@@ -20,12 +20,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asn1crypto import cms as asn1_cms
+from typing import TYPE_CHECKING
+
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
 from govarc.errors import InvalidInputError
 from govarc.findings import Finding, Level
@@ -33,6 +33,9 @@ from govarc.package import layout
 from govarc.package.manifest import bag_info_get
 from govarc.package.reader import PackageReader
 from govarc.sign.pki import IDENTITY_OID, identity_of, subject_of
+
+if TYPE_CHECKING:  # asn1crypto and the path verifier are imported when a signature is checked, not at start-up
+    from asn1crypto import cms as asn1_cms
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "md5": hashes.MD5, "sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256,
@@ -119,6 +122,8 @@ def _one_attr(attrs: dict[str, list[asn1_cms.CMSAttribute]], name: str) -> objec
 
 
 def _parse(der: bytes) -> _Parsed:
+    from asn1crypto import cms as asn1_cms
+
     if not der:
         raise _Malformed("the file is empty")
     try:
@@ -368,6 +373,8 @@ def _trust(file: str, p: _Parsed, subject: str, policy: SignaturePolicy, now: dt
     key = ChainCache.key(leaf, p.others) if cache is not None else b""
     chain = cache.path(key, at) if cache is not None else None
     if chain is None:
+        from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
+
         builder = (PolicyBuilder().store(Store(list(policy.anchors))).time(at)
                    .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ExtensionPolicy.permit_all()))
         try:
