@@ -250,3 +250,22 @@ def test_zip_store_entry_damaged_central_directory_is_one_finding(home: Path) ->
     bad.write_bytes(good.read_bytes()[:-30])
     results = list(verify_many([bad, good], workspace_policy(Workspace.open(home)), jobs=2, chunk=1))
     assert not results[0].valid and results[1].valid
+
+
+def test_unknown_agency_is_a_configuration_error(home: Path, runner: CliRunner) -> None:
+    r = run(runner, home, "verify", "--store", "--agency", "NOPE")
+    assert r.exit_code == 6 and "unknown agency 'NOPE'" in r.output, r.output
+
+
+def test_fifos_and_links_in_the_store_are_never_opened(home: Path, runner: CliRunner, tmp_path: Path) -> None:
+    store = home / "store" / AGENCY
+    os.mkfifo(store / "p11-fifo")
+    os.mkfifo(store / "p11-fifo.zip")
+    outside = tmp_path / "outside"
+    shutil.copytree(store / "p01", outside)
+    (store / "p12-link").symlink_to(outside, target_is_directory=True)
+    r = run(runner, home, "verify", "--store", "--json", "--jobs", "2")
+    lines = {Path(d["path"]).name: d for d in map(json.loads, r.stdout.splitlines()[:-1])}
+    for name in ("p11-fifo", "p11-fifo.zip", "p12-link"):
+        assert [f["code"] for f in lines[name]["findings"]] == ["PKG_NOT_FOUND"], lines[name]
+    assert r.exit_code == 3
