@@ -172,9 +172,9 @@ def _audit(out: Output, paths: tuple[Path, ...], store: bool, agencies: tuple[st
 
     if agencies:  # a typo must not pass as an audit of nothing
         ws = Workspace.open(Path(out.home))
-        for code in agencies:
-            if not ws.store_dir(code).is_dir():
-                ws.agency(code)  # ConfigError (exit 6) for an agency neither configured nor stored
+        for agency in agencies:
+            if not ws.store_dir(agency).is_dir():
+                ws.agency(agency)  # ConfigError (exit 6) for an agency neither configured nor stored
     journal = Journal(journal_path, resume, since) if journal_path is not None else None
     show = progress is not False and out.tty and not out.json and not out.quiet
     counts = {"verified": 0, "valid": 0, "skipped": 0, "skipped_invalid": 0}
