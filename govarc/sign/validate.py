@@ -197,12 +197,12 @@ def _parse(der: bytes) -> _Parsed:
         raise _Malformed(f"not a DER CMS SignedData: {type(e).__name__}: {str(e)[:120]}") from None
 
 
-def _weakness(p: _Parsed, policy: SignaturePolicy) -> str | None:
+def _weakness(p: _Parsed, policy: SignaturePolicy, key: object = None) -> str | None:
     for what, alg in (("digest", p.digest_algorithm), ("signature hash", p.signature_hash),
                       ("PSS hash", p.pss[0] if p.pss else None), ("PSS MGF hash", p.pss[1] if p.pss else None)):
         if alg is not None and alg not in policy.allowed_digests:
             return f"{what} algorithm {alg} is not allowed (allowed: {', '.join(policy.allowed_digests)})"
-    key = p.signer.public_key()
+    key = key if key is not None else p.signer.public_key()
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < policy.min_rsa_bits:
             return f"RSA key of {key.key_size} bits; at least {policy.min_rsa_bits} are required"
@@ -218,8 +218,8 @@ def _weakness(p: _Parsed, policy: SignaturePolicy) -> str | None:
     return None
 
 
-def _verify_signature(p: _Parsed) -> bool:
-    key = p.signer.public_key()
+def _verify_signature(p: _Parsed, key: object = None) -> bool:
+    key = key if key is not None else p.signer.public_key()
     h = _HASHES[p.signature_hash or p.digest_algorithm]()
     try:
         if isinstance(key, rsa.RSAPublicKey):
@@ -248,6 +248,22 @@ def _has_signing_usage(cert: x509.Certificate) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class _SignerFacts:
+    """What a signature check needs from the signer's certificate, worked out once per certificate."""
+
+    subject: str
+    identity: str | None
+    issuer: str
+    serial: str
+    key: object  # the public key
+
+
+def _signer_facts(cert: x509.Certificate, identity_oid: str) -> _SignerFacts:
+    return _SignerFacts(subject_of(cert), identity_of(cert, identity_oid), cert.issuer.rfc4514_string(),
+                        format(cert.serial_number, "x"), cert.public_key())
+
+
 class ChainCache:
     """What a run of many signature checks can share: certificate paths and CRL signatures.
 
@@ -264,6 +280,25 @@ class ChainCache:
         self.max_paths = max_paths
         self._paths: dict[bytes, tuple[tuple[x509.Certificate, ...], dt.datetime, dt.datetime]] = {}
         self._crl_valid: dict[tuple[bytes, bytes], bool] = {}
+        self._signers: dict[tuple[x509.Certificate, str], _SignerFacts] = {}
+        self._usage: dict[x509.Certificate, str | None] = {}
+
+    def usage(self, cert: x509.Certificate) -> str | None:
+        """:func:`_has_signing_usage` of ``cert``, worked out once per certificate in the run."""
+        if cert not in self._usage:
+            if len(self._usage) >= self.max_paths:
+                self._usage.pop(next(iter(self._usage)))
+            self._usage[cert] = _has_signing_usage(cert)
+        return self._usage[cert]
+
+    def signer(self, cert: x509.Certificate, identity_oid: str) -> _SignerFacts:
+        """The facts of a signer's certificate (equal certificates are equal DER), kept for the run."""
+        facts = self._signers.get((cert, identity_oid))
+        if facts is None:
+            if len(self._signers) >= self.max_paths:
+                self._signers.pop(next(iter(self._signers)))
+            facts = self._signers[(cert, identity_oid)] = _signer_facts(cert, identity_oid)
+        return facts
 
     @staticmethod
     def key(leaf: x509.Certificate, others: Sequence[x509.Certificate]) -> bytes:
@@ -325,15 +360,15 @@ def check_signature(file: str, der: bytes, content: bytes | None, policy: Signat
         p = _parse(der)
     except _Malformed as e:
         return SignerReport(file, None, None, None, None, None, (Finding("SIGNATURE_MALFORMED", file, f"signer unknown: {e}"),))
-    subject = subject_of(p.signer)
-    identity = identity_of(p.signer, policy.identity_oid)
-    report = dict(file=file, subject=subject, identity=identity, issuer=p.signer.issuer.rfc4514_string(),
-                  serial=format(p.signer.serial_number, "x"), signing_time=p.signing_time)
+    facts = cache.signer(p.signer, policy.identity_oid) if cache is not None else _signer_facts(p.signer, policy.identity_oid)
+    subject = facts.subject
+    report = dict(file=file, subject=subject, identity=facts.identity, issuer=facts.issuer,
+                  serial=facts.serial, signing_time=p.signing_time)
 
     def done(*findings: Finding) -> SignerReport:
         return SignerReport(**report, findings=tuple(findings))  # type: ignore[arg-type]
 
-    weak = _weakness(p, policy)
+    weak = _weakness(p, policy, facts.key)
     if weak:
         return done(Finding("SIGNATURE_ALGORITHM_WEAK", file, f"{subject}: {weak}"))
     if content is None:
@@ -346,7 +381,7 @@ def check_signature(file: str, der: bytes, content: bytes | None, policy: Signat
         return done(Finding("SIGNATURE_INVALID", file, f"{subject}: the signed digest differs from {content_name}: "
                             f"{'the tag manifest' if content_name == layout.REQUIRED_TAGMANIFEST else 'it'} "
                             "changed after signing, or the signature is over other content"))
-    if not _verify_signature(p):
+    if not _verify_signature(p, facts.key):
         return done(Finding("SIGNATURE_INVALID", file, f"{subject}: the signature does not verify with the signer's public key"))
     if p.signing_time is not None and p.signing_time > now + policy.max_clock_skew:
         return done(Finding("SIGNATURE_INVALID", file, f"{subject}: signing time {p.signing_time.isoformat()} is in the future"))
@@ -361,7 +396,7 @@ def _trust(file: str, p: _Parsed, subject: str, policy: SignaturePolicy, now: dt
     at = policy.at or p.signing_time or now
     when = "at the validation time" if policy.at else ("at signing time" if p.signing_time else "now")
     findings: list[Finding] = []
-    usage = _has_signing_usage(p.signer)
+    usage = cache.usage(p.signer) if cache is not None else _has_signing_usage(p.signer)
     if usage:
         findings.append(Finding("SIGNER_KEY_USAGE", file, f"{subject}: {usage}"))
     leaf = p.signer
