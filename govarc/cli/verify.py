@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from govarc.cli.output import Output
-from govarc.errors import InvalidInputError
+from govarc.errors import ConfigError
 from govarc.package.verify import VerifyReport, VerifyResult, verify_package
 from govarc.sign.validate import ChainCache, SignaturePolicy, load_crls, load_trust_anchors, make_signature_check
 
@@ -160,8 +160,6 @@ def _audit(out: Output, paths: tuple[Path, ...], store: bool, agencies: tuple[st
         if paths:
             yield from paths
             return
-        if not Workspace.exists(Path(out.home)):
-            raise InvalidInputError("no govarc workspace here to audit (give --home)", str(out.home))
         ws = Workspace.open(Path(out.home))
         if holdings:
             yield from holdings_packages(ws.holdings_dir)
@@ -170,6 +168,10 @@ def _audit(out: Output, paths: tuple[Path, ...], store: bool, agencies: tuple[st
                 if not agencies or p.parent.name in agencies:
                     yield p
 
+    if (store or holdings) and not Workspace.exists(Path(out.home)):
+        raise ConfigError("no govarc workspace here to audit (give --home, or run govarc init)", str(out.home))
+    if holdings:
+        Workspace.open(Path(out.home)).holdings  # ConfigError (exit 6) in an agency workspace
     if agencies:  # a typo must not pass as an audit of nothing
         ws = Workspace.open(Path(out.home))
         for agency in agencies:

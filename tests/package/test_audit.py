@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -269,3 +270,34 @@ def test_fifos_and_links_in_the_store_are_never_opened(home: Path, runner: CliRu
     for name in ("p11-fifo", "p11-fifo.zip", "p12-link"):
         assert [f["code"] for f in lines[name]["findings"]] == ["PKG_NOT_FOUND"], lines[name]
     assert r.exit_code == 3
+
+
+@pytest.mark.parametrize("option", ["--store", "--holdings"])
+def test_no_workspace_is_a_configuration_error(runner: CliRunner, tmp_path: Path, option: str) -> None:
+    r = run(runner, tmp_path / "nowhere", "verify", option)
+    assert r.exit_code == 6 and "no govarc workspace here to audit" in r.output, r.output
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_holdings_of_an_agency_workspace_is_a_configuration_error(home: Path, runner: CliRunner) -> None:
+    r = run(runner, home, "verify", "--holdings")
+    assert r.exit_code == 6 and "agency workspace" in r.output, r.output
+
+
+def test_holdings_audit_walks_the_archives_holdings(home: Path, runner: CliRunner, tmp_path: Path) -> None:
+    archives = tmp_path / "archives"
+    assert run(runner, archives, "init", "--archives", "DAG", "--name", "档案馆").exit_code == 0
+    assert run(runner, archives, "pki", "trust", "add", str(home / "pki" / "ca.pem")).exit_code == 0
+    store = home / "store" / AGENCY
+    kept = []
+    for name in ("p00.zip", "p03.zip", "p08-damaged.zip"):
+        digest = hashlib.sha256((store / name).read_bytes()).hexdigest()
+        dest = archives / "holdings" / digest[:2] / f"{digest}.zip"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(store / name, dest)
+        kept.append(dest)
+    r = run(runner, archives, "verify", "--holdings", "--json")
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [d["path"] for d in lines[:-1]] == [str(p) for p in sorted(kept)]
+    assert [d["valid"] for d in lines[:-1]] == [str(p).endswith(tuple(str(k) for k in kept[:2])) for p in sorted(kept)]
+    assert lines[-1]["summary"]["verified"] == 3 and r.exit_code == 3
