@@ -103,7 +103,7 @@ test: venv
 # verify and start-up; fixity audits of many packages; the nightly job; transfer; exchange.
 bench: venv
 	$(PY) bench/package_bench.py --repeat 3
-	$(PY) bench/fixity_bench.py
+	$(PY) bench/fixity_bench.py --packages 2000 --repeat 3
 	$(PY) bench/nightly_bench.py --n 2000
 	$(PY) bench/transfer_bench.py --small 500 --large 6 --large-mb 50 --repeat 3
 	$(PY) bench/exchange_bench.py --recipients 130 --mb 10 --repeat 3

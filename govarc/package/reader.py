@@ -109,6 +109,9 @@ class PackageReader:
     entries: dict[str, Entry]
     problems: list[Finding]
     is_zip: bool = False
+    # Tag files read whole, by name: a package's tag files are small (within MAX_TAG_FILE_BYTES)
+    # and few, and both the package checks and the signature checks read them.
+    _whole: dict[str, bytes]
 
     def open(self, name: str) -> BinaryIO:
         """Open a regular file entry for reading; read errors are OSError (:class:`EntryUnreadable` in a zip)."""
@@ -131,6 +134,9 @@ class PackageReader:
         reason = self.limit_problem(name, limit)
         if reason:
             raise LimitExceeded(name, reason)
+        kept = self._whole.get(name)
+        if kept is not None and len(kept) <= limit:
+            return kept
         entry = self.entries.get(name)
         declared = entry.size if entry is not None else 0
         chunks = []
@@ -144,7 +150,14 @@ class PackageReader:
                 if got > limit or got > declared:
                     raise LimitExceeded(name, f"more bytes than the {min(limit, declared)} it declares (a lying size)")
                 chunks.append(chunk)
-        return b"".join(chunks)
+        data = b"".join(chunks)
+        if got == declared:  # read whole and as declared: kept, so the next check does not read it again
+            self._whole[name] = data
+        return data
+
+    def whole(self, name: str) -> bytes | None:
+        """The bytes of entry ``name`` if :meth:`read` has read it whole already (tag files), else None."""
+        return self._whole.get(name)
 
     def has_file(self, name: str) -> bool:
         e = self.entries.get(name)
@@ -159,6 +172,7 @@ class DirReader(PackageReader):
         self.path = root
         self.entries = {}
         self.problems = []
+        self._whole = {}
         for rel, _entry, st in walk_tree(root):
             if len(self.entries) >= limits.MAX_ZIP_ENTRIES:
                 raise LimitExceeded(root.name, f"more than {limits.MAX_ZIP_ENTRIES} entries (MAX_ZIP_ENTRIES)")
@@ -195,9 +209,11 @@ class ZipReader(PackageReader):
         self.path = path
         self.entries = {}
         self.problems = []
+        self._whole = {}
         self._local = threading.local()
         _check_central_directory(path)
         self._zf = zipfile.ZipFile(path)  # BadZipFile is handled by the caller
+        self._local.zf = self._zf  # the opening thread reads through it; other threads open their own
         self._names: dict[str, zipfile.ZipInfo] = {}
         infos = self._zf.infolist()
         if len(infos) > limits.MAX_ZIP_ENTRIES:

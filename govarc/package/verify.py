@@ -12,6 +12,7 @@ streamed, never held.
 
 from __future__ import annotations
 
+import io
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -324,6 +325,9 @@ class _Check:
 
         def work(name: str) -> tuple[str, dict[Algorithm, str] | str]:
             algs = list(dict.fromkeys(m.algorithm for m, _ in wanted[name]))
+            kept = self.r.whole(self.by_nfc[name])
+            if kept is not None:  # a tag file already read whole: digest those bytes, do not read again
+                return name, digest_stream(io.BytesIO(kept), algs, progress=self.progress).hexdigests
             try:
                 with self.r.open(self.by_nfc[name]) as f:
                     return name, digest_stream(f, algs, progress=self.progress).hexdigests
@@ -360,13 +364,20 @@ class _Check:
         data = self.read(layout.RECORD_XML, "METADATA_MISSING")
         if data is None:
             return
-        if xml_depth_over(data, limits.MAX_XML_DEPTH):
-            self.over_limit_at(layout.RECORD_XML, f"elements nested deeper than {limits.MAX_XML_DEPTH} (MAX_XML_DEPTH)")
-            return
+        # Parsed first (the hardened parser resolves nothing and stops at libxml2's own depth
+        # limit), then measured on the tree; a document that does not parse is measured by
+        # streaming it, so one nested too deep is LIMIT_EXCEEDED whether or not it is well-formed.
+        too_deep = f"elements nested deeper than {limits.MAX_XML_DEPTH} (MAX_XML_DEPTH)"
         try:
             tree = parse_bytes(data)
         except etree.XMLSyntaxError as e:
-            self.add("METADATA_NOT_WELLFORMED", layout.RECORD_XML, str(e))
+            if xml_depth_over(data, limits.MAX_XML_DEPTH):
+                self.over_limit_at(layout.RECORD_XML, too_deep)
+            else:
+                self.add("METADATA_NOT_WELLFORMED", layout.RECORD_XML, str(e))
+            return
+        if tree_depth_over(tree, limits.MAX_XML_DEPTH):
+            self.over_limit_at(layout.RECORD_XML, too_deep)
             return
         errors = schema_errors(tree)
         for err in errors:
@@ -424,6 +435,19 @@ class _Check:
                 want = digests.get(m.algorithm.value)
                 if want is not None and name in m.entries and m.entries[name] != want:
                     self.add("METADATA_MISMATCH", layout.RECORD_XML, f"{m.algorithm.value} of {name} differs from {m.name}")
+
+
+def tree_depth_over(tree: etree._ElementTree | etree._Element, limit: int) -> bool:
+    """Whether elements of a parsed document nest deeper than ``limit`` (the root is depth 1)."""
+    depth = 0
+    for event, _ in etree.iterwalk(tree, events=("start", "end")):
+        if event == "start":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
 
 
 def xml_depth_over(data: bytes, limit: int) -> bool:

@@ -20,12 +20,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asn1crypto import cms as asn1_cms
+from typing import TYPE_CHECKING
+
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
 from govarc.errors import InvalidInputError
 from govarc.findings import Finding, Level
@@ -33,6 +33,9 @@ from govarc.package import layout
 from govarc.package.manifest import bag_info_get
 from govarc.package.reader import PackageReader
 from govarc.sign.pki import IDENTITY_OID, identity_of, subject_of
+
+if TYPE_CHECKING:  # asn1crypto and the path verifier are imported when a signature is checked, not at start-up
+    from asn1crypto import cms as asn1_cms
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "md5": hashes.MD5, "sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256,
@@ -101,16 +104,26 @@ class _Parsed:
     others: tuple[x509.Certificate, ...]
 
 
-def _one_attr(attrs: asn1_cms.CMSAttributes, name: str) -> object:
-    values = [a["values"] for a in attrs if a["type"].native == name]
-    if not values:
+def _attrs_by_name(attrs: asn1_cms.CMSAttributes) -> dict[str, list[asn1_cms.CMSAttribute]]:
+    """The signed attributes by type name, in one pass (each value is parsed only when asked for)."""
+    out: dict[str, list[asn1_cms.CMSAttribute]] = {}
+    for a in attrs:
+        out.setdefault(a["type"].native, []).append(a)
+    return out
+
+
+def _one_attr(attrs: dict[str, list[asn1_cms.CMSAttribute]], name: str) -> object:
+    found = attrs.get(name, [])
+    if not found:
         return None
-    if len(values) > 1 or len(values[0]) != 1:
+    if len(found) > 1 or len(found[0]["values"]) != 1:
         raise _Malformed(f"attribute {name} must appear once with one value")
-    return values[0][0].native
+    return found[0]["values"][0].native
 
 
 def _parse(der: bytes) -> _Parsed:
+    from asn1crypto import cms as asn1_cms
+
     if not der:
         raise _Malformed("the file is empty")
     try:
@@ -145,9 +158,10 @@ def _parse(der: bytes) -> _Parsed:
             params = sig_alg["parameters"]
             pss = (params["hash_algorithm"]["algorithm"].native,
                    params["mask_gen_algorithm"]["parameters"]["algorithm"].native, int(params["salt_length"].native))
-        signing_time = _one_attr(attrs, "signing_time")
-        digest = _one_attr(attrs, "message_digest")
-        content_type = _one_attr(attrs, "content_type")
+        by_name = _attrs_by_name(attrs)
+        signing_time = _one_attr(by_name, "signing_time")
+        digest = _one_attr(by_name, "message_digest")
+        content_type = _one_attr(by_name, "content_type")
         sid = si["sid"]
         signer = None
         for c in certs:
@@ -183,12 +197,12 @@ def _parse(der: bytes) -> _Parsed:
         raise _Malformed(f"not a DER CMS SignedData: {type(e).__name__}: {str(e)[:120]}") from None
 
 
-def _weakness(p: _Parsed, policy: SignaturePolicy) -> str | None:
+def _weakness(p: _Parsed, policy: SignaturePolicy, key: object = None) -> str | None:
     for what, alg in (("digest", p.digest_algorithm), ("signature hash", p.signature_hash),
                       ("PSS hash", p.pss[0] if p.pss else None), ("PSS MGF hash", p.pss[1] if p.pss else None)):
         if alg is not None and alg not in policy.allowed_digests:
             return f"{what} algorithm {alg} is not allowed (allowed: {', '.join(policy.allowed_digests)})"
-    key = p.signer.public_key()
+    key = key if key is not None else p.signer.public_key()
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < policy.min_rsa_bits:
             return f"RSA key of {key.key_size} bits; at least {policy.min_rsa_bits} are required"
@@ -204,8 +218,8 @@ def _weakness(p: _Parsed, policy: SignaturePolicy) -> str | None:
     return None
 
 
-def _verify_signature(p: _Parsed) -> bool:
-    key = p.signer.public_key()
+def _verify_signature(p: _Parsed, key: object = None) -> bool:
+    key = key if key is not None else p.signer.public_key()
     h = _HASHES[p.signature_hash or p.digest_algorithm]()
     try:
         if isinstance(key, rsa.RSAPublicKey):
@@ -234,15 +248,94 @@ def _has_signing_usage(cert: x509.Certificate) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class _SignerFacts:
+    """What a signature check needs from the signer's certificate, worked out once per certificate."""
+
+    subject: str
+    identity: str | None
+    issuer: str
+    serial: str
+    key: object  # the public key
+
+
+def _signer_facts(cert: x509.Certificate, identity_oid: str) -> _SignerFacts:
+    return _SignerFacts(subject_of(cert), identity_of(cert, identity_oid), cert.issuer.rfc4514_string(),
+                        format(cert.serial_number, "x"), cert.public_key())
+
+
+class ChainCache:
+    """What a run of many signature checks can share: certificate paths and CRL signatures.
+
+    The same signer signs thousands of packages, so the path from its certificate (with the
+    certificates embedded beside it) to a trust anchor is built once and reused whenever the
+    validation time falls inside the validity of every certificate on that path: the only part of
+    path validation that depends on the time. Any other time builds the path again (and an
+    expired or failing one is never cached). Revocation is checked on every signature, with each
+    CRL's signature verified once per issuer. One cache belongs to one policy (anchors, CRLs) and
+    lives for one run; it holds at most ``max_paths`` paths.
+    """
+
+    def __init__(self, max_paths: int = 4096) -> None:
+        self.max_paths = max_paths
+        self._paths: dict[bytes, tuple[tuple[x509.Certificate, ...], dt.datetime, dt.datetime]] = {}
+        self._crl_valid: dict[tuple[bytes, bytes], bool] = {}
+        self._signers: dict[tuple[x509.Certificate, str], _SignerFacts] = {}
+        self._usage: dict[x509.Certificate, str | None] = {}
+
+    def usage(self, cert: x509.Certificate) -> str | None:
+        """:func:`_has_signing_usage` of ``cert``, worked out once per certificate in the run."""
+        if cert not in self._usage:
+            if len(self._usage) >= self.max_paths:
+                self._usage.pop(next(iter(self._usage)))
+            self._usage[cert] = _has_signing_usage(cert)
+        return self._usage[cert]
+
+    def signer(self, cert: x509.Certificate, identity_oid: str) -> _SignerFacts:
+        """The facts of a signer's certificate (equal certificates are equal DER), kept for the run."""
+        facts = self._signers.get((cert, identity_oid))
+        if facts is None:
+            if len(self._signers) >= self.max_paths:
+                self._signers.pop(next(iter(self._signers)))
+            facts = self._signers[(cert, identity_oid)] = _signer_facts(cert, identity_oid)
+        return facts
+
+    @staticmethod
+    def key(leaf: x509.Certificate, others: Sequence[x509.Certificate]) -> bytes:
+        return b"".join([leaf.fingerprint(hashes.SHA256())] + [c.fingerprint(hashes.SHA256()) for c in others])
+
+    def path(self, key: bytes, at: dt.datetime) -> tuple[x509.Certificate, ...] | None:
+        hit = self._paths.get(key)
+        if hit is not None and hit[1] <= at <= hit[2]:
+            return hit[0]
+        return None
+
+    def keep(self, key: bytes, chain: Sequence[x509.Certificate]) -> None:
+        if len(self._paths) >= self.max_paths:
+            self._paths.pop(next(iter(self._paths)))
+        start = max(c.not_valid_before_utc for c in chain)
+        end = min(c.not_valid_after_utc for c in chain)
+        self._paths[key] = (tuple(chain), start, end)
+
+    def crl_signature_valid(self, crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
+        key = (crl.fingerprint(hashes.SHA256()), issuer.fingerprint(hashes.SHA256()))
+        valid = self._crl_valid.get(key)
+        if valid is None:
+            valid = self._crl_valid[key] = crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+        return valid
+
+
 def _revocation(chain: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList],
-                path: str, subject: str) -> tuple[list[Finding], str | None]:
+                path: str, subject: str, cache: ChainCache | None = None) -> tuple[list[Finding], str | None]:
     """Findings for CRLs that fail their signature, and the reason if a certificate of ``chain`` is revoked."""
     findings = []
     for cert, issuer in zip(chain, chain[1:]):
         for crl in crls:
             if crl.issuer != cert.issuer:
                 continue
-            if not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+            valid = (cache.crl_signature_valid(crl, issuer) if cache is not None
+                     else crl.is_signature_valid(issuer.public_key()))  # type: ignore[arg-type]
+            if not valid:
                 findings.append(Finding("CRL_INVALID", path, f"a CRL of {crl.issuer.rfc4514_string()} is not signed by "
                                         f"its issuer; ignored while checking {subject}"))
                 continue
@@ -258,7 +351,8 @@ def _revocation(chain: Sequence[x509.Certificate], crls: Sequence[x509.Certifica
 
 
 def check_signature(file: str, der: bytes, content: bytes | None, policy: SignaturePolicy,
-                    now: dt.datetime | None = None, content_name: str = layout.REQUIRED_TAGMANIFEST) -> SignerReport:
+                    now: dt.datetime | None = None, content_name: str = layout.REQUIRED_TAGMANIFEST,
+                    cache: ChainCache | None = None) -> SignerReport:
     """Check one signature file (its package path ``file``) over ``content`` (the tag manifest bytes,
     or the document named ``content_name`` for a detached signature over another file)."""
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -266,15 +360,15 @@ def check_signature(file: str, der: bytes, content: bytes | None, policy: Signat
         p = _parse(der)
     except _Malformed as e:
         return SignerReport(file, None, None, None, None, None, (Finding("SIGNATURE_MALFORMED", file, f"signer unknown: {e}"),))
-    subject = subject_of(p.signer)
-    identity = identity_of(p.signer, policy.identity_oid)
-    report = dict(file=file, subject=subject, identity=identity, issuer=p.signer.issuer.rfc4514_string(),
-                  serial=format(p.signer.serial_number, "x"), signing_time=p.signing_time)
+    facts = cache.signer(p.signer, policy.identity_oid) if cache is not None else _signer_facts(p.signer, policy.identity_oid)
+    subject = facts.subject
+    report = dict(file=file, subject=subject, identity=facts.identity, issuer=facts.issuer,
+                  serial=facts.serial, signing_time=p.signing_time)
 
     def done(*findings: Finding) -> SignerReport:
         return SignerReport(**report, findings=tuple(findings))  # type: ignore[arg-type]
 
-    weak = _weakness(p, policy)
+    weak = _weakness(p, policy, facts.key)
     if weak:
         return done(Finding("SIGNATURE_ALGORITHM_WEAK", file, f"{subject}: {weak}"))
     if content is None:
@@ -287,21 +381,22 @@ def check_signature(file: str, der: bytes, content: bytes | None, policy: Signat
         return done(Finding("SIGNATURE_INVALID", file, f"{subject}: the signed digest differs from {content_name}: "
                             f"{'the tag manifest' if content_name == layout.REQUIRED_TAGMANIFEST else 'it'} "
                             "changed after signing, or the signature is over other content"))
-    if not _verify_signature(p):
+    if not _verify_signature(p, facts.key):
         return done(Finding("SIGNATURE_INVALID", file, f"{subject}: the signature does not verify with the signer's public key"))
     if p.signing_time is not None and p.signing_time > now + policy.max_clock_skew:
         return done(Finding("SIGNATURE_INVALID", file, f"{subject}: signing time {p.signing_time.isoformat()} is in the future"))
-    return done(*_trust(file, p, subject, policy, now))
+    return done(*_trust(file, p, subject, policy, now, cache))
 
 
-def _trust(file: str, p: _Parsed, subject: str, policy: SignaturePolicy, now: dt.datetime) -> list[Finding]:
+def _trust(file: str, p: _Parsed, subject: str, policy: SignaturePolicy, now: dt.datetime,
+           cache: ChainCache | None = None) -> list[Finding]:
     if not policy.anchors:
         return [Finding("SIGNER_NO_TRUST_ANCHORS", file, f"{subject}: no trust anchors are configured, so the signer "
                         "cannot be judged (give --trust, or add anchors to the workspace trust store)")]
     at = policy.at or p.signing_time or now
     when = "at the validation time" if policy.at else ("at signing time" if p.signing_time else "now")
     findings: list[Finding] = []
-    usage = _has_signing_usage(p.signer)
+    usage = cache.usage(p.signer) if cache is not None else _has_signing_usage(p.signer)
     if usage:
         findings.append(Finding("SIGNER_KEY_USAGE", file, f"{subject}: {usage}"))
     leaf = p.signer
@@ -310,14 +405,22 @@ def _trust(file: str, p: _Parsed, subject: str, policy: SignaturePolicy, now: dt
                                 f"{leaf.not_valid_before_utc.isoformat()} to {leaf.not_valid_after_utc.isoformat()}, "
                                 f"not {when} ({at.isoformat()})"))
         return findings
-    builder = (PolicyBuilder().store(Store(list(policy.anchors))).time(at)
-               .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ExtensionPolicy.permit_all()))
-    try:
-        verified = builder.build_client_verifier().verify(leaf, list(p.others) + list(policy.intermediates))
-    except VerificationError as e:
-        findings.append(Finding("SIGNER_UNTRUSTED", file, f"{subject}: no valid path to a trust anchor {when}: {e}"))
-        return findings
-    crl_findings, revoked = _revocation(verified.chain, policy.crls, file, subject)
+    key = ChainCache.key(leaf, p.others) if cache is not None else b""
+    chain = cache.path(key, at) if cache is not None else None
+    if chain is None:
+        from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
+
+        builder = (PolicyBuilder().store(Store(list(policy.anchors))).time(at)
+                   .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ExtensionPolicy.permit_all()))
+        try:
+            verified = builder.build_client_verifier().verify(leaf, list(p.others) + list(policy.intermediates))
+        except VerificationError as e:
+            findings.append(Finding("SIGNER_UNTRUSTED", file, f"{subject}: no valid path to a trust anchor {when}: {e}"))
+            return findings
+        chain = tuple(verified.chain)
+        if cache is not None:
+            cache.keep(key, chain)
+    crl_findings, revoked = _revocation(chain, policy.crls, file, subject, cache)
     findings += crl_findings
     if revoked:
         findings.append(Finding("SIGNER_REVOKED", file, f"{subject}: {revoked}"))
@@ -339,6 +442,7 @@ def _record_agency(reader: PackageReader) -> str | None:
 
 def check_package_signatures(
     reader: PackageReader, bag_info: Sequence[tuple[str, str]], policy: SignaturePolicy, now: dt.datetime | None = None,
+    cache: ChainCache | None = None,
 ) -> tuple[list[Finding], list[SignerReport]]:
     """Check every file in ``signatures/`` of an open package; see the module docstring.
 
@@ -367,7 +471,7 @@ def check_package_signatures(
             reports.append(SignerReport(name, None, None, None, None, None,
                                         (Finding("SIGNATURE_MALFORMED", name, f"signer unknown: cannot be read: {e}"),)))
             continue
-        reports.append(check_signature(name, der, content, policy, now))
+        reports.append(check_signature(name, der, content, policy, now, cache=cache))
     if not reports:
         if not policy.allow_unsigned:
             findings.append(Finding("SIGNATURE_MISSING", prefix, "the package is not signed (no signatures/*.p7s)"))
@@ -392,12 +496,12 @@ def check_package_signatures(
 
 
 def make_signature_check(
-    policy: SignaturePolicy,
+    policy: SignaturePolicy, cache: ChainCache | None = None,
 ) -> Callable[[PackageReader, list[tuple[str, str]]], tuple[list[Finding], list[dict[str, object]]]]:
-    """The callable to pass as ``verify_package(extra=...)``."""
+    """The callable to pass as ``verify_package(extra=...)``; ``cache`` shares paths across the packages it checks."""
 
     def extra(reader: PackageReader, bag_info: list[tuple[str, str]]) -> tuple[list[Finding], list[dict[str, object]]]:
-        findings, reports = check_package_signatures(reader, bag_info, policy)
+        findings, reports = check_package_signatures(reader, bag_info, policy, cache=cache)
         return findings, [r.as_dict() for r in reports]
 
     return extra
