@@ -11,11 +11,16 @@ import click
 from govarc.cli.output import Output
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from govarc.audit.verify import AuditReport
+    from govarc.sign.pki import Credentials
+    from govarc.workspace import Workspace
 
 # Commands that may append events; after them a checkpoint anchors the new head.
+# (`audit checkpoint` writes its own; `audit list|verify` must change nothing.)
 CHANGING = frozenset({"init", "agency", "ingest", "nightly", "package", "pki", "sign", "catalog", "transfer", "accept",
-                      "send", "exchange", "inbox", "receive", "sign-for", "return", "audit"})
+                      "send", "exchange", "inbox", "receive", "sign-for", "return"})
 
 
 @click.group("audit")
@@ -115,19 +120,34 @@ class _EnvPrompter:
         return value.encode("utf-8")
 
 
-def _head(home: Path) -> int | None:
-    """The head's sequence number as the catalog file holds it, or None (see :func:`file_head`)."""
-    if not (home / "govarc.toml").is_file():
-        return None
-    from govarc.catalog.audit import file_head
+def env_signer(ws: Workspace) -> Callable[[], tuple[str, Credentials] | None]:
+    """The checkpoint signer of a long run, loaded once when first needed with the passphrase in the
+    environment (never a prompt); None when there is no key or it cannot be loaded (unsigned)."""
+    loaded: list[tuple[str, Credentials] | None] = []
 
-    return file_head(home / "catalog.sqlite")
+    def signer() -> tuple[str, Credentials] | None:
+        if not loaded:
+            from govarc.audit.checkpoint import load_signer
+            from govarc.errors import GovarcError
+
+            try:
+                loaded.append(load_signer(ws, _EnvPrompter()))
+            except GovarcError:
+                loaded.append(None)
+        return loaded[0]
+
+    return signer
 
 
 def head_before(out: Output | None, command: str | None) -> int | None:
-    if out is None or command not in CHANGING:
+    """The head before the command, as the catalog file holds it (cheap: opened immutable, no side
+    files). It may lag behind events another open connection keeps in the WAL: then the checkpoint
+    after the command is written although the command appended nothing, which anchors those."""
+    if out is None or command not in CHANGING or not (Path(out.home) / "govarc.toml").is_file():
         return None
-    return _head(Path(out.home))
+    from govarc.catalog.audit import file_head
+
+    return file_head(Path(out.home) / "catalog.sqlite")
 
 
 def checkpoint_after(out: Output | None, command: str | None, before: int | None) -> None:
@@ -136,7 +156,13 @@ def checkpoint_after(out: Output | None, command: str | None, before: int | None
     if out is None or command not in CHANGING:
         return
     home = Path(out.home)
-    after = _head(home)
+    if not (home / "govarc.toml").is_file():
+        return
+    from govarc.catalog.audit import committed_head
+
+    # The head as committed, WAL included: read immutable, the file alone would miss the events of
+    # this command while another process (a `govarc status`, a backup) holds the catalog open.
+    after = committed_head(home / "catalog.sqlite")
     if after is None or after == (before or 0):
         return
     try:
