@@ -158,11 +158,28 @@ def checkpoint_after(out: Output | None, command: str | None, before: int | None
     home = Path(out.home)
     if not (home / "govarc.toml").is_file():
         return
-    from govarc.catalog.audit import committed_head
+    from govarc.catalog.audit import committed_head, file_head
 
-    # The head as committed, WAL included: read immutable, the file alone would miss the events of
-    # this command while another process (a `govarc status`, a backup) holds the catalog open.
-    after = committed_head(home / "catalog.sqlite")
+    # The head as committed. With a write-ahead log beside the catalog (another process, a `govarc
+    # status` or a backup, holds it open, so this command's last connection did not fold it into the
+    # file) only a normal connection sees this command's events; without one the file holds them all,
+    # and an immutable read creates no side files (a refused command leaves the workspace as it was).
+    # With a log, the catalog is read through SQLite only once it is known to be the workspace's own:
+    # a command refused for a foreign catalog must leave it (and its side files) untouched.
+    path = home / "catalog.sqlite"
+    if path.with_name(path.name + "-wal").exists():
+        from govarc.catalog.identity import check_workspace_catalog
+        from govarc.errors import GovarcError
+        from govarc.workspace import Workspace
+
+        try:
+            if check_workspace_catalog(Workspace.open(home)) is not None:
+                return  # not claimed yet: the command did not get as far as changing it
+        except GovarcError:
+            return
+        after = committed_head(path)
+    else:
+        after = file_head(path)
     if after is None or after == (before or 0):
         return
     try:

@@ -220,9 +220,13 @@ def trust_add(out: Output, pems: tuple[Path, ...]) -> None:
     from govarc.audit.trail import record_event
 
     ws = open_workspace(out)
-    added = [a.as_dict() for a in trust_store(ws).add_anchors(pems)]
+    store = trust_store(ws)
+    known = {fingerprint(c) for c in store.anchors()}
+    added = [a.as_dict() for a in store.add_anchors(pems)]
     for a in added:
-        record_event(ws, "trust-add", str(a["sha256"]), subject=a["subject"], not_after=a["not_after"])
+        if a["sha256"] not in known:  # an anchor trusted already changes nothing: no event
+            known.add(str(a["sha256"]))
+            record_event(ws, "trust-add", str(a["sha256"]), subject=a["subject"], not_after=a["not_after"])
     if out.json:
         out.emit_json({"added": added})
     for a in added:
@@ -271,10 +275,14 @@ def crl_add(out: Output, files: tuple[Path, ...]) -> None:
     from govarc.audit.trail import record_event
 
     ws = open_workspace(out)
+    known = set(os.listdir(ws.crl_dir)) if ws.crl_dir.is_dir() else set()
     added = [c.as_dict() for c in trust_store(ws).add_crls(files)]
     for c in added:
-        record_event(ws, "crl-add", str(c["issuer"]), revoked=c["revoked"], file=Path(str(c["file"])).name,
-                     signed_by_trust_anchor=c["signed_by_trust_anchor"])
+        name = Path(str(c["file"])).name  # named by the CRL's digest: one kept already changes nothing
+        if name not in known:
+            known.add(name)
+            record_event(ws, "crl-add", str(c["issuer"]), revoked=c["revoked"], file=name,
+                         signed_by_trust_anchor=c["signed_by_trust_anchor"])
     if out.json:
         out.emit_json({"added": added})
     for a in added:
