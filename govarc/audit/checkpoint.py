@@ -143,11 +143,12 @@ def write_checkpoint(ws: Workspace, conn: sqlite3.Connection, signer: tuple[str,
 
 
 def anchor_if_due(ws: Workspace, conn: sqlite3.Connection,
-                  signer: Callable[[], tuple[str, Credentials] | None] | None) -> Path | None:
-    """Between two steps of a long run: a checkpoint when at least :data:`EVERY` events came after the
-    newest one (``signer`` is asked only then; None or its None: unsigned). Call it outside a transaction."""
+                  signer: Callable[[], tuple[str, Credentials] | None] | None, every: int | None = None) -> Path | None:
+    """Between two steps of a long run: a checkpoint when at least ``every`` (default :data:`EVERY`)
+    events came after the newest one (``signer`` is asked only then; None or its None: unsigned).
+    Call it outside a transaction."""
     top = sql.head(conn)
-    if top is None or top[0] - latest_seq(ws.home) < EVERY:
+    if top is None or top[0] - latest_seq(ws.home) < (EVERY if every is None else every):
         return None
     return write_checkpoint(ws, conn, signer() if signer is not None else None)
 

@@ -108,21 +108,28 @@ def checkpoint(out: Output) -> None:
 
 
 class _EnvPrompter:
-    """The passphrase for an automatic checkpoint: from $GOVARC_KEY_PASSPHRASE only, never a prompt."""
+    """The passphrase for an automatic checkpoint: from the command's ``--passphrase-file`` when it has
+    one, else $GOVARC_KEY_PASSPHRASE; never a prompt."""
+
+    def __init__(self, passphrase_file: Path | None = None) -> None:
+        self.passphrase_file = passphrase_file
 
     def passphrase(self, purpose: str, confirm: bool) -> bytes:
-        from govarc.cli.pki import PASSPHRASE_ENV
+        from govarc.cli.pki import PASSPHRASE_ENV, CliPrompter
         from govarc.errors import ConfigError
 
+        if self.passphrase_file is not None:
+            return CliPrompter(self.passphrase_file).passphrase(purpose, confirm)
         value = os.environ.get(PASSPHRASE_ENV)
         if not value:
             raise ConfigError(f"no passphrase for {purpose} (set {PASSPHRASE_ENV})")
         return value.encode("utf-8")
 
 
-def env_signer(ws: Workspace) -> Callable[[], tuple[str, Credentials] | None]:
-    """The checkpoint signer of a long run, loaded once when first needed with the passphrase in the
-    environment (never a prompt); None when there is no key or it cannot be loaded (unsigned)."""
+def env_signer(ws: Workspace, passphrase_file: Path | None = None) -> Callable[[], tuple[str, Credentials] | None]:
+    """The checkpoint signer of a long run, loaded once when first needed with the passphrase of
+    ``passphrase_file`` or the environment (never a prompt); None when there is no key or it cannot
+    be loaded (unsigned)."""
     loaded: list[tuple[str, Credentials] | None] = []
 
     def signer() -> tuple[str, Credentials] | None:
@@ -131,7 +138,7 @@ def env_signer(ws: Workspace) -> Callable[[], tuple[str, Credentials] | None]:
             from govarc.errors import GovarcError
 
             try:
-                loaded.append(load_signer(ws, _EnvPrompter()))
+                loaded.append(load_signer(ws, _EnvPrompter(passphrase_file)))
             except GovarcError:
                 loaded.append(None)
         return loaded[0]

@@ -127,8 +127,9 @@ def run_nightly(
     in a city of a hundred agencies one broken export must not stop the rest. Signing keys are
     loaded before anything changes (``signer_for`` each agency's, ``archives_key`` the archives'
     own in an archives workspace). With ``strict``, a warning makes the exit code 3. With
-    ``audit_signer``, the audit trail is anchored between agencies once enough events piled up
-    (:func:`~govarc.audit.checkpoint.anchor_if_due`; a failure there is left to the end-of-run checkpoint).
+    ``audit_signer``, the audit trail is anchored between agencies once enough events piled up, and
+    at the end (:func:`~govarc.audit.checkpoint.anchor_if_due`; a failure there is left to the
+    checkpoint after the command).
 
     On KeyboardInterrupt (or any other BaseException) the run is recorded as `interrupted`, its
     log written, and the exception raised again.
@@ -177,4 +178,9 @@ def run_nightly(
                 raise as_govarc_error(e, str(ws.catalog_path)) or e from None
         if stop is not None:
             raise stop
+        if audit_signer is not None:  # the run's last events, signed with the run's key source
+            try:
+                anchor_if_due(ws, cat.conn, audit_signer, every=1)
+            except (OSError, GovarcError, sqlite3.Error):
+                pass  # the checkpoint after the command tries again, and says why it cannot
         return report

@@ -127,10 +127,21 @@ def test_the_nightly_anchors_between_agencies_once_every_events_piled_up(tmp_pat
     assert code == 0 and not {f["code"] for f in findings} & {"AUDIT_UNANCHORED"}, findings
 
 
-def test_below_every_the_nightly_leaves_anchoring_to_the_end_of_the_command(keyed: Path) -> None:
+def test_below_every_the_nightly_anchors_once_at_its_end(keyed: Path) -> None:
     before = checkpoints(keyed)
-    run(keyed, "nightly")  # 6 events, far below EVERY: one checkpoint, after the command
+    run(keyed, "nightly")  # 6 events, far below EVERY: one checkpoint, at the end
     assert checkpoints(keyed) == before + [f"{len(events(keyed)):012d}.json"]
+
+
+def test_a_nightly_with_a_passphrase_file_signs_its_checkpoint(keyed: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "passphrase"
+    secret.write_text(ENV["GOVARC_KEY_PASSPHRASE"] + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    result = CliRunner().invoke(main, ["--home", str(keyed), "nightly", "--passphrase-file", str(secret)], env={})
+    assert result.exit_code == 0, result.output
+    head = len(events(keyed))
+    name = keyed / "audit" / "checkpoints" / f"{head:012d}.json"
+    assert json.loads(name.read_text())["signer"] == "SZF" and name.with_name(name.name + ".p7s").is_file()
 
 
 def test_pki_events_carry_the_certificate_and_never_the_passphrase(keyed: Path, tmp_path: Path) -> None:
