@@ -112,8 +112,8 @@ def test_the_nightly_anchors_between_agencies_once_every_events_piled_up(tmp_pat
     home = tmp_path / "home"
     run(home, "init", "--config", str(city))
     run(home, "pki", "init-ca", "--name", "测试CA")
-    for code in ("SZF", "CZJ", "GAJ"):
-        run(home, "pki", "issue", code)
+    for agency in ("SZF", "CZJ", "GAJ"):
+        run(home, "pki", "issue", agency)
     start = len(events(home))  # init, pki-init-ca, 3 key-issue: each command checkpointed
     assert checkpoints(home)[-1] == f"{start:012d}.json"
     monkeypatch.setattr(cp, "EVERY", 3)
