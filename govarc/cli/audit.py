@@ -176,13 +176,12 @@ def checkpoint_after(out: Output | None, command: str | None, before: int | None
     path = home / "catalog.sqlite"
     if path.with_name(path.name + "-wal").exists():
         from govarc.catalog.identity import check_workspace_catalog
-        from govarc.errors import GovarcError
         from govarc.workspace import Workspace
 
         try:
             if check_workspace_catalog(Workspace.open(home)) is not None:
                 return  # not claimed yet: the command did not get as far as changing it
-        except GovarcError:
+        except Exception:  # noqa: BLE001 - not the workspace's catalog (or unreadable): the command said so
             return
         after = committed_head(path)
     else:

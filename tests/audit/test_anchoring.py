@@ -103,11 +103,11 @@ def test_the_nightly_anchors_between_agencies_once_every_events_piled_up(tmp_pat
     the nightly writes a checkpoint after each agency, all signed, then none is needed at the end."""
     city = tmp_path / "city.toml"
     lines = []
-    for n, (code, fonds) in enumerate((("SZF", "0012"), ("CZJ", "0035"), ("GAJ", "0041")), 1):
+    for n, (who, fonds) in enumerate((("SZF", "0012"), ("CZJ", "0035"), ("GAJ", "0041")), 1):
         for i in (1, 2):
-            make_doc(tmp_path / "drop" / code, i, prefix=f"柳{code}发")
-        lines.append(f'[[agency]]\ncode = "{code}"\nname = "机构{n}"\nfonds = "{fonds}"\nunit = "BGS"\n'
-                     f'drop = "drop/{code}"\n')
+            make_doc(tmp_path / "drop" / who, i, prefix=f"柳{who}发")
+        lines.append(f'[[agency]]\ncode = "{who}"\nname = "机构{n}"\nfonds = "{fonds}"\nunit = "BGS"\n'
+                     f'drop = "drop/{who}"\n')
     city.write_text("\n".join(lines), encoding="utf-8")
     home = tmp_path / "home"
     run(home, "init", "--config", str(city))
