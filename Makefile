@@ -108,6 +108,7 @@ bench: venv
 	$(PY) bench/transfer_bench.py --small 500 --large 6 --large-mb 50 --repeat 3
 	$(PY) bench/exchange_bench.py --recipients 130 --mb 10 --repeat 3
 	$(PY) bench/inventory_bench.py --records 1000000
+	$(PY) bench/audit_bench.py
 
 clean:
 	rm -rf build $(VENV)

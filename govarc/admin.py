@@ -43,7 +43,7 @@ def init_workspace(home: Path, config: Path | None = None,
         data = read_toml(config)
         agencies = parse_agencies(data, config.parent.resolve(), str(config), city=True)
         oa_given = _names_oa_keys(data)
-    changed = False
+    changed = created = False
     if Workspace.exists(home):
         ws = Workspace.open(home)
         if archives is not None:
@@ -61,7 +61,7 @@ def init_workspace(home: Path, config: Path | None = None,
         else:
             write_settings(Settings(home=home))
         ws = Workspace.open(home)
-        changed = True
+        changed = created = True
     if ws.is_archives:
         for sub in (ws.holdings_dir, ws.rejected_dir, ws.receipts_dir):
             sub.mkdir(parents=True, exist_ok=True)
@@ -76,6 +76,12 @@ def init_workspace(home: Path, config: Path | None = None,
             changed = True
     with open_workspace_catalog(ws):
         pass
+    if created:
+        from govarc.audit.trail import record_event
+
+        holdings = ws.settings.holdings
+        record_event(ws, "init", "workspace", holdings.code if holdings is not None else "", role=ws.settings.role,
+                     agencies=[a.code for a in ws.agencies])
     return ws, changed
 
 

@@ -513,14 +513,29 @@ def _holdings(data: dict[str, Any], where: str) -> HoldingsSettings:
 
 
 def write_settings(settings: Settings) -> None:
-    """Write govarc.toml atomically (temporary file, fsync, rename)."""
+    """Write govarc.toml atomically (temporary file, fsync, rename).
+
+    When the workspace has a catalog, an audit event ``config-change`` naming the keys that changed
+    follows the write (specs/audit-log.md); a new workspace's ``init`` event is written by its creator.
+    """
     path = settings.home / CONFIG_NAME
+    old: dict[str, Any] | None = None
+    if path.is_file():
+        try:
+            old = read_toml(path)
+        except ConfigError:
+            old = None  # a file that does not read: every key counts as changed
+    new = settings.to_toml()
     tmp = path.with_name(f".{CONFIG_NAME}.tmp-{os.getpid()}")
     with open(tmp, "wb") as f:
-        tomli_w.dump(settings.to_toml(), f)
+        tomli_w.dump(new, f)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    if (settings.home / "catalog.sqlite").is_file():
+        from govarc.audit.trail import record_config_change
+
+        record_config_change(Workspace(settings.home, settings), old, new)
 
 
 @dataclass(frozen=True)

@@ -135,8 +135,7 @@ def accept(cat: Catalog, home: Path, transport: Transport, me: ArchivesIdentity,
 
 def _refuse(cat: Catalog, agency: str, batch: str, list_sha: str, reason: str, code: int) -> BatchOutcome:
     hcat.start_batch(cat, agency, batch, list_sha, _now())
-    with cat.write() as conn:  # a refused list that changed since is judged afresh
-        conn.execute("UPDATE accept_batches SET list_sha256=? WHERE agency=? AND batch_id=?", (list_sha, agency, batch))
+    hcat.relist_refused(cat, agency, batch, list_sha)  # a refused list that changed since is judged afresh
     hcat.finish_batch(cat, agency, batch, hcat.BatchState.REFUSED, refused=reason, at=_now())
     return BatchOutcome(agency, batch, "refused", message=reason, exit_code=code)
 
@@ -197,9 +196,7 @@ def accept_batch(cat: Catalog, home: Path, transport: Transport, me: ArchivesIde
         return BatchOutcome(agency, batch, "refused", message="the transfer list changed after it was received",
                             exit_code=EXIT_INVALID)
     if row is not None and row.state == hcat.BatchState.REFUSED:
-        with cat.write() as conn:  # a new list for a refused batch: start again
-            conn.execute("DELETE FROM accept_items WHERE agency=? AND batch_id=?", (agency, batch))
-            conn.execute("DELETE FROM accept_batches WHERE agency=? AND batch_id=?", (agency, batch))
+        hcat.restart_refused(cat, agency, batch, list_sha)  # a new list for a refused batch: start again
     row = hcat.start_batch(cat, agency, batch, list_sha, _now())
     done = hcat.batch_items(cat, agency, batch)
     seqs = _sequences(tl)

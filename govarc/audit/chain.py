@@ -13,6 +13,16 @@ from functools import cache
 from typing import Any
 
 FORMAT = 1
+
+# Every action an event may name, in the order of specs/audit-log.md's table (tests/audit/test_spec.py
+# checks the two agree, and that every action the code appends is here). `transfer-<state>` is one
+# action per batch state a batch moves on to.
+ACTIONS: tuple[str, ...] = (
+    "init", "config-change", "pki-init-ca", "key-issue", "key-import", "trust-add", "crl-add",
+    "ingest", "package", "sign", "transfer-create", "transfer-uploaded", "transfer-published", "transfer-receipted",
+    "receipt-import", "accept-receive", "accept-relist", "accept-restart", "accept-item", "accept",
+    "send-create", "send-deliver", "send", "receive", "hand-over", "sign-for", "return", "catalog-rebuild",
+)
 GENESIS_PREFIX = b"govarc-audit-genesis\n"
 
 

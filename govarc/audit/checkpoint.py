@@ -13,6 +13,7 @@ import os
 import re
 import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ KIND = "govarc-audit-checkpoint"
 NAME = re.compile(r"^(\d{12})\.json$")
 MAX_CHECKPOINT_BYTES = 4 * 1024
 MAX_CHECKPOINTS = 100_000
-EVERY = 1000  # a long run checkpoints at least every EVERY events (see specs/audit-log.md)
+EVERY = 1000  # the nightly checkpoints between agencies once EVERY events are unanchored (specs/audit-log.md)
 
 
 def checkpoint_dir(home: Path) -> Path:
@@ -139,6 +140,17 @@ def write_checkpoint(ws: Workspace, conn: sqlite3.Connection, signer: tuple[str,
     _write(path, doc)
     fsync_path(folder)
     return path
+
+
+def anchor_if_due(ws: Workspace, conn: sqlite3.Connection,
+                  signer: Callable[[], tuple[str, Credentials] | None] | None, every: int | None = None) -> Path | None:
+    """Between two steps of a long run: a checkpoint when at least ``every`` (default :data:`EVERY`)
+    events came after the newest one (``signer`` is asked only then; None or its None: unsigned).
+    Call it outside a transaction."""
+    top = sql.head(conn)
+    if top is None or top[0] - latest_seq(ws.home) < (EVERY if every is None else every):
+        return None
+    return write_checkpoint(ws, conn, signer() if signer is not None else None)
 
 
 def checkpoint_now(ws: Workspace, prompter: Prompter) -> tuple[Path | None, str | None]:

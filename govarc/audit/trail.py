@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from govarc.audit.chain import Event
@@ -11,7 +11,11 @@ from govarc.catalog import audit as sql
 from govarc.errors import ConfigError
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from govarc.workspace import Workspace
+
+MAX_CONFIG_KEYS = 256  # keys named per configuration event (a city file of hundreds of agencies: the rest counted)
 
 
 def record_event(ws: Workspace, action: str, obj: str, agency: str = "", outcome: str = "ok", **details: Any) -> None:
@@ -20,6 +24,53 @@ def record_event(ws: Workspace, action: str, obj: str, agency: str = "", outcome
 
     with open_workspace_catalog(ws) as cat, cat.write() as conn:
         sql.append_one(conn, action, obj, agency, outcome, **details)
+
+
+def _flat(table: Mapping[str, Any], prefix: str, out: dict[str, Any]) -> dict[str, Any]:
+    for key, value in table.items():
+        if not prefix and key == "agency" and isinstance(value, list):
+            for entry in value:
+                if isinstance(entry, Mapping):
+                    _flat(entry, f"agency.{entry.get('code', '?')}.", out)
+        elif isinstance(value, Mapping):
+            _flat(value, f"{prefix}{key}.", out)
+        else:
+            out[prefix + str(key)] = value
+    return out
+
+
+def changed_keys(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[str]:
+    """The dotted keys of govarc.toml whose value differs between ``old`` and ``new`` (both as TOML
+    tables; agencies keyed by code: ``agency.SZF.drop``), sorted. Values are never reported."""
+    before, after = _flat(old or {}, "", {}), _flat(new, "", {})
+    missing = object()
+    return sorted(k for k in before.keys() | after.keys() if before.get(k, missing) != after.get(k, missing))
+
+
+def record_config_change(ws: Workspace, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> None:
+    """After govarc.toml was written: a ``config-change`` event naming the keys that changed (not their
+    values: a transport option may be a secret), and the agency when the change concerns one only."""
+    keys = changed_keys(old, new)
+    if not keys:
+        return
+    agencies = sorted({k.split(".")[1] for k in keys if k.startswith("agency.")})
+    details: dict[str, Any] = {"keys": keys[:MAX_CONFIG_KEYS], "agencies": agencies[:MAX_CONFIG_KEYS]}
+    if len(keys) > MAX_CONFIG_KEYS:
+        details["more_keys"] = len(keys) - MAX_CONFIG_KEYS
+    only = agencies[0] if len(agencies) == 1 else ""
+    record_event(ws, "config-change", "govarc.toml", only, **details)
+
+
+def record_certificate(ws: Workspace, action: str, cert: x509.Certificate, agency: str = "", **details: Any) -> None:
+    """After a key or certificate was written (``pki-init-ca``, ``key-issue``, ``key-import``, ``trust-add``):
+    an event whose object is the certificate's SHA-256 fingerprint, with its subject, issuer, serial and
+    end of validity. Never a key or passphrase."""
+    from govarc.sign.pki import subject_of
+    from govarc.sign.trust import fingerprint
+
+    record_event(ws, action, fingerprint(cert), agency, subject=subject_of(cert),
+                 issuer=cert.issuer.rfc4514_string(), serial=format(cert.serial_number, "x"),
+                 not_after=cert.not_valid_after_utc.isoformat(), **details)
 
 
 def utc_bound(text: str, label: str) -> str:

@@ -41,6 +41,22 @@ def file_head(path: Path) -> int | None:
     return int(row[0]) if row and row[0] is not None else 0
 
 
+def committed_head(path: Path) -> int | None:
+    """The head's sequence number as committed, WAL included (a normal read-only connection: unlike
+    :func:`file_head` it sees events another open connection keeps from being folded into the file),
+    0 for no event, None when there is no readable catalog there."""
+    from govarc.catalog.db import open_readonly
+
+    if not path.is_file():
+        return None
+    try:
+        with open_readonly(path) as conn:
+            row = conn.execute("SELECT MAX(seq) FROM audit_events").fetchone()
+    except (sqlite3.Error, OSError):
+        return None
+    return int(row[0]) if row and row[0] is not None else 0
+
+
 _COLUMNS = "seq, at, user, host, agency, action, object, outcome, details, prev, hash"
 MAX_DETAILS = 16 * 1024  # characters of canonical JSON per event; longer values are cut (marked)
 

@@ -77,6 +77,29 @@ def start_batch(cat: Catalog, agency: str, batch_id: str, list_sha256: str, rece
     return row
 
 
+def relist_refused(cat: Catalog, agency: str, batch_id: str, list_sha256: str) -> None:
+    """A refused batch whose list changed since is judged afresh: note the new list's digest (an event
+    ``accept-relist``, in the same transaction)."""
+    with cat.write() as conn:
+        cur = conn.execute("UPDATE accept_batches SET list_sha256=? WHERE agency=? AND batch_id=? AND list_sha256<>?",
+                           (list_sha256, agency, batch_id, list_sha256))
+        if cur.rowcount > 0:
+            audit.append_one(conn, "accept-relist", f"{agency}/{batch_id}", agency, list_sha256=list_sha256)
+
+
+def restart_refused(cat: Catalog, agency: str, batch_id: str, list_sha256: str) -> None:
+    """Forget a refused batch and its verdicts so that its new list is checked from the start (an event
+    ``accept-restart`` naming the verdicts dropped and the new list, in the same transaction)."""
+    with cat.write() as conn:
+        items = conn.execute("DELETE FROM accept_items WHERE agency=? AND batch_id=?", (agency, batch_id)).rowcount
+        row = conn.execute("SELECT list_sha256, refused FROM accept_batches WHERE agency=? AND batch_id=?",
+                           (agency, batch_id)).fetchone()
+        conn.execute("DELETE FROM accept_batches WHERE agency=? AND batch_id=?", (agency, batch_id))
+        audit.append_one(conn, "accept-restart", f"{agency}/{batch_id}", agency, list_sha256=list_sha256,
+                         previous_list_sha256=str(row[0]) if row else None, refused=row[1] if row else None,
+                         items_dropped=max(items, 0))
+
+
 def finish_batch(cat: Catalog, agency: str, batch_id: str, state: str, *, refused: str | None = None,
                  receipt_sha256: str | None = None, at: str) -> None:
     with cat.write() as conn:

@@ -11,11 +11,16 @@ import click
 from govarc.cli.output import Output
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from govarc.audit.verify import AuditReport
+    from govarc.sign.pki import Credentials
+    from govarc.workspace import Workspace
 
 # Commands that may append events; after them a checkpoint anchors the new head.
+# (`audit checkpoint` writes its own; `audit list|verify` must change nothing.)
 CHANGING = frozenset({"init", "agency", "ingest", "nightly", "package", "pki", "sign", "catalog", "transfer", "accept",
-                      "send", "exchange", "inbox", "receive", "sign-for", "return", "audit"})
+                      "send", "exchange", "inbox", "receive", "sign-for", "return"})
 
 
 @click.group("audit")
@@ -103,31 +108,53 @@ def checkpoint(out: Output) -> None:
 
 
 class _EnvPrompter:
-    """The passphrase for an automatic checkpoint: from $GOVARC_KEY_PASSPHRASE only, never a prompt."""
+    """The passphrase for an automatic checkpoint: from the command's ``--passphrase-file`` when it has
+    one, else $GOVARC_KEY_PASSPHRASE; never a prompt."""
+
+    def __init__(self, passphrase_file: Path | None = None) -> None:
+        self.passphrase_file = passphrase_file
 
     def passphrase(self, purpose: str, confirm: bool) -> bytes:
-        from govarc.cli.pki import PASSPHRASE_ENV
+        from govarc.cli.pki import PASSPHRASE_ENV, CliPrompter
         from govarc.errors import ConfigError
 
+        if self.passphrase_file is not None:
+            return CliPrompter(self.passphrase_file).passphrase(purpose, confirm)
         value = os.environ.get(PASSPHRASE_ENV)
         if not value:
             raise ConfigError(f"no passphrase for {purpose} (set {PASSPHRASE_ENV})")
         return value.encode("utf-8")
 
 
-def _head(home: Path) -> int | None:
-    """The head's sequence number as the catalog file holds it, or None (see :func:`file_head`)."""
-    if not (home / "govarc.toml").is_file():
-        return None
-    from govarc.catalog.audit import file_head
+def env_signer(ws: Workspace, passphrase_file: Path | None = None) -> Callable[[], tuple[str, Credentials] | None]:
+    """The checkpoint signer of a long run, loaded once when first needed with the passphrase of
+    ``passphrase_file`` or the environment (never a prompt); None when there is no key or it cannot
+    be loaded (unsigned)."""
+    loaded: list[tuple[str, Credentials] | None] = []
 
-    return file_head(home / "catalog.sqlite")
+    def signer() -> tuple[str, Credentials] | None:
+        if not loaded:
+            from govarc.audit.checkpoint import load_signer
+            from govarc.errors import GovarcError
+
+            try:
+                loaded.append(load_signer(ws, _EnvPrompter(passphrase_file)))
+            except GovarcError:
+                loaded.append(None)
+        return loaded[0]
+
+    return signer
 
 
 def head_before(out: Output | None, command: str | None) -> int | None:
-    if out is None or command not in CHANGING:
+    """The head before the command, as the catalog file holds it (cheap: opened immutable, no side
+    files). It may lag behind events another open connection keeps in the WAL: then the checkpoint
+    after the command is written although the command appended nothing, which anchors those."""
+    if out is None or command not in CHANGING or not (Path(out.home) / "govarc.toml").is_file():
         return None
-    return _head(Path(out.home))
+    from govarc.catalog.audit import file_head
+
+    return file_head(Path(out.home) / "catalog.sqlite")
 
 
 def checkpoint_after(out: Output | None, command: str | None, before: int | None) -> None:
@@ -136,7 +163,29 @@ def checkpoint_after(out: Output | None, command: str | None, before: int | None
     if out is None or command not in CHANGING:
         return
     home = Path(out.home)
-    after = _head(home)
+    if not (home / "govarc.toml").is_file():
+        return
+    from govarc.catalog.audit import committed_head, file_head
+
+    # The head as committed. With a write-ahead log beside the catalog (another process, a `govarc
+    # status` or a backup, holds it open, so this command's last connection did not fold it into the
+    # file) only a normal connection sees this command's events; without one the file holds them all,
+    # and an immutable read creates no side files (a refused command leaves the workspace as it was).
+    # With a log, the catalog is read through SQLite only once it is known to be the workspace's own:
+    # a command refused for a foreign catalog must leave it (and its side files) untouched.
+    path = home / "catalog.sqlite"
+    if path.with_name(path.name + "-wal").exists():
+        from govarc.catalog.identity import check_workspace_catalog
+        from govarc.workspace import Workspace
+
+        try:
+            if check_workspace_catalog(Workspace.open(home)) is not None:
+                return  # not claimed yet: the command did not get as far as changing it
+        except Exception:  # noqa: BLE001 - not the workspace's catalog (or unreadable): the command said so
+            return
+        after = committed_head(path)
+    else:
+        after = file_head(path)
     if after is None or after == (before or 0):
         return
     try:

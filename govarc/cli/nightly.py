@@ -111,6 +111,7 @@ def nightly(out: Output, passphrase_file: Path | None, strict: bool) -> NightlyR
       30 1 * * *  GOVARC_HOME=/srv/govarc /opt/govarc/.venv/bin/govarc nightly
       15 2 * * *  GOVARC_HOME=/srv/archives /opt/govarc/.venv/bin/govarc nightly
     """
+    from govarc.cli.audit import env_signer
     from govarc.cli.signing import agency_signer_factory
     from govarc.jobs.nightly import parties, run_nightly
 
@@ -126,7 +127,7 @@ def nightly(out: Output, passphrase_file: Path | None, strict: bool) -> NightlyR
     try:
         with _sigterm_interrupts(), out.steps_progress(len(parties(ws))) as bar:
             report = run_nightly(ws, signer_for=signer_for, strict=strict, progress=_Steps(bar, out.verbose),
-                                 archives_key=archives_key)
+                                 archives_key=archives_key, audit_signer=env_signer(ws, passphrase_file))
     except _Terminated:
         click.echo("govarc: error: terminated (SIGTERM); the run is recorded as interrupted", err=True)
         return EXIT_TERMINATED

@@ -97,6 +97,9 @@ def init_ca_cmd(out: Output, name: str, algorithm: str | None, days: int, passph
     passphrase = CliPrompter(passphrase_file).passphrase("the new CA key", True)
     cert = init_ca(ws.pki_dir, name, passphrase, alg, days)
     anchor = trust_store(ws).add_local_ca(cert)
+    from govarc.audit.trail import record_certificate
+
+    record_certificate(ws, "pki-init-ca", cert)
     info = {"subject": subject_of(cert), "sha256": fingerprint(cert), "not_after": cert.not_valid_after_utc.isoformat(),
             "ca": str(ws.pki_dir / CA_CERT), "trust_anchor": str(anchor)}
     if out.json:
@@ -144,6 +147,9 @@ def issue_cmd(out: Output, code: str, days: int, algorithm: str | None, replace:
     creds = issue_agency(ca, ws.keys_dir(code), code, name, prompter.passphrase(f"the new key of agency {code}", True),
                          algorithm=KeyAlgorithm(algorithm or ws.settings.key_algorithm), days=days,
                          identity_oid=ws.settings.identity_oid, replace=replace)
+    from govarc.audit.trail import record_certificate
+
+    record_certificate(ws, "key-issue", creds.cert, code, replaced=replace)
     _report(out, "issued", _describe(code, creds, ws.keys_dir(code)))
 
 
@@ -184,6 +190,9 @@ def import_cmd(out: Output, code: str, cert_path: Path | None, key_path: Path | 
     stored = import_agency(ws.keys_dir(code), code, creds.key, creds.cert, creds.chain,
                            CliPrompter(passphrase_file).passphrase(f"the stored key of agency {code}", True),
                            identity_oid=ws.settings.identity_oid, replace=replace)
+    from govarc.audit.trail import record_certificate
+
+    record_certificate(ws, "key-import", stored.cert, code, replaced=replace)
     _report(out, "imported", _describe(code, stored, ws.keys_dir(code)))
 
 
@@ -208,7 +217,16 @@ def trust_add(out: Output, pems: tuple[Path, ...]) -> None:
     Example:
       govarc pki trust add 省电子政务CA.pem
     """
-    added = [a.as_dict() for a in trust_store(open_workspace(out)).add_anchors(pems)]
+    from govarc.audit.trail import record_event
+
+    ws = open_workspace(out)
+    store = trust_store(ws)
+    known = {fingerprint(c) for c in store.anchors()}
+    added = [a.as_dict() for a in store.add_anchors(pems)]
+    for a in added:
+        if a["sha256"] not in known:  # an anchor trusted already changes nothing: no event
+            known.add(str(a["sha256"]))
+            record_event(ws, "trust-add", str(a["sha256"]), subject=a["subject"], not_after=a["not_after"])
     if out.json:
         out.emit_json({"added": added})
     for a in added:
@@ -254,7 +272,17 @@ def crl_add(out: Output, files: tuple[Path, ...]) -> None:
     Example:
       govarc pki crl add 省电子政务CA.crl
     """
-    added = [c.as_dict() for c in trust_store(open_workspace(out)).add_crls(files)]
+    from govarc.audit.trail import record_event
+
+    ws = open_workspace(out)
+    known = set(os.listdir(ws.crl_dir)) if ws.crl_dir.is_dir() else set()
+    added = [c.as_dict() for c in trust_store(ws).add_crls(files)]
+    for c in added:
+        name = Path(str(c["file"])).name  # named by the CRL's digest: one kept already changes nothing
+        if name not in known:
+            known.add(name)
+            record_event(ws, "crl-add", str(c["issuer"]), revoked=c["revoked"], file=name,
+                         signed_by_trust_anchor=c["signed_by_trust_anchor"])
     if out.json:
         out.emit_json({"added": added})
     for a in added:

@@ -31,10 +31,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from govarc.audit.checkpoint import anchor_if_due
 from govarc.catalog.identity import open_workspace_catalog
 from govarc.catalog.runs import close_stale_runs, finish_run, start_run
 from govarc.domain import Agency
-from govarc.errors import ConfigError, as_govarc_error, from_os_error
+from govarc.errors import ConfigError, GovarcError, as_govarc_error, from_os_error
 from govarc.fsutil import fsync_path
 from govarc.jobs.accept_step import AcceptStep
 from govarc.jobs.exchange_step import ExchangeReceiveStep, ExchangeStatusStep
@@ -116,6 +117,7 @@ def run_nightly(
     progress: RunProgress | None = None,
     steps: Sequence[Step] | None = None,
     archives_key: Callable[[], Credentials | None] | None = None,
+    audit_signer: Callable[[], tuple[str, Credentials] | None] | None = None,
 ) -> NightlyReport:
     """Run ``steps`` (default: the role's, :data:`JOBS`) for every party of ``ws`` (:func:`parties`),
     in order; ``progress`` hears of each step.
@@ -124,7 +126,10 @@ def run_nightly(
     packaged) is reported in its agency's :class:`AgencyRun` and the run goes on with the others:
     in a city of a hundred agencies one broken export must not stop the rest. Signing keys are
     loaded before anything changes (``signer_for`` each agency's, ``archives_key`` the archives'
-    own in an archives workspace). With ``strict``, a warning makes the exit code 3.
+    own in an archives workspace). With ``strict``, a warning makes the exit code 3. With
+    ``audit_signer``, the audit trail is anchored between agencies once enough events piled up, and
+    at the end (:func:`~govarc.audit.checkpoint.anchor_if_due`; a failure there is left to the
+    checkpoint after the command).
 
     On KeyboardInterrupt (or any other BaseException) the run is recorded as `interrupted`, its
     log written, and the exception raised again.
@@ -149,6 +154,11 @@ def run_nightly(
             ctx = StepContext(ws, cat, party, signers.get(party.code), workers, progress or SILENT, key=key)
             done, stop = run_agency(job, ctx, progress)
             runs.append(AgencyRun(party.code, done))
+            if audit_signer is not None and stop is None:
+                try:
+                    anchor_if_due(ws, cat.conn, audit_signer)
+                except (OSError, GovarcError, sqlite3.Error):
+                    pass  # the checkpoint after the command tries again, and says why it cannot
             try:
                 if progress and stop is None:
                     progress.done(party.code)
@@ -168,4 +178,9 @@ def run_nightly(
                 raise as_govarc_error(e, str(ws.catalog_path)) or e from None
         if stop is not None:
             raise stop
+        if audit_signer is not None:  # the run's last events, signed with the run's key source
+            try:
+                anchor_if_due(ws, cat.conn, audit_signer, every=1)
+            except (OSError, GovarcError, sqlite3.Error):
+                pass  # the checkpoint after the command tries again, and says why it cannot
         return report

@@ -28,7 +28,8 @@ def run(home: Path, *args: str) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def city_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A city after one nightly run with a key: events ingest 1-3, package 4-6, a signed checkpoint at 6."""
+    """A city after one nightly run with a key: events init 1, pki-init-ca 2, key-issue 3, ingest 4-6, package
+    7-9; checkpoints after each command (1 and 2 unsigned: no agency key yet), the last signed at 9."""
     root = tmp_path_factory.mktemp("audit")
     city = make_city(root, n=3)
     home = root / "home"
@@ -68,8 +69,8 @@ def test_an_untouched_trail_verifies_and_its_checkpoint_signature_passes_openssl
     assert code == 0 and errors(findings) == []
     code, output = run(home, "--json", "audit", "list")
     actions = [e["action"] for e in json.loads(output)["events"]]
-    assert actions == ["ingest"] * 3 + ["package"] * 3
-    cp = home / "audit" / "checkpoints" / "000000000006.json"
+    assert actions == ["init", "pki-init-ca", "key-issue"] + ["ingest"] * 3 + ["package"] * 3
+    cp = home / "audit" / "checkpoints" / "000000000009.json"
     openssl = subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", f"{cp}.p7s", "-content",
                               str(cp), "-CAfile", str(home / "pki" / "ca.pem"), "-purpose", "any", "-out", os.devnull],
                              capture_output=True, text=True)
@@ -81,19 +82,19 @@ def test_an_untouched_trail_verifies_and_its_checkpoint_signature_passes_openssl
                                            ("at", "'2020-01-01T00:00:00.000000Z'"), ("details", "'{}'")])
 def test_an_edited_field_is_named(home: Path, column: str, value: str) -> None:
     before = (home / "catalog.sqlite").stat().st_size
-    tamper(home, f"UPDATE audit_events SET {column}={value} WHERE seq=2")
+    tamper(home, f"UPDATE audit_events SET {column}={value} WHERE seq=5")
     code, findings = verify(home)
     assert code == 3
-    assert ("AUDIT_EDITED", "event 2") in errors(findings)
+    assert ("AUDIT_EDITED", "event 5") in errors(findings)
     assert (home / "catalog.sqlite").stat().st_size == before  # verify only reads
 
 
 @pytest.mark.parametrize("seqs, expected", [
-    ((1,), [("AUDIT_DELETED", "event 2")]),  # the first
-    ((3,), [("AUDIT_DELETED", "event 4")]),  # one in the middle
-    ((3, 4), [("AUDIT_DELETED", "event 5")]),
-    ((6,), [("AUDIT_DELETED", str(Path("audit") / "checkpoints" / "000000000006.json"))]),  # the last before the checkpoint
-    ((5, 6), [("AUDIT_DELETED", str(Path("audit") / "checkpoints" / "000000000006.json"))]),  # the tail
+    ((4,), [("AUDIT_DELETED", "event 5")]),  # the first after a checkpoint
+    ((6,), [("AUDIT_DELETED", "event 7")]),  # one in the middle
+    ((6, 7), [("AUDIT_DELETED", "event 8")]),
+    ((9,), [("AUDIT_DELETED", str(Path("audit") / "checkpoints" / "000000000009.json"))]),  # the last before the checkpoint
+    ((8, 9), [("AUDIT_DELETED", str(Path("audit") / "checkpoints" / "000000000009.json"))]),  # the tail
 ])
 def test_a_deleted_event_is_named(home: Path, seqs: tuple[int, ...], expected: list[tuple[str, str]]) -> None:
     tamper(home, f"DELETE FROM audit_events WHERE seq IN ({','.join(map(str, seqs))})")
@@ -103,7 +104,7 @@ def test_a_deleted_event_is_named(home: Path, seqs: tuple[int, ...], expected: l
     assert found == expected
 
 
-@pytest.mark.parametrize("a, b", [(2, 3), (1, 2), (2, 5)])
+@pytest.mark.parametrize("a, b", [(5, 6), (4, 5), (5, 8)])
 def test_swapped_events_are_named(home: Path, a: int, b: int) -> None:
     tamper(home, f"UPDATE audit_events SET seq=-1 WHERE seq={a}", f"UPDATE audit_events SET seq={a} WHERE seq={b}",
            f"UPDATE audit_events SET seq={b} WHERE seq=-1")
@@ -126,14 +127,14 @@ def _forge(conn: sqlite3.Connection, seq: int, prev: str) -> str:
 def test_an_inserted_event_is_named(home: Path) -> None:
     conn = sqlite3.connect(home / "catalog.sqlite")
     with conn:
-        for s in range(6, 2, -1):
+        for s in range(9, 5, -1):
             conn.execute("UPDATE audit_events SET seq=? WHERE seq=?", (s + 1, s))
-        prev = conn.execute("SELECT hash FROM audit_events WHERE seq=2").fetchone()[0]
-        _forge(conn, 3, prev)
+        prev = conn.execute("SELECT hash FROM audit_events WHERE seq=5").fetchone()[0]
+        _forge(conn, 6, prev)
     conn.close()
     code, findings = verify(home)
     assert code == 3
-    assert ("AUDIT_INSERTED", "event 3") in errors(findings)
+    assert ("AUDIT_INSERTED", "event 6") in errors(findings)
 
 
 def test_an_inserted_event_with_the_chain_recomputed_is_caught_by_the_checkpoint(home: Path) -> None:
@@ -141,11 +142,11 @@ def test_an_inserted_event_with_the_chain_recomputed_is_caught_by_the_checkpoint
     with conn:
         rows = list(sql.iter_events(conn))
         conn.execute("DELETE FROM audit_events")
-        prev = rows[1].hash
-        for e in rows[:2]:
+        prev = rows[4].hash
+        for e in rows[:5]:
             conn.execute("INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?)", tuple(e.__dict__.values()))
-        prev = _forge(conn, 3, prev)
-        for e in rows[2:]:
+        prev = _forge(conn, 6, prev)
+        for e in rows[5:]:
             moved = e.__class__(**{**e.__dict__, "seq": e.seq + 1, "prev": prev, "hash": ""})
             h = hash_of(moved)
             conn.execute("INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -158,13 +159,13 @@ def test_an_inserted_event_with_the_chain_recomputed_is_caught_by_the_checkpoint
 
 
 @pytest.mark.parametrize("change", [
-    lambda d: d.replace(b'"seq":6', b'"seq":5'),
+    lambda d: d.replace(b'"seq":9', b'"seq":8'),
     lambda d: d.replace(b'"head":"', b'"head":"0'),
     lambda d: d.replace(b'"signer":"SZF"', b'"signer":"CZJ"'),
     lambda d: d + b"\n",
 ])
 def test_an_edited_checkpoint_is_named(home: Path, change: Callable[[bytes], bytes]) -> None:
-    cp = home / "audit" / "checkpoints" / "000000000006.json"
+    cp = home / "audit" / "checkpoints" / "000000000009.json"
     cp.write_bytes(change(cp.read_bytes()))
     code, findings = verify(home)
     assert code == 3
@@ -172,7 +173,7 @@ def test_an_edited_checkpoint_is_named(home: Path, change: Callable[[bytes], byt
 
 
 def test_a_checkpoint_that_is_a_fifo_is_refused_without_blocking(home: Path) -> None:
-    cp = home / "audit" / "checkpoints" / "000000000006.json"
+    cp = home / "audit" / "checkpoints" / "000000000009.json"
     cp.unlink()
     os.mkfifo(cp)
     code, findings = verify(home)
@@ -194,7 +195,7 @@ def test_a_checkpoint_signed_by_a_stranger_is_named(home: Path, tmp_path: Path) 
 
     signer = load_signer(Workspace.open(stranger), P())
     assert signer is not None
-    cp = home / "audit" / "checkpoints" / "000000000006.json"
+    cp = home / "audit" / "checkpoints" / "000000000009.json"
     (cp.with_name(cp.name + ".p7s")).write_bytes(sign_document(cp.read_bytes(), signer[1]))
     code, findings = verify(home)
     assert code == 3 and ("AUDIT_CHECKPOINT_SIGNATURE", str(cp)) in errors(findings)
