@@ -215,6 +215,7 @@ def package_pending(
     progress: Progress | None = None,
     on_package: Callable[[Packaged], None] | None = None,
     threads: int = BUILD_THREADS,
+    keep: bool = True,
 ) -> list[Packaged]:
     """Build and sign (with ``signer``) a package for every registered record of an agency.
 
@@ -223,7 +224,8 @@ def package_pending(
     key would be), so that no agency gets unsigned packages by accident. Builds ``threads``
     packages at a time. ``on_package`` is called for each package once the catalog records it
     (in batches). When a build fails, the packages built before it are recorded and the error is
-    raised.
+    raised. With ``keep`` false the list returned is empty: the caller hears of each package
+    through ``on_package`` only, and memory does not grow with the number of records.
 
     ``objects`` is the workspace's object store, ``store`` the agency's :class:`PackageStore`; the
     catalog records each package by its key relative to the home. Staging folders go below ``tmp``.
@@ -248,7 +250,8 @@ def package_pending(
         mark_packaged(catalog, [PackagedRow(rid, store.key(r.path), r.tagmanifest_sha256, r.size, r.signed, at)
                                 for rid, r, at in unrecorded])
         for _, r, _ in unrecorded:
-            done.append(r)
+            if keep:
+                done.append(r)
             if on_package:
                 on_package(r)
         unrecorded.clear()
