@@ -57,8 +57,7 @@ def ingest(
     if on_total:
         on_total(len(items))
     tally = Tally(agency.code, keep=on_outcome is None, sink=on_outcome)
-    found, digests = lookup(catalog, agency, items, progress)
-    fresh = [(it, d) for it, d, f in zip(items, digests, found) if not f]
+    found = lookup(catalog, agency, items, progress)
     # Each batch of good items is stored and registered as soon as the pool has prepared it, while
     # the pool goes on with the next: the main process's copies, fsyncs and SQL overlap the
     # workers' inspection, and only one batch of prepared items is held at a time. Outcomes are
@@ -81,9 +80,8 @@ def ingest(
             assert o is not None
             tally.add(o)
 
-    prepared = prepare_iter([it for it, _ in fresh], agency, workers or (os.cpu_count() or 1), progress,
-                            [d for _, d in fresh])
-    del fresh
+    prepared = prepare_iter([it for it, f in zip(items, found) if not f], agency, workers or (os.cpu_count() or 1),
+                            progress)
     try:
         for item, hit in zip(items, found):
             slot: list[Outcome | None]

@@ -130,31 +130,38 @@ def known(
     already is a duplicate whatever its sidecar says now, as it always was; its outcome carries
     the findings of discovery only (those of its inspection are stored with the record).
     """
-    found, digests = lookup(catalog, agency, items, progress)
+    found = lookup(catalog, agency, items, progress)
     outcomes = [Outcome(str(it.main), "duplicate", it.findings, f[0], f[1]) for it, f in zip(items, found) if f]
     fresh = [it for it, f in zip(items, found) if not f]
-    return outcomes, fresh, [d for d, f in zip(digests, found) if not f]
+    return outcomes, fresh, [None] * len(fresh)
+
+
+LOOKUP_CHUNK = 1024
+"""Items hashed at a time by :func:`lookup` (their digests are not kept past their look-up)."""
 
 
 def lookup(
     catalog: Catalog, agency: Agency, items: Sequence[Item], progress: ItemProgress | None,
-) -> tuple[list[tuple[str, int] | None], list[FileDigests | None]]:
+) -> list[tuple[str, int] | None]:
     """:func:`known` item by item: for each item, ``(archival code, record id)`` when its content
-    is registered already (else None), and its files' digests (None when not hashed)."""
+    is registered already, else None.
+
+    The digests are not kept: an item that is new is hashed again as it is inspected (a small
+    cost next to inspecting it), so that memory does not grow by a digest per item.
+    """
     found: list[tuple[str, int] | None] = []
-    digests: list[FileDigests | None] = []
-    # An item refused at discovery is not hashed: its file may be a link, a FIFO or a device.
-    hashed = iter(parallel_map(hash_item, [it for it in items if not it.refused]))
-    for item in items:
-        d = None if item.refused else next(hashed)
-        hit = None
-        if d is not None:
-            row = records.find_by_content(catalog.conn, agency.code, item_key(item, d))
-            if row:
-                hit = (row.archival_code, row.id)
-                d = None
-                if progress:
-                    progress(1)
-        found.append(hit)
-        digests.append(d)
-    return found, digests
+    for start in range(0, len(items), LOOKUP_CHUNK):
+        chunk = items[start:start + LOOKUP_CHUNK]
+        # An item refused at discovery is not hashed: its file may be a link, a FIFO or a device.
+        hashed = iter(parallel_map(hash_item, [it for it in chunk if not it.refused]))
+        for item in chunk:
+            d = None if item.refused else next(hashed)
+            hit = None
+            if d is not None:
+                row = records.find_by_content(catalog.conn, agency.code, item_key(item, d))
+                if row:
+                    hit = (row.archival_code, row.id)
+                    if progress:
+                        progress(1)
+            found.append(hit)
+    return found
