@@ -127,3 +127,22 @@ def test_write_json_writes_what_json_dumps_reads_back() -> None:
     write_json(value, out)
     assert json.loads(out.getvalue()) == value
     assert out.getvalue() == json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def test_a_real_run_logs_every_row_past_the_sample_and_json_gets_the_sample(tmp_path: Path, monkeypatch) -> None:
+    """With the in-memory sample cut to one row, the log still has every item and package."""
+    from tests.citykit import make_city
+
+    monkeypatch.setattr("govarc.jobs.spool.SAMPLE", 1)
+    ws, _ = init_workspace(tmp_path / "home", make_city(tmp_path, n=3))
+    report = run_nightly(ws)
+    assert report.exit_code == 0
+    (szf,) = json.loads(Path(report.log_path).read_text(encoding="utf-8"))["agencies"]
+    codes = sorted(i["archival_code"] for i in szf["ingest"]["items"])
+    assert len(codes) == 3 and {i["status"] for i in szf["ingest"]["items"]} == {"registered"}
+    assert sorted(p["archival_code"] for p in szf["packaged"]) == codes
+    assert all(Path(p["path"]).is_dir() and p["signed"] is False for p in szf["packaged"])
+    summed = report.as_dict()["agencies"][0]
+    assert len(summed["ingest"]["items"]) == 1 and len(summed["packaged"]) == 1
+    assert summed["ingest"]["registered"] == 3 and report.agencies[0].counts["packaged"] == 3
+    assert not list(ws.tmp_dir.iterdir())
