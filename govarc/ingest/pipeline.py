@@ -76,9 +76,9 @@ def ingest(
                 slots[id(p)][0] = o
             good.clear()
         while pending:
-            o = pending.popleft()[0]
-            assert o is not None
-            tally.add(o)
+            done = pending.popleft()[0]
+            assert done is not None
+            tally.add(done)
 
     prepared = prepare_iter([it for it, f in zip(items, found) if not f], agency, workers or (os.cpu_count() or 1),
                             progress)

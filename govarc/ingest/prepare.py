@@ -14,7 +14,7 @@ import multiprocessing.forkserver
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -232,7 +232,7 @@ def prepare_all(
 def prepare_iter(
     items: Sequence[Item], agency: Agency, workers: int, progress: ItemProgress | None = None,
     digests: Sequence[FileDigests | None] | None = None,
-) -> Iterator[Prepared]:
+) -> Generator[Prepared, None, None]:
     """:func:`prepare` every item, yielding each in the order of ``items`` as soon as it is ready.
 
     On a pool of ``workers`` processes when there are enough items, so that the caller can register
