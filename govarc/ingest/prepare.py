@@ -272,8 +272,10 @@ def prepare_iter(
 
 CHUNK = 8
 """Items a worker prepares per task."""
-WINDOW = 4
-"""Tasks per worker submitted ahead of what the caller has taken."""
+WINDOW = 32
+"""Tasks per worker submitted ahead of what the caller has taken: 512 items on two workers, more
+than the batch the caller stores and registers at once (``pipeline.BATCH``), so that the workers go
+on while it does."""
 
 
 def _chunks(pairs: Iterator[tuple[Item, FileDigests | None]], size: int) -> Iterator[list[tuple[Item, FileDigests | None]]]:
