@@ -66,6 +66,8 @@ class Row:
     packaged: int
     ingest_seconds: float = 0.0  # the first run's ingest steps (all agencies), from its run log
     package_seconds: float = 0.0  # the first run's package steps (building and signing)
+    cpu_ms_per_record: float = 0.0  # cpu_seconds / n: less sensitive than seconds to other load on the machine
+    load_average: float = 0.0  # the 1-minute load average as the first run ended (the job's own and other work)
     repeats: int = 1
     seconds_min: float = 0.0
     seconds_max: float = 0.0
@@ -309,6 +311,7 @@ def bench_one(args: argparse.Namespace, n: int, agencies: list[tuple[str, str, s
         first = [spy, "record", "--subprocesses", "--threads", "--nonblocking", "--rate", "250", "--format", "raw",
                  "--output", str(out), "--", *cmd]
     seconds, code, peak, tree, procs, cpu = run_timed(first, env, args.out / f"nightly-n{n}-1.log")
+    load = os.getloadavg()[0]
     if code != 0:
         sys.exit(f"govarc nightly exited {code}; see {args.out / f'nightly-n{n}-1.log'}")
     second, code2, _, _, _, _ = run_timed(cmd, env, args.out / f"nightly-n{n}-2.log")
@@ -333,6 +336,7 @@ def bench_one(args: argparse.Namespace, n: int, agencies: list[tuple[str, str, s
     return Row(n=n, agencies=len(agencies), signed=args.sign, zipped=args.zip, seconds=round(seconds, 2),
                records_per_s=round(n / seconds, 1), peak_rss_mb=round(peak * 1024 / 1e6, 1),
                tree_rss_mb=round(tree * 1024 / 1e6, 1), processes=procs, cpu_seconds=round(cpu, 1),
+               cpu_ms_per_record=round(cpu * 1000 / n, 2), load_average=round(load, 2),
                second_seconds=round(second, 2),
                packaged=packaged, ingest_seconds=round(steps.get("ingest", 0.0), 2),
                package_seconds=round(steps.get("package", 0.0), 2))
@@ -393,17 +397,18 @@ def main() -> None:
           f"{'signed' if args.sign else 'unsigned'}, {'zip' if args.zip else 'folder'} packages")
     print(f"machine: {facts['cores']} cores ({facts['cpu']}), Python {facts['python']}, {facts['system']}")
     header = (f"{'N':>7} {'seconds':>9} {'min-max s':>13} {'records/s':>10} {'peak RSS MB':>12} {'tree RSS MB':>12} {'procs':>6} "
-              f"{'CPU s':>7} {'ingest s':>9} {'package s':>10} {'2nd run s':>10}")
+              f"{'CPU s':>7} {'CPU ms/rec':>10} {'ingest s':>9} {'package s':>10} {'2nd run s':>10} {'load':>5}")
     print(header)
     for r in rows:
         spread = f"{r.seconds_min:.1f}-{r.seconds_max:.1f}"
         print(f"{r.n:>7} {r.seconds:>9.2f} {spread:>13} {r.records_per_s:>10.1f} {r.peak_rss_mb:>12.1f} {r.tree_rss_mb:>12.1f} "
-              f"{r.processes:>6} {r.cpu_seconds:>7.1f} {r.ingest_seconds:>9.2f} {r.package_seconds:>10.2f} "
-              f"{r.second_seconds:>10.2f}")
+              f"{r.processes:>6} {r.cpu_seconds:>7.1f} {r.cpu_ms_per_record:>10.2f} {r.ingest_seconds:>9.2f} "
+              f"{r.package_seconds:>10.2f} {r.second_seconds:>10.2f} {r.load_average:>5.1f}")
     print(f"seconds: median of {args.repeat} run(s), each in a fresh workspace; "
           "peak RSS: the largest single process of the job; tree RSS: the most all its processes held at once "
-          "(sampled every 0.1 s); CPU s: user + system time of all of them; ingest s, package s: the first run's "
-          "steps, from its run log")
+          "(sampled every 0.1 s); CPU s: user + system time of all of them (CPU ms/rec: per record); ingest s, "
+          "package s: the first run's steps, from its run log; load: the 1-minute load average as the first run "
+          "ended (the job itself accounts for up to one per core; more means other work shared the cores)")
 
 
 if __name__ == "__main__":

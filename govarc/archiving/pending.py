@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from govarc.catalog.db import Catalog
 from govarc.catalog.packages import (
@@ -27,6 +27,7 @@ from govarc.catalog.packages import (
     mark_packaged,
     mark_signed,
     packages,
+    record_file_formats,
     record_files,
     record_metadata,
     registered_records,
@@ -43,6 +44,9 @@ from govarc.package.verify import verify_package
 from govarc.sign.signer import Signer
 from govarc.store.objects import ObjectStore
 from govarc.store.packages import PackageStore, Staging, package_size
+
+if TYPE_CHECKING:
+    from govarc.formats import FormatInfo
 
 
 NO_KEY = "PACKAGE_NO_KEY"
@@ -69,15 +73,22 @@ def catalog_record(catalog: Catalog, record_id: int) -> Record:
     return record_from_dict(record_metadata(catalog, record_id))
 
 
-def _stored_files(catalog: Catalog, objects: ObjectStore, record_id: int) -> list[tuple[str, Path]]:
-    """The record's files: each name and its stored copy in the object store."""
+def _stored_files(
+    catalog: Catalog, objects: ObjectStore, record_id: int,
+) -> tuple[list[tuple[str, Path]], dict[str, tuple[str, FormatInfo]]]:
+    """The record's files: each name and its stored copy in the object store; and the formats
+    ingest identified, by name below data/ (see ``known_formats`` of :func:`build_package`)."""
+    from govarc.formats import FormatInfo  # libmagic, which only a build needs
+
     out = []
-    for name, sha in record_files(catalog, record_id):
+    known: dict[str, tuple[str, FormatInfo]] = {}
+    for name, sha, mime, format_name, version in record_file_formats(catalog, record_id):
         src = objects.path(sha)
         if not src.is_file():
             raise InvalidInputError(f"stored copy of {name} is missing from the object store", str(src))
         out.append((name, src))
-    return out
+        known[nfc(name)] = (sha, FormatInfo(mime, format_name, version))
+    return out, known
 
 
 def _existing(out: Path, code: str, expected: dict[str, str]) -> tuple[bool, str]:
@@ -174,14 +185,16 @@ class _BatchSync:
 
 
 def _build(stages: Staging, files: list[tuple[str, Path]], record: Record, out: Path, code: str, *,
-           signer: Signer | None, zip: bool, sm3: bool, progress: Progress | None) -> Packaged:
+           signer: Signer | None, zip: bool, sm3: bool, progress: Progress | None,
+           known_formats: dict[str, tuple[str, FormatInfo]] | None = None) -> Packaged:
     """Stage one record's files and build its package (on a build thread)."""
     counting = _Counting(signer) if signer is not None else None
     stage = stages.get()
     try:
         stages.lay_out(files, stage)
         info: PackageInfo = build_package(stage, record, out, zip=zip, sm3=sm3, progress=progress, signer=counting,
-                                          clean_stale=False, durable=False)  # made durable by batch: _BatchSync
+                                          clean_stale=False, durable=False,  # made durable by batch: _BatchSync
+                                          known_formats=known_formats)
     finally:
         stages.empty(stage)
     return Packaged(code, out, info.size, info.tagmanifest_sha256, counting is not None and counting.signed)
@@ -202,6 +215,7 @@ def package_pending(
     progress: Progress | None = None,
     on_package: Callable[[Packaged], None] | None = None,
     threads: int = BUILD_THREADS,
+    keep: bool = True,
 ) -> list[Packaged]:
     """Build and sign (with ``signer``) a package for every registered record of an agency.
 
@@ -210,7 +224,8 @@ def package_pending(
     key would be), so that no agency gets unsigned packages by accident. Builds ``threads``
     packages at a time. ``on_package`` is called for each package once the catalog records it
     (in batches). When a build fails, the packages built before it are recorded and the error is
-    raised.
+    raised. With ``keep`` false the list returned is empty: the caller hears of each package
+    through ``on_package`` only, and memory does not grow with the number of records.
 
     ``objects`` is the workspace's object store, ``store`` the agency's :class:`PackageStore`; the
     catalog records each package by its key relative to the home. Staging folders go below ``tmp``.
@@ -235,7 +250,8 @@ def package_pending(
         mark_packaged(catalog, [PackagedRow(rid, store.key(r.path), r.tagmanifest_sha256, r.size, r.signed, at)
                                 for rid, r, at in unrecorded])
         for _, r, _ in unrecorded:
-            done.append(r)
+            if keep:
+                done.append(r)
             if on_package:
                 on_package(r)
         unrecorded.clear()
@@ -260,10 +276,10 @@ def package_pending(
                     continue
                 store.quarantine(out)
             # The catalog is read here, on this thread; only the build runs on the pool.
-            files = _stored_files(catalog, objects, record_id)
+            files, known = _stored_files(catalog, objects, record_id)
             inflight.append((record_id, pool.submit(
                 _build, stages, files, catalog_record(catalog, record_id), out, code,
-                signer=signer, zip=zip, sm3=sm3, progress=progress)))
+                signer=signer, zip=zip, sm3=sm3, progress=progress, known_formats=known)))
             while len(inflight) > 2 * max(1, threads) or (inflight and inflight[0][1].done()):
                 rid, future = inflight.popleft()
                 finished(rid, future.result())

@@ -70,6 +70,15 @@ def record_files(catalog: Catalog, record_id: int) -> list[tuple[str, str]]:
     return [(str(name), str(sha)) for name, sha in rows]
 
 
+def record_file_formats(catalog: Catalog, record_id: int) -> list[tuple[str, str, str, str, str | None]]:
+    """``(name, sha256, mime, format_name, format_version)`` of each file of a record, in its order,
+    as ingest identified them."""
+    rows = catalog.conn.execute(
+        "SELECT name, sha256, mime, format_name, format_version FROM record_files WHERE record_id=? ORDER BY position",
+        (record_id,)).fetchall()
+    return [(str(n), str(s), str(m), str(f), None if v is None else str(v)) for n, s, m, f, v in rows]
+
+
 def mark_packaged(catalog: Catalog, rows: Iterable[PackagedRow]) -> None:
     """Record packages in one transaction; a record no longer ``registered`` is left as it is."""
     with catalog.write() as conn:

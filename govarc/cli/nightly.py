@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from govarc.cli.ingest import report_findings
+from govarc.cli.ingest import report_item
 from govarc.cli.output import Output, StepsBar
 from govarc.workspace import Workspace
 
@@ -124,21 +124,32 @@ def nightly(out: Output, passphrase_file: Path | None, strict: bool) -> NightlyR
 
         return load_agency_key(ws, ws.holdings.code, CliPrompter(passphrase_file))
 
-    try:
-        with _sigterm_interrupts(), out.steps_progress(len(parties(ws))) as bar:
-            report = run_nightly(ws, signer_for=signer_for, strict=strict, progress=_Steps(bar, out.verbose),
-                                 archives_key=archives_key, audit_signer=env_signer(ws, passphrase_file))
-    except _Terminated:
-        click.echo("govarc: error: terminated (SIGTERM); the run is recorded as interrupted", err=True)
-        return EXIT_TERMINATED
+    from govarc.jobs.spool import Journal
+
+    with Journal(ws.tmp_dir) as journal:  # the run's per-record rows, on disk until printed
+        try:
+            with _sigterm_interrupts(), out.steps_progress(len(parties(ws))) as bar:
+                report = run_nightly(ws, signer_for=signer_for, strict=strict, progress=_Steps(bar, out.verbose),
+                                     archives_key=archives_key, journal=journal,
+                                     audit_signer=env_signer(ws, passphrase_file))
+        except _Terminated:
+            click.echo("govarc: error: terminated (SIGTERM); the run is recorded as interrupted", err=True)
+            return EXIT_TERMINATED
+        return _report(report, out, strict, ws.is_archives)
+
+
+def _report(report: NightlyReport, out: Output, strict: bool, archives: bool) -> NightlyReport:
+    """What ``govarc nightly`` prints of a run: with --json its log in summary (each per-record list
+    cut to its first rows; the log file has them all), else a line per refusal and failed step."""
     if out.json:
         out.emit_json(report.as_dict())
     else:
-        who = "archives" if ws.is_archives else "agency"
+        who = "archives" if archives else "agency"
         for run in report.agencies:
-            ingested = run.report("ingest")
-            if ingested:
-                report_findings(ingested, out)
+            step = run.step("ingest")
+            items = step.result.log.get("ingest") if step is not None and step.result.report is not None else None
+            for item in items["items"] if items else ():
+                report_item(item, out)
             for step in run.failed:  # one line per failed step, naming its file
                 click.echo(f"govarc: error: {who} {run.code}: {step.error}", err=True)
         if report.log_error:
@@ -151,6 +162,6 @@ def nightly(out: Output, passphrase_file: Path | None, strict: bool) -> NightlyR
             for stale in report.closed_stale:
                 click.echo(f"closed run {stale}, left running by a run that died, as interrupted", err=True)
             for run in report.agencies:
-                click.echo(_summary(run.code, run.counts, ws.is_archives))
+                click.echo(_summary(run.code, run.counts, archives))
             click.echo(f"log: {report.log_path}")
     return report

@@ -11,20 +11,25 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from govarc.catalog.db import Catalog
 from govarc.domain import Agency
 from govarc.ingest.prepare import ItemProgress, Prepared, prepare_iter
-from govarc.ingest.register import known, register_batch, store_batch
-from govarc.ingest.report import IngestReport, Outcome
+from govarc.ingest.register import lookup, register_batch, store_batch_pairs
+from govarc.ingest.report import IngestReport, Outcome, Tally
 from govarc.ingest.sources import discover
 from govarc.store.objects import ObjectStore
 
 __all__ = ["BATCH", "IngestReport", "Outcome", "ingest"]
 
 BATCH = 200
+PENDING = 4 * BATCH
+"""Outcomes waiting for an earlier item's registration before they are handed on, at most."""
+
+OutcomeSink = Callable[[Outcome], None]
 
 
 def ingest(
@@ -36,36 +41,65 @@ def ingest(
     workers: int = 0,
     progress: ItemProgress | None = None,
     on_total: Callable[[int], None] | None = None,
+    on_outcome: OutcomeSink | None = None,
 ) -> IngestReport:
     """Ingest every record found in ``paths`` for ``agency``; report every item's outcome.
 
     ``objects`` is the workspace's object store. Good items are registered even when others are
     refused. Nothing of a refused item is kept.
+
+    Without ``on_outcome`` the report holds every outcome, sorted by path. With it, each outcome
+    is handed to ``on_outcome`` as soon as its item is through, in the order of discovery, and the
+    report holds only the counts and the first outcomes (:data:`~govarc.ingest.report.SAMPLE`):
+    memory does not grow with the number of items (the nightly job, ``govarc ingest``).
     """
     items = discover(list(paths))
     if on_total:
         on_total(len(items))
-    outcomes, fresh, digests = known(catalog, agency, items, progress)
+    tally = Tally(agency.code, keep=on_outcome is None, sink=on_outcome)
+    found = lookup(catalog, agency, items, progress)
     # Each batch of good items is stored and registered as soon as the pool has prepared it, while
     # the pool goes on with the next: the main process's copies, fsyncs and SQL overlap the
-    # workers' inspection, and only one batch of prepared items is held at a time.
+    # workers' inspection, and only one batch of prepared items is held at a time. Outcomes are
+    # handed on in the order of the items: each waits in `pending` for the batch before it.
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    good: list[Prepared] = []
+    good: list[tuple[Prepared, list[Outcome | None]]] = []
+    pending: deque[list[Outcome | None]] = deque()
 
     def flush() -> None:
-        accepted, refused = store_batch(objects, good)
-        outcomes.extend(refused)
-        outcomes.extend(register_batch(catalog, agency, accepted, now))
-        good.clear()
+        if good:
+            slots = {id(p): slot for p, slot in good}
+            accepted, refused = store_batch_pairs(objects, [p for p, _ in good])
+            for p, o in refused:
+                slots[id(p)][0] = o
+            for p, o in zip(accepted, register_batch(catalog, agency, accepted, now)):
+                slots[id(p)][0] = o
+            good.clear()
+        while pending:
+            done = pending.popleft()[0]
+            assert done is not None
+            tally.add(done)
 
-    for p in prepare_iter(fresh, agency, workers or (os.cpu_count() or 1), progress, digests):
-        if p.refused:
-            outcomes.append(Outcome(str(p.item.main), "refused", p.findings))
-            continue
-        good.append(p)
-        if len(good) >= BATCH:
-            flush()
-    if good:
+    prepared = prepare_iter([it for it, f in zip(items, found) if not f], agency, workers or (os.cpu_count() or 1),
+                            progress)
+    try:
+        for item, hit in zip(items, found):
+            slot: list[Outcome | None]
+            if hit:
+                slot = [Outcome(str(item.main), "duplicate", item.findings, hit[0], hit[1])]
+            else:
+                p = next(prepared)
+                if p.refused:
+                    slot = [Outcome(str(p.item.main), "refused", p.findings)]
+                else:
+                    slot = [None]
+                    good.append((p, slot))
+            pending.append(slot)
+            if good and (len(good) >= BATCH or len(pending) >= PENDING):
+                flush()
+            elif not good and pending:
+                flush()  # nothing to wait for
         flush()
-    outcomes.sort(key=lambda o: o.path)
-    return IngestReport(agency.code, tuple(outcomes))
+    finally:
+        prepared.close()
+    return tally.report()

@@ -14,8 +14,9 @@ import multiprocessing.forkserver
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Generator, Iterator, Sequence
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,11 +151,6 @@ def prepare(item: Item, agency: Agency, digests: FileDigests | None = None) -> P
     return Prepared(item, tuple(files), fields, tuple(findings))
 
 
-def _prepare_star(args: tuple[Item, FileDigests | None, Agency]) -> Prepared:
-    item, digests, agency = args
-    return prepare(item, agency, digests)
-
-
 def hash_item(item: Item) -> FileDigests | None:
     """Size and SHA-256 of every file of ``item``; None when one is missing or unreadable."""
     out: FileDigests = {}
@@ -236,7 +232,7 @@ def prepare_all(
 def prepare_iter(
     items: Sequence[Item], agency: Agency, workers: int, progress: ItemProgress | None = None,
     digests: Sequence[FileDigests | None] | None = None,
-) -> Iterator[Prepared]:
+) -> Generator[Prepared, None, None]:
     """:func:`prepare` every item, yielding each in the order of ``items`` as soon as it is ready.
 
     On a pool of ``workers`` processes when there are enough items, so that the caller can register
@@ -254,10 +250,41 @@ def prepare_iter(
         return
     ctx = _pool_context()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_exit_with, initargs=(os.getpid(),))
+    # Chunks are submitted a window at a time, not all at once (as Executor.map does): items the
+    # pool has prepared wait for the caller in memory, and a caller slower than the pool (the
+    # registration of 100,000 items) would otherwise hold all of them.
+    chunks = _chunks(zip(items, known), CHUNK)
+    inflight: deque[Future[list[Prepared]]] = deque()
     try:
-        for p in pool.map(_prepare_star, zip(items, known, itertools.repeat(agency)), chunksize=8):
-            if progress:
-                progress(1)
-            yield p
+        for chunk in itertools.islice(chunks, WINDOW * workers):
+            inflight.append(pool.submit(_prepare_chunk, chunk, agency))
+        while inflight:
+            done = inflight.popleft().result()
+            for chunk in itertools.islice(chunks, 1):
+                inflight.append(pool.submit(_prepare_chunk, chunk, agency))
+            for p in done:
+                if progress:
+                    progress(1)
+                yield p
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+CHUNK = 8
+"""Items a worker prepares per task."""
+WINDOW = 32
+"""Tasks per worker submitted ahead of what the caller has taken: 512 items on two workers, more
+than the batch the caller stores and registers at once (``pipeline.BATCH``), so that the workers go
+on while it does."""
+
+
+def _chunks(pairs: Iterator[tuple[Item, FileDigests | None]], size: int) -> Iterator[list[tuple[Item, FileDigests | None]]]:
+    while True:
+        chunk = list(itertools.islice(pairs, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+def _prepare_chunk(chunk: list[tuple[Item, FileDigests | None]], agency: Agency) -> list[Prepared]:
+    return [prepare(item, agency, digests) for item, digests in chunk]

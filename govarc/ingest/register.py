@@ -55,8 +55,16 @@ def store_batch(store: ObjectStore, batch: Sequence[Prepared]) -> tuple[list[Pre
     An item whose file no longer has its digest, or can no longer be read, is refused and
     nothing of it is stored.
     """
+    accepted, refused = store_batch_pairs(store, batch)
+    return accepted, [o for _, o in refused]
+
+
+def store_batch_pairs(
+    store: ObjectStore, batch: Sequence[Prepared],
+) -> tuple[list[Prepared], list[tuple[Prepared, Outcome]]]:
+    """:func:`store_batch`, each refused item beside its outcome."""
     accepted: list[Prepared] = []
-    refused: list[Outcome] = []
+    refused: list[tuple[Prepared, Outcome]] = []
     with store.staging() as staging:
         for p in batch:
             try:
@@ -64,7 +72,7 @@ def store_batch(store: ObjectStore, batch: Sequence[Prepared]) -> tuple[list[Pre
             except (InvalidInputError, UnsafeInputError) as e:
                 finding = refusal(e) if isinstance(e, UnsafeInputError) else Finding(
                     "INGEST_UNREADABLE", e.path or "", e.message)
-                refused.append(Outcome(str(p.item.main), "refused", p.findings + (finding,)))
+                refused.append((p, Outcome(str(p.item.main), "refused", p.findings + (finding,))))
                 continue
             accepted.append(p)
         staging.publish()
@@ -122,20 +130,38 @@ def known(
     already is a duplicate whatever its sidecar says now, as it always was; its outcome carries
     the findings of discovery only (those of its inspection are stored with the record).
     """
-    outcomes: list[Outcome] = []
-    fresh: list[Item] = []
-    digests: list[FileDigests | None] = []
-    # An item refused at discovery is not hashed: its file may be a link, a FIFO or a device.
-    hashed = iter(parallel_map(hash_item, [it for it in items if not it.refused]))
-    for item in items:
-        d = None if item.refused else next(hashed)
-        if d is not None:
-            found = records.find_by_content(catalog.conn, agency.code, item_key(item, d))
-            if found:
-                outcomes.append(Outcome(str(item.main), "duplicate", item.findings, found.archival_code, found.id))
-                if progress:
-                    progress(1)
-                continue
-        fresh.append(item)
-        digests.append(d)
-    return outcomes, fresh, digests
+    found = lookup(catalog, agency, items, progress)
+    outcomes = [Outcome(str(it.main), "duplicate", it.findings, f[0], f[1]) for it, f in zip(items, found) if f]
+    fresh = [it for it, f in zip(items, found) if not f]
+    return outcomes, fresh, [None] * len(fresh)
+
+
+LOOKUP_CHUNK = 1024
+"""Items hashed at a time by :func:`lookup` (their digests are not kept past their look-up)."""
+
+
+def lookup(
+    catalog: Catalog, agency: Agency, items: Sequence[Item], progress: ItemProgress | None,
+) -> list[tuple[str, int] | None]:
+    """:func:`known` item by item: for each item, ``(archival code, record id)`` when its content
+    is registered already, else None.
+
+    The digests are not kept: an item that is new is hashed again as it is inspected (a small
+    cost next to inspecting it), so that memory does not grow by a digest per item.
+    """
+    found: list[tuple[str, int] | None] = []
+    for start in range(0, len(items), LOOKUP_CHUNK):
+        chunk = items[start:start + LOOKUP_CHUNK]
+        # An item refused at discovery is not hashed: its file may be a link, a FIFO or a device.
+        hashed = iter(parallel_map(hash_item, [it for it in chunk if not it.refused]))
+        for item in chunk:
+            d = None if item.refused else next(hashed)
+            hit = None
+            if d is not None:
+                row = records.find_by_content(catalog.conn, agency.code, item_key(item, d))
+                if row:
+                    hit = (row.archival_code, row.id)
+                    if progress:
+                        progress(1)
+            found.append(hit)
+    return found

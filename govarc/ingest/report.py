@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from govarc.findings import Finding
@@ -25,12 +27,22 @@ class Outcome:
         }
 
 
+SAMPLE = 100
+"""How many outcomes a report handing them on (see :func:`~govarc.ingest.pipeline.ingest`) keeps."""
+
+
 @dataclass(frozen=True)
 class IngestReport:
+    """Every item's outcome (sorted by path); or, when ``counts`` is given, the outcomes were handed
+    on as they came and ``outcomes`` holds only the first :data:`SAMPLE` of them."""
+
     agency: str
     outcomes: tuple[Outcome, ...]
+    counts: dict[str, int] | None = field(default=None, compare=False)
 
     def count(self, status: str) -> int:
+        if self.counts is not None:
+            return self.counts.get(status, 0)
         return sum(1 for o in self.outcomes if o.status == status)
 
     @property
@@ -44,3 +56,27 @@ class IngestReport:
             "refused": self.count("refused"),
             "items": [o.as_dict() for o in self.outcomes],
         }
+
+
+class Tally:
+    """Gathers outcomes as an ingest run goes: all of them (``keep``), or counts and a sample,
+    each also handed to ``sink``."""
+
+    def __init__(self, agency: str, *, keep: bool, sink: Callable[[Outcome], None] | None = None) -> None:
+        self.agency = agency
+        self.keep = keep
+        self.sink = sink
+        self.counts: Counter[str] = Counter()
+        self.outcomes: list[Outcome] = []
+
+    def add(self, o: Outcome) -> None:
+        self.counts[o.status] += 1
+        if self.keep or len(self.outcomes) < SAMPLE:
+            self.outcomes.append(o)
+        if self.sink is not None:
+            self.sink(o)
+
+    def report(self) -> IngestReport:
+        if self.keep:
+            return IngestReport(self.agency, tuple(sorted(self.outcomes, key=lambda o: o.path)))
+        return IngestReport(self.agency, tuple(self.outcomes), dict(self.counts))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from govarc.domain import Agency
 from govarc.errors import ConfigError
+from govarc.findings import Level
 from govarc.ingest.pipeline import ingest
+from govarc.ingest.report import Outcome
 from govarc.jobs.steps import Party, StepContext, StepResult
 from govarc.lock import LockScope
 from govarc.workspace import Workspace
@@ -21,7 +24,9 @@ class IngestStep:
 
     Its counts are ``registered``, ``duplicate`` and ``refused`` (a refused document makes the run
     exit 3, and the step still succeeds: the good documents go on to packaging); its findings are
-    every finding of every document; its run-log field is ``ingest`` (the ingest report).
+    every warning of every document, spooled (:attr:`StepResult.warnings`); its run-log field is
+    ``ingest`` (the ingest report, its ``items`` spooled); its report the
+    :class:`~govarc.ingest.report.IngestReport` (counts and the first outcomes).
     """
 
     name: str = "ingest"
@@ -43,11 +48,24 @@ class IngestStep:
         assert agency.drop is not None  # applies() said so
         if not agency.drop.is_dir():
             raise ConfigError(f"drop folder of agency {agency.code} does not exist", str(agency.drop))
+        items, warnings = ctx.spool(), ctx.spool()
+        codes: Counter[str] = Counter()
+
+        def outcome(o: Outcome) -> None:
+            # Each item's outcome goes to the run log's spool as it comes: memory stays flat.
+            items.append(o.as_dict())
+            for f in o.findings:
+                if f.level is Level.WARNING:
+                    warnings.append(f.as_dict())
+                    codes[f.code] += 1
+
         report = ingest(ctx.catalog, ws.objects, agency, [agency.drop], workers=ctx.workers or ws.settings.workers,
-                        progress=ctx.progress.advance, on_total=ctx.progress.total)
+                        progress=ctx.progress.advance, on_total=ctx.progress.total, on_outcome=outcome)
+        log = {"agency": report.agency, **{c: report.count(c) for c in COUNTS}, "items": items.finish()}
         return StepResult(
             {c: report.count(c) for c in COUNTS},
-            findings=tuple(f for o in report.outcomes for f in o.findings),
-            log={"ingest": report.as_dict()},
+            log={"ingest": log},
             report=report,
+            warnings=warnings.finish(),
+            warning_counts=dict(sorted(codes.items())),
         )

@@ -23,13 +23,11 @@ would pass :func:`steps_named` of its names as ``steps``.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from govarc.audit.checkpoint import anchor_if_due
 from govarc.catalog.identity import open_workspace_catalog
@@ -44,6 +42,7 @@ from govarc.jobs.package_step import PackageStep
 from govarc.jobs.transfer_step import ReceiptsStep, TransferStep
 from govarc.jobs.report import AgencyRun, NightlyReport
 from govarc.jobs.runner import RunProgress, now, not_started, run_agency
+from govarc.jobs.spool import Journal
 from govarc.jobs.steps import SILENT, Archives, Party, Step, StepContext
 from govarc.lock import run_lock
 from govarc.sign.pki import Credentials
@@ -92,13 +91,13 @@ def steps_named(names: Sequence[str]) -> tuple[Step, ...]:
     return tuple(out)
 
 
-def _write_log(path: Path, report: dict[str, Any]) -> None:
+def _write_log(path: Path, report: NightlyReport) -> None:
     """Write the run log atomically and durably (the file, then its folder, fsynced)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name("." + path.name + ".tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(report, f, ensure_ascii=False, indent=2)
+            report.write_log(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -118,6 +117,7 @@ def run_nightly(
     steps: Sequence[Step] | None = None,
     archives_key: Callable[[], Credentials | None] | None = None,
     audit_signer: Callable[[], tuple[str, Credentials] | None] | None = None,
+    journal: Journal | None = None,
 ) -> NightlyReport:
     """Run ``steps`` (default: the role's, :data:`JOBS`) for every party of ``ws`` (:func:`parties`),
     in order; ``progress`` hears of each step.
@@ -133,7 +133,27 @@ def run_nightly(
 
     On KeyboardInterrupt (or any other BaseException) the run is recorded as `interrupted`, its
     log written, and the exception raised again.
+
+    Per-record rows (ingest outcomes, packages, warnings) are kept on disk in ``journal`` until
+    the log is written, so that memory does not grow with the night's work. A caller that wants to
+    read them from the report afterwards passes its own (and closes it); without one the run
+    makes one in ``tmp/`` and closes it, leaving in the report the counts and the first rows.
     """
+    own = journal is None
+    if journal is None:
+        journal = Journal(ws.tmp_dir)
+    try:
+        return _run(ws, signer_for, workers, strict, progress, steps, archives_key, journal, audit_signer)
+    finally:
+        if own:
+            journal.close()
+
+
+def _run(
+    ws: Workspace, signer_for: Callable[[Agency], Signer | None] | None, workers: int, strict: bool,
+    progress: RunProgress | None, steps: Sequence[Step] | None, archives_key: Callable[[], Credentials | None] | None,
+    journal: Journal, audit_signer: Callable[[], tuple[str, Credentials] | None] | None = None,
+) -> NightlyReport:
     with run_lock(ws.lock_path), open_workspace_catalog(ws) as cat:
         # Load every signer first: a wrong passphrase stops the run before it changes anything.
         signers = {a.code: signer_for(a) if signer_for else None for a in ws.agencies}
@@ -151,7 +171,8 @@ def run_nightly(
             if stop is not None:
                 runs.append(AgencyRun(party.code, not_started(job)))
                 continue
-            ctx = StepContext(ws, cat, party, signers.get(party.code), workers, progress or SILENT, key=key)
+            ctx = StepContext(ws, cat, party, signers.get(party.code), workers, progress or SILENT, key=key,
+                              journal=journal)
             done, stop = run_agency(job, ctx, progress)
             runs.append(AgencyRun(party.code, done))
             if audit_signer is not None and stop is None:
@@ -168,7 +189,7 @@ def run_nightly(
         report = NightlyReport(started, now(), tuple(runs), str(log), strict, stop is not None, run_id, closed,
                                tuple(s.name for s in job), ws.settings.role)
         try:
-            _write_log(log, report.as_dict())
+            _write_log(log, report)
         except OSError as e:
             report = replace(report, log_error=from_os_error(e))
         try:

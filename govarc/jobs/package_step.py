@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from govarc.archiving.pending import Packaged, package_pending
 from govarc.catalog.runs import unpackaged_count
 from govarc.domain import Agency
+from govarc.jobs.spool import Spool
 from govarc.jobs.steps import Party, StepContext, StepFailed, StepResult
 from govarc.lock import LockScope
 from govarc.workspace import Workspace
 
 
-def _result(packaged: Sequence[Packaged]) -> StepResult:
-    return StepResult({"packaged": len(packaged)}, log={"packaged": [p.as_dict() for p in packaged]},
-                      report=tuple(packaged))
+def _result(packaged: Spool | None) -> StepResult:
+    rows = packaged.finish() if packaged is not None else Spool(None)
+    return StepResult({"packaged": rows.count}, log={"packaged": rows}, report=rows)
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class PackageStep:
     Needs ``ingest`` (a drop folder that could not be read is not packaged around); it also runs
     for agencies without a drop folder, whose records come from ``govarc ingest``. Its count is
     ``packaged``; its run-log field ``packaged`` lists the packages built, also those built before
-    a failure; its report is the tuple of :class:`~govarc.archiving.pending.Packaged`.
+    a failure (spooled); its report is that :class:`~govarc.jobs.spool.Spool` (rows of
+    :meth:`~govarc.archiving.pending.Packaged.as_dict`: a count and the first rows in memory).
     """
 
     name: str = "package"
@@ -35,7 +36,7 @@ class PackageStep:
 
     @property
     def empty(self) -> StepResult:
-        return _result(())
+        return _result(None)
 
     def applies(self, party: Party) -> bool:
         return isinstance(party, Agency)
@@ -46,17 +47,17 @@ class PackageStep:
     def run(self, ctx: StepContext) -> StepResult:
         ws, code = ctx.ws, ctx.agency.code
         ctx.progress.total(unpackaged_count(ctx.catalog, code))
-        packaged: list[Packaged] = []
+        packaged = ctx.spool()
 
         def built(p: Packaged) -> None:
-            packaged.append(p)
+            packaged.append(p.as_dict())  # to the run log's spool: memory stays flat
             ctx.progress.advance(1)
 
         try:
             package_pending(
                 ctx.catalog, ws.objects, ws.package_store(code), ws.tmp_dir, code,
                 signer=ctx.signer, unsigned=ctx.agency.unsigned, keys=ws.keys_dir(code),
-                zip=ws.settings.package_zip, sm3=ws.settings.package_sm3, on_package=built,
+                zip=ws.settings.package_zip, sm3=ws.settings.package_sm3, on_package=built, keep=False,
             )
         except Exception as e:
             raise StepFailed(_result(packaged)) from e

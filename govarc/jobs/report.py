@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from govarc.catalog.runs import RunStatus
 from govarc.errors import (
@@ -18,6 +18,7 @@ from govarc.errors import (
 )
 from govarc.findings import Finding, Level
 from govarc.jobs.runner import EXIT_INTERRUPTED, StepRun
+from govarc.jobs.spool import Rows, Spool, summary, write_json
 from govarc.jobs.steps import StepStatus
 
 LOG_VERSION = 1
@@ -90,16 +91,40 @@ class AgencyRun:
 
     @property
     def warnings(self) -> tuple[Finding, ...]:
-        """Every warning of this agency's documents (each also in the run log)."""
+        """The warnings of this agency's documents that steps gave as findings (the ingest step
+        spools its own: :attr:`warning_rows`)."""
         return tuple(f for s in self.steps for f in s.result.findings if f.level is Level.WARNING)
 
+    @property
+    def warning_counts(self) -> Counter[str]:
+        """How many warnings of each code this agency's documents had, over every step."""
+        out: Counter[str] = Counter(w.code for w in self.warnings)
+        for s in self.steps:
+            if s.result.warning_counts is not None:
+                out.update(s.result.warning_counts)
+        return out
+
+    @property
+    def warning_rows(self) -> Rows:
+        """Every warning of this agency's documents, as the run log lists them."""
+        parts: list[Spool | list[Any]] = []
+        for s in self.steps:
+            found = [f.as_dict() for f in s.result.findings if f.level is Level.WARNING]
+            if found:
+                parts.append(found)
+            if s.result.warnings is not None:
+                parts.append(s.result.warnings)
+        return Rows(parts)
+
     def as_dict(self) -> dict[str, Any]:
+        """This agency's entry in the run log; per-record lists are :class:`~govarc.jobs.spool.Spool`
+        and :class:`~govarc.jobs.spool.Rows` (see :func:`~govarc.jobs.spool.write_json`)."""
         fields: dict[str, Any] = {}
         for s in self.steps:
             fields.update(s.result.log)
         return {
             "agency": self.code, **fields,
-            "warnings": [w.as_dict() for w in self.warnings],
+            "warnings": self.warning_rows,
             "error": self.error, "error_path": self.error_path, "exit_code": self.error_exit, "traceback": self.detail,
             "steps": [s.as_dict() for s in self.steps],
         }
@@ -129,7 +154,9 @@ class NightlyReport:
     @property
     def warnings(self) -> dict[str, int]:
         """How many warnings of each code this run met, over every agency."""
-        counts = Counter(w.code for a in self.agencies for w in a.warnings)
+        counts: Counter[str] = Counter()
+        for a in self.agencies:
+            counts.update(a.warning_counts)
         return dict(sorted(counts.items()))
 
     @property
@@ -169,7 +196,18 @@ class NightlyReport:
         }
 
     def as_dict(self) -> dict[str, Any]:
-        """The run log (``specs/run-log.md``)."""
+        """The run log in summary: every per-record list (``items``, ``packaged``, ``warnings``)
+        cut to its first :data:`~govarc.jobs.spool.SAMPLE` rows (what ``--json`` prints; the log
+        file has them all)."""
+        return summary(self.log())  # type: ignore[no-any-return]
+
+    def write_log(self, f: IO[str]) -> None:
+        """Write the run log (``specs/run-log.md``) to ``f``, every per-record row copied from its
+        spool as it comes."""
+        write_json(self.log(), f)
+
+    def log(self) -> dict[str, Any]:
+        """The run log (``specs/run-log.md``), its per-record lists as spools."""
         return {
             "log_version": LOG_VERSION,
             "run": self.run_id, "started_at": self.started_at, "finished_at": self.finished_at, "log": self.log_path,

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from govarc.catalog.db import Catalog
 from govarc.domain import Agency
 from govarc.findings import Finding
+from govarc.jobs.spool import Journal, Spool
 from govarc.lock import LockScope
 from govarc.sign.pki import Credentials
 from govarc.sign.signer import Signer
@@ -84,7 +85,8 @@ class StepContext:
     agency steps read it as :attr:`agency`. ``signer`` is the agency's signing key, ``key`` the
     archives' key and certificate (countersignatures, receipts), each loaded before the run changed
     anything (None when there is none). ``workers`` is the number of processes a step may start
-    (0: the workspace's setting).
+    (0: the workspace's setting). ``journal`` holds the run's per-record rows on disk until the
+    run log is written (:mod:`govarc.jobs.spool`).
     """
 
     ws: Workspace
@@ -94,6 +96,12 @@ class StepContext:
     workers: int = 0
     progress: ItemProgress = SILENT
     key: Credentials | None = field(default=None, repr=False)
+    journal: Journal | None = field(default=None, repr=False)
+
+    def spool(self) -> Spool:
+        """A list for per-record rows of the run log: on disk in the run's journal (kept in memory
+        without one)."""
+        return self.journal.spool() if self.journal is not None else Spool(None)
 
     @property
     def agency(self) -> Agency:
@@ -117,16 +125,22 @@ class StepResult:
     ``log`` holds the fields the step adds to its agency's entry in the run log (kept flat there
     for the readers of the log format version 1). ``report`` is the step's own report for library
     callers (an :class:`~govarc.ingest.pipeline.IngestReport`, the packages built), not logged.
+    A step with many documents gives its warnings as ``warnings`` (rows of ``Finding.as_dict``,
+    spooled) and ``warning_counts`` (per code) instead of in ``findings``.
     """
 
     counts: Mapping[str, int] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()
     log: Mapping[str, Any] = field(default_factory=dict)
     report: Any = field(default=None, compare=False)
+    warnings: Spool | None = field(default=None, compare=False)
+    warning_counts: Mapping[str, int] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "counts", _frozen(self.counts))
         object.__setattr__(self, "log", _frozen(self.log))
+        if self.warning_counts is not None:
+            object.__setattr__(self, "warning_counts", _frozen(self.warning_counts))
 
 
 class StepFailed(Exception):

@@ -7,6 +7,7 @@ leaves either nothing or a whole package at ``out``. The caller's input is only 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import re
@@ -177,8 +178,12 @@ def remove_stale_temps(parent: Path, name: str | None = None) -> None:
     remove_orphans(parent, re.compile(rf"^\.{re.escape(name) if name else '.+'}{re.escape(_TMP_MARK)}(\d+)-[0-9a-f]+$"))
 
 
+@functools.lru_cache(maxsize=1)
 def _syncfs() -> Callable[[int], int] | None:
-    """libc's syncfs(2) when it reports write-back errors (Linux 5.8 or later), else None."""
+    """libc's syncfs(2) when it reports write-back errors (Linux 5.8 or later), else None.
+
+    Looked up once per process (ctypes loading libc on every durable build showed in profiles).
+    """
     if not hasattr(os, "uname") or os.uname().sysname != "Linux":
         return None
     try:
@@ -196,6 +201,10 @@ def _syncfs() -> Callable[[int], int] | None:
     fn.argtypes = [ctypes.c_int]
     fn.restype = ctypes.c_int
     return fn  # type: ignore[no-any-return]
+
+
+_SERIAL_FILES = 4
+"""Packages of at most this many files are built without a thread pool."""
 
 
 class _Durability:
@@ -351,7 +360,7 @@ def build_package(
     builds many packages into one folder cleans it once with :func:`remove_stale_temps` instead
     (listing a folder of thousands of packages per build would make a run quadratic).
     ``known_formats`` maps a name below data/ to ``(sha256, FormatInfo)`` as ingest identified it
-    (the catalog): a file whose copy has that SHA-256 is not identified again (folder packages).
+    (the catalog): a file whose copy has that SHA-256 is not identified again.
     """
     from govarc.formats import HEAD_SIZE  # imported here: pulls in libmagic, which only a build needs
 
@@ -375,7 +384,8 @@ def build_package(
     tmp = out.parent / f".{out.name}{_TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
     try:
         if zip:
-            built = _build_zip(files, record, roles, tmp, out, algorithms, progress, bagging_date, durable, signer, HEAD_SIZE)
+            built = _build_zip(files, record, roles, tmp, out, algorithms, progress, bagging_date, durable, signer, HEAD_SIZE,
+                               known_formats)
             os.link(tmp, out)  # fails if out appeared meanwhile: never replace a package
             os.unlink(tmp)
             built = _Built(built.record, built.tagmanifest, out.stat().st_size)
@@ -451,6 +461,9 @@ def _build_dir(
             except OSError as e:
                 raise InvalidInputError(f"cannot copy: {e.strerror}", str(f.path)) from None
 
+        # A package of a few files (a one-page record and its attachment) is copied and identified
+        # on this thread: starting threads cost more than they saved.
+        workers = 1 if len(files) <= _SERIAL_FILES else workers
         digests = list(parallel_map(copy, files, workers))
         copies = [os.path.join(data, f.name) for f in files]
         if durable:
@@ -518,7 +531,7 @@ class _Background:
 def _build_zip(
     files: Sequence[SourceFile], record: Record, roles: dict[str, str], tmp: Path, out: Path,
     algorithms: Sequence[Algorithm], progress: Progress | None, bagging_date: dt.date, durable: bool,
-    signer: Signer | None, head_size: int,
+    signer: Signer | None, head_size: int, known_formats: Mapping[str, tuple[str, FormatInfo]] | None = None,
 ) -> _Built:
     top = out.stem
     now = dt.datetime.now().timetuple()[:6]
@@ -535,7 +548,11 @@ def _build_zip(
                     now_st, read_st = os.lstat(f.path), os.fstat(src.fileno())
                     if (now_st.st_dev, now_st.st_ino) != (read_st.st_dev, read_st.st_ino) or not stat.S_ISREG(now_st.st_mode):
                         raise InvalidInputError("the file was replaced while it was being packaged", str(f.path))
-                    fmt = identify(f.path, d.head)
+                    known = known_formats.get(f.name) if known_formats else None
+                    if known is not None and known[0] == d.hexdigests[Algorithm.SHA256]:
+                        fmt = known[1]  # identified from these very bytes before (the catalog's answer)
+                    else:
+                        fmt = identify(f.path, d.head)
             except OSError as e:
                 raise InvalidInputError(f"cannot read: {e.strerror}", str(f.path)) from None
             digests.append(Digests(d.size, d.hexdigests))

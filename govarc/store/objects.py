@@ -3,8 +3,10 @@
 An object lives at ``<root>/<sha256[:2]>/<sha256>``. It is only ever renamed to that name once
 its content has been checked against the digest and is on disk, so an object that is there is
 whole. Copies are staged as temporaries beside their object path (``.<sha256>.<pid>-<random>``),
-fsynced together on a few threads (fsync waits on the disk, not the CPU, and several at once
-share journal commits), then renamed, and the folders fsynced. A temporary is removed whatever
+made durable together, then renamed, and the renames made durable: on Linux 5.8 or later by one
+syncfs(2) of the store's filesystem before the renames and one after (an fsync per object was
+about 5 % of the nightly's time), elsewhere by fsyncing the copies on a few threads (fsync waits
+on the disk, not the CPU, and several at once share journal commits) and then their folders. A temporary is removed whatever
 happens, unless the process is killed; such leftovers start with a dot and are never taken for
 objects. The store never writes the catalog.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -65,7 +67,10 @@ class ObjectStore:
         try:
             yield staging
         finally:
-            staging.discard()
+            try:
+                staging.discard()
+            finally:
+                staging.close()
 
     def put_files(self, files: Iterable[tuple[str, Path]]) -> None:
         """Store each ``(sha256, path)`` not stored yet: all of them or, on any error, none.
@@ -88,6 +93,36 @@ class Staging:
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
         self._temps: dict[str, Path] = {}
+        self._fd: int | None = None
+        self._syncfs: Callable[[int], int] | None = None
+
+    def _open_syncfs(self) -> None:
+        """Open the store's folder for syncfs(2) before the first copy is written: syncfs reports
+        only the write-back errors that came after its descriptor was opened."""
+        if self._fd is not None or self._syncfs is not None:
+            return
+        from govarc.package.build import _syncfs  # looked up once per process
+
+        fn = _syncfs()
+        if fn is None:
+            return
+        self.store.root.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.store.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        self._syncfs = fn
+
+    def _sync_all(self) -> None:
+        assert self._syncfs is not None and self._fd is not None
+        if self._syncfs(self._fd) != 0:
+            import ctypes
+
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+
+    def close(self) -> None:
+        """Close the descriptor kept for syncfs (:meth:`ObjectStore.staging` does)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def needs(self, sha256: str) -> bool:
         """Whether the object is neither stored nor staged."""
@@ -99,6 +134,7 @@ class Staging:
         Returns False, keeping nothing, when what was read does not have that digest. Call only
         when :meth:`needs` says so. Raises :class:`OSError` when the copy cannot be written.
         """
+        self._open_syncfs()
         dest = self.store.path(sha256)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{secrets.token_hex(4)}")
@@ -128,13 +164,19 @@ class Staging:
         """
         if not self._temps:
             return
-        for _ in parallel_map(fsync_path, [str(t) for t in self._temps.values()], FSYNC_THREADS):
-            pass
+        if self._syncfs is not None:
+            self._sync_all()  # every copy's data on disk before any is renamed
+        else:
+            for _ in parallel_map(fsync_path, [str(t) for t in self._temps.values()], FSYNC_THREADS):
+                pass
         folders = set()
         for sha, tmp in list(self._temps.items()):
             dest = self.store.path(sha)
             os.replace(tmp, dest)
             del self._temps[sha]
             folders.add(str(dest.parent))
+        if self._syncfs is not None:
+            self._sync_all()  # the renames
+            return
         for folder in sorted(folders):
             fsync_path(folder)
