@@ -89,7 +89,7 @@ def _tlv(buf: bytes, at: int, end: int) -> tuple[int, int, int]:
 
 def _children(buf: bytes, start: int, end: int, limit: int = 64) -> list[tuple[int, int, int, int]]:
     """(tag, element start, contents start, contents end) of each element in ``buf[start:end]``."""
-    out = []
+    out: list[tuple[int, int, int, int]] = []
     at = start
     while at < end:
         if len(out) >= limit:

@@ -140,8 +140,8 @@ def _parse(der: bytes, cache: ChainCache | None = None) -> _Parsed:
 
 def _from_walk(w: Walked, cache: ChainCache | None) -> _Parsed:
     """A :class:`_Parsed` from a walked SignedData; the signer is chosen as :func:`_parse_asn1` chooses it."""
-    certs = [cache.certificate(d) if cache is not None else (x509.load_der_x509_certificate(d), None)
-             for d in w.certificates]
+    certs: list[tuple[x509.Certificate, bytes | None]] = [
+        cache.certificate(d) if cache is not None else (x509.load_der_x509_certificate(d), None) for d in w.certificates]
     at = None
     for i, (c, _digest) in enumerate(certs):
         if w.sid_issuer is not None:
@@ -156,14 +156,16 @@ def _from_walk(w: Walked, cache: ChainCache | None) -> _Parsed:
                 at = i
     if at is None:
         raise _Malformed("the signer's certificate is not embedded in the signature")
-    digests = [d for _c, d in certs]
+    # ChainCache.key of the signer and the others: their DER digests, known when cached
+    digests = [d for _c, d in certs if d is not None]
+    chain_key = (b"".join([digests[at]] + [d for i, d in enumerate(digests) if i != at])
+                 if len(digests) == len(certs) else None)
     return _Parsed(
         digest_algorithm=w.digest_algorithm, signature_algo=w.signature_algo, signature_hash=w.signature_hash,
         pss=None, signature=w.signature, signed_attrs=w.signed_attrs, content_type=w.content_type,
         message_digest=w.message_digest, signing_time=w.signing_time, signer=certs[at][0],
         others=tuple(c for i, (c, _d) in enumerate(certs) if i != at),
-        chain_key=(b"".join([digests[at]] + [d for i, d in enumerate(digests) if i != at])  # type: ignore[list-item]
-                   if None not in digests else None),
+        chain_key=chain_key,
     )
 
 
