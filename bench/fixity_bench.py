@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -128,16 +129,20 @@ def gnu_time() -> str | None:
     return "/usr/bin/time" if Path("/usr/bin/time").is_file() else None
 
 
-def run(cmd: list[str], env: dict[str, str], what: str) -> tuple[float, float]:
-    """Seconds and peak RSS (MB of the largest process, 0 when GNU time is missing) of one run."""
+def run(cmd: list[str], env: dict[str, str], what: str) -> tuple[float, float, float]:
+    """Seconds, peak RSS (MB of the largest process, 0 when GNU time is missing) and CPU seconds
+    (user + system of every process of the run) of one run."""
     timer = gnu_time()
     rss_file = None
     if timer:
         rss_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"fixity-bench-{os.getpid()}.rss"
         cmd = [timer, "-f", "%M", "-o", str(rss_file), *cmd]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     r = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     seconds = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if r.returncode != 0:
         sys.exit(f"{what} failed ({r.returncode}):\n{r.stderr.decode(errors='replace')[-2000:]}")
     rss = 0.0
@@ -146,7 +151,7 @@ def run(cmd: list[str], env: dict[str, str], what: str) -> tuple[float, float]:
             rss = int(rss_file.read_text().split()[-1]) / 1024
         finally:
             rss_file.unlink(missing_ok=True)
-    return seconds, rss
+    return seconds, rss, cpu
 
 
 def main() -> int:
@@ -184,14 +189,21 @@ def main() -> int:
             run(cmd, env, what)
     times: dict[str, list[float]] = {what: [] for what, _ in plan}
     rss: dict[str, float] = {what: 0.0 for what, _ in plan}
+    cpus: dict[str, list[float]] = {what: [] for what, _ in plan}
     for _ in range(args.repeat):
         for what, cmd in plan:
-            s, m = run(cmd, env, what)
+            s, m, c = run(cmd, env, what)
             times[what].append(s)
+            cpus[what].append(c)
             rss[what] = max(rss[what], m)
     n = len(pkgs)
     rows = [{"tool": what, "min_s": min(t), "median_s": statistics.median(t), "max_s": max(t),
-             "packages_per_s": n / statistics.median(t), "peak_rss_mb": rss[what], "runs": t} for what, t in times.items()]
+             "packages_per_s": n / statistics.median(t), "peak_rss_mb": rss[what], "runs": t,
+             # CPU per package (every process of the run, start-up and listing included), and the
+             # rate it allows when every core does nothing else: the figure a busy machine cannot blur
+             "cpu_ms_per_package": 1000 * statistics.median(cpus[what]) / n,
+             "cpu_bound_packages_per_s": (os.cpu_count() or 1) * n / statistics.median(cpus[what])}
+            for what, t in times.items()]
     rate = rows[0]["packages_per_s"]
     result = {"packages": n, "files": len(files), "bytes": sum(p.stat().st_size for p in pkgs), "cpus": os.cpu_count(),
               "rows": rows, "target_packages_per_s": TARGET, "target_met": rate >= TARGET}
@@ -200,10 +212,14 @@ def main() -> int:
         return 0
     print(f"fixity audit of {n} signed one-page packages ({len(files)} files, {result['bytes'] / 1e6:.1f} MB zipped), "
           f"{os.cpu_count()} cores, {args.repeat} repeats")
-    print(f"{'tool':<52} {'min s':>7} {'median':>7} {'max s':>7} {'pkg/s':>8} {'RSS MB':>7}")
+    print(f"load average {os.getloadavg()[0]:.2f}; CPU ms/pkg: user+system of every process of a run (median) "
+          f"per package; CPU-bound pkg/s: {os.cpu_count()} cores / that CPU time")
+    print(f"{'tool':<52} {'min s':>7} {'median':>7} {'max s':>7} {'pkg/s':>8} {'RSS MB':>7} {'CPU ms/pkg':>10} "
+          f"{'CPU-bound pkg/s':>15}")
     for r in rows:
         print(f"{r['tool']:<52} {r['min_s']:>7.2f} {r['median_s']:>7.2f} {r['max_s']:>7.2f} "
-              f"{r['packages_per_s']:>8.0f} {r['peak_rss_mb']:>7.0f}")
+              f"{r['packages_per_s']:>8.0f} {r['peak_rss_mb']:>7.0f} {r['cpu_ms_per_package']:>10.3f} "
+              f"{r['cpu_bound_packages_per_s']:>15.0f}")
     print(f"target: govarc verify --store >= {TARGET:.0f} packages/s: {'met' if result['target_met'] else 'NOT met'} "
           f"({rate:.0f}/s)")
     return 0

@@ -12,6 +12,8 @@ opening and counts the bytes actually read. Over a limit is :class:`LimitExceede
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import stat
 import struct
@@ -167,9 +169,13 @@ class PackageReader:
         pass
 
 
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
 class DirReader(PackageReader):
     def __init__(self, root: Path) -> None:
         self.path = root
+        self._root = os.path.join(os.fspath(root), "")
         self.entries = {}
         self.problems = []
         self._whole = {}
@@ -185,11 +191,13 @@ class DirReader(PackageReader):
                 self.problems.append(Finding("LINK_IN_PACKAGE", rel, f"{what} in package"))
 
     def open(self, name: str) -> BinaryIO:
-        if self.entries.get(name, Entry(name, 0, "")).kind != "file":
+        entry = self.entries.get(name)
+        if entry is None or entry.kind != "file":
             raise FileNotFoundError(name)
         # O_NOFOLLOW: a file swapped for a link after listing is still never followed.
         # O_NONBLOCK: one swapped for a FIFO does not block the open; fstat then refuses it.
-        fd = os.open(self.path / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        # The path is joined as a string: this runs once per file of packages of thousands.
+        fd = os.open(self._root + name, _OPEN_FLAGS)
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise OSError(f"{name}: not a regular file")
@@ -197,7 +205,7 @@ class DirReader(PackageReader):
         except BaseException:
             os.close(fd)
             raise
-        return os.fdopen(fd, "rb", buffering=0)
+        return open(fd, "rb", buffering=0)  # type: ignore[return-value]
 
 
 class ZipReader(PackageReader):
@@ -211,8 +219,19 @@ class ZipReader(PackageReader):
         self.problems = []
         self._whole = {}
         self._local = threading.local()
-        _check_central_directory(path)
-        self._zf = zipfile.ZipFile(path)  # BadZipFile is handled by the caller
+        # A small zip (a one-record package is a few KiB) is read with one open and one read and
+        # served from memory: listing it and reading its eight entries then costs no further
+        # system call. A bigger one is read in place.
+        self._data = _small_file_bytes(path, SMALL_ZIP_BYTES)
+        try:
+            f: BinaryIO = _MemoryFile(self._data) if self._data is not None else open(path, "rb")
+        except OSError:
+            raise zipfile.BadZipFile("not a zip file") from None  # as zipfile.is_zipfile judges it
+        with f:
+            if not zipfile.is_zipfile(f):
+                raise zipfile.BadZipFile("not a zip file")
+            _check_central_directory(f, path.name)
+        self._zf = zipfile.ZipFile(self._source())  # BadZipFile is handled by the caller
         self._local.zf = self._zf  # the opening thread reads through it; other threads open their own
         self._names: dict[str, zipfile.ZipInfo] = {}
         infos = self._zf.infolist()
@@ -267,18 +286,50 @@ class ZipReader(PackageReader):
                           f"over the limit of {limits.MAX_COMPRESSION_RATIO} (MAX_COMPRESSION_RATIO)")
         return reason
 
+    def _source(self) -> Path | _MemoryFile:
+        return _MemoryFile(self._data) if self._data is not None else self.path
+
     def _thread_zip(self) -> zipfile.ZipFile:
         # One handle per thread: reads from several threads then do not serialise on one seek.
         zf = getattr(self._local, "zf", None)
         if zf is None:
-            zf = self._local.zf = zipfile.ZipFile(self.path)
+            zf = self._local.zf = zipfile.ZipFile(self._source())
             self._opened = getattr(self, "_opened", []) + [zf]
         return zf
+
+    def _stored_bytes(self, info: zipfile.ZipInfo) -> bytes | None:
+        """The bytes of a stored entry of a zip held in memory, when every check zipfile makes on
+        opening and reading it passes (local header, name, flags, bounds, CRC-32); else None, and
+        zipfile reads it (and words what is wrong) as usual."""
+        data = self._data
+        if (data is None or info.compress_type != zipfile.ZIP_STORED or info.flag_bits & _UNREADABLE_FLAGS
+                or info.compress_size != info.file_size):
+            return None
+        at = info.header_offset
+        if at < 0 or at + _LOCAL.size > len(data):
+            return None
+        sig, flags, name_len, extra_len = _LOCAL.unpack_from(data, at)
+        start = at + _LOCAL.size + name_len + extra_len
+        end = start + info.compress_size
+        if sig != b"PK\x03\x04" or end > len(data):
+            return None
+        raw = data[at + _LOCAL.size:at + _LOCAL.size + name_len]
+        try:
+            local_name = raw.decode("utf-8") if flags & 0x800 else raw.decode("cp437")
+        except UnicodeDecodeError:
+            return None
+        body = data[start:end]
+        if local_name != info.orig_filename or zlib.crc32(body) != info.CRC:
+            return None
+        return body
 
     def open(self, name: str) -> BinaryIO:
         info = self._names.get(name)
         if info is None or self.entries[name].kind != "file":
             raise FileNotFoundError(name)
+        body = self._stored_bytes(info)
+        if body is not None:
+            return io.BytesIO(body)
         try:
             f = self._thread_zip().open(info)
         except _ZIP_READ_ERRORS as e:
@@ -291,42 +342,88 @@ class ZipReader(PackageReader):
             zf.close()
 
 
+# The local file header as zipfile reads it: signature, flags (after the version), name and extra lengths.
+_LOCAL = struct.Struct("<4s2xH18xHH")
+# Encrypted (bit 0), compressed patched data (bit 5), strong encryption (bit 6): zipfile refuses them.
+_UNREADABLE_FLAGS = 0x01 | 0x20 | 0x40
 _EOCD = struct.Struct("<4sHHHHIIH")
 _EOCD64_LOCATOR = struct.Struct("<4sIQI")
 _EOCD64 = struct.Struct("<4sQHHIIQQQQ")
 
 
-def _check_central_directory(path: Path) -> None:
+class _MemoryFile(io.BytesIO):
+    """A file held in memory that fails as a file on disk does: a negative seek is OSError EINVAL
+    (BytesIO raises ValueError), so a damaged zip gets the same findings from memory as from disk."""
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        if whence == 0 and pos < 0 or whence == 1 and self.tell() + pos < 0 or whence == 2 and len(self.getbuffer()) + pos < 0:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        return super().seek(pos, whence)
+
+
+# A zip at most this big is read into memory whole (see ZipReader); bigger ones are read in place.
+SMALL_ZIP_BYTES = 1024 * 1024
+
+
+def _small_file_bytes(path: Path, limit: int) -> bytes | None:
+    """The bytes of regular file ``path`` if it holds at most ``limit``, read with one open; else None.
+
+    Never follows a link swapped in after the caller's checks and never blocks on a FIFO
+    (O_NOFOLLOW | O_NONBLOCK, then fstat). What cannot be opened or read is None too: the zip is
+    then opened in place, which reports the problem as before.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        os.set_blocking(fd, True)
+        data = os.read(fd, st.st_size + 1)
+        while len(data) <= st.st_size:  # a short read: read on to the end (a file that grew is read in place)
+            more = os.read(fd, st.st_size + 1 - len(data))
+            if not more:
+                break
+            data += more
+        return data if len(data) <= limit and len(data) == st.st_size else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _check_central_directory(f: BinaryIO, name: str) -> None:
     """Refuse a zip whose end record declares too many entries or too big a central directory.
 
     Read as :mod:`zipfile` reads it (the end record in the last 22 bytes, else the last one in the
     final 64 KiB, then its ZIP64 form), so the size checked is the size zipfile would load. What
     cannot be read is left to zipfile, which reports it as a bad zip.
     """
-    with open(path, "rb") as f:
-        f.seek(0, 2)
-        size = f.tell()
-        tail_size = min(size, _EOCD64.size + _EOCD64_LOCATOR.size + _EOCD.size + 0xFFFF)
-        f.seek(size - tail_size)
-        tail = f.read(tail_size)
-        at = len(tail) - _EOCD.size
-        if at < 0:
+    f.seek(0, 2)
+    size = f.tell()
+    tail_size = min(size, _EOCD64.size + _EOCD64_LOCATOR.size + _EOCD.size + 0xFFFF)
+    f.seek(size - tail_size)
+    tail = f.read(tail_size)
+    at = len(tail) - _EOCD.size
+    if at < 0:
+        return
+    if tail[at:at + 4] != b"PK\x05\x06" or tail[-2:] != b"\x00\x00":
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < _EOCD.size:
             return
-        if tail[at:at + 4] != b"PK\x05\x06" or tail[-2:] != b"\x00\x00":
-            at = tail.rfind(b"PK\x05\x06")
-            if at < 0 or len(tail) - at < _EOCD.size:
-                return
-        _sig, _disk, _cd_disk, _n_disk, entries, cd_size, _cd_offset, _comment = _EOCD.unpack_from(tail, at)
-        # zipfile reads the ZIP64 end record right before its locator, whatever the locator says.
-        loc = at - _EOCD64_LOCATOR.size
-        if loc >= _EOCD64.size and tail[loc:loc + 4] == b"PK\x06\x07":
-            rec = tail[loc - _EOCD64.size:loc]
-            if rec[:4] == b"PK\x06\x06":
-                entries, cd_size = _EOCD64.unpack(rec)[7:9]
+    _sig, _disk, _cd_disk, _n_disk, entries, cd_size, _cd_offset, _comment = _EOCD.unpack_from(tail, at)
+    # zipfile reads the ZIP64 end record right before its locator, whatever the locator says.
+    loc = at - _EOCD64_LOCATOR.size
+    if loc >= _EOCD64.size and tail[loc:loc + 4] == b"PK\x06\x07":
+        rec = tail[loc - _EOCD64.size:loc]
+        if rec[:4] == b"PK\x06\x06":
+            entries, cd_size = _EOCD64.unpack(rec)[7:9]
     if entries > limits.MAX_ZIP_ENTRIES:
-        raise LimitExceeded(path.name, f"{entries} entries, over the limit of {limits.MAX_ZIP_ENTRIES} (MAX_ZIP_ENTRIES)")
+        raise LimitExceeded(name, f"{entries} entries, over the limit of {limits.MAX_ZIP_ENTRIES} (MAX_ZIP_ENTRIES)")
     if cd_size > MAX_ZIP_DIRECTORY_BYTES:
-        raise LimitExceeded(path.name, f"central directory of {cd_size} bytes, over the limit of {MAX_ZIP_DIRECTORY_BYTES}")
+        raise LimitExceeded(name, f"central directory of {cd_size} bytes, over the limit of {MAX_ZIP_DIRECTORY_BYTES}")
 
 
 @contextmanager
@@ -339,7 +436,7 @@ def open_package(path: Path) -> Iterator[PackageReader]:
     path = Path(path)
     if path.is_dir() and not path.is_symlink():
         reader: PackageReader = DirReader(path)
-    elif path.is_file() and zipfile.is_zipfile(path):
+    elif path.is_file():
         try:
             reader = ZipReader(path)
         except (zipfile.BadZipFile, LimitExceeded):
@@ -348,8 +445,6 @@ def open_package(path: Path) -> Iterator[PackageReader]:
             # A damaged central directory surfaces as many exception types (a name flagged
             # UTF-8 that is not, an impossible version, a negative seek): all mean a bad zip.
             raise zipfile.BadZipFile(f"{type(e).__name__}: {e}") from e
-    elif path.is_file():
-        raise zipfile.BadZipFile("not a zip file")
     else:
         raise FileNotFoundError(str(path))
     try:

@@ -15,6 +15,7 @@ revocation date, because a claimed signing time cannot prove that a signature pr
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from govarc.sign.pki import IDENTITY_OID, identity_of, subject_of
 
 if TYPE_CHECKING:  # asn1crypto and the path verifier are imported when a signature is checked, not at start-up
     from asn1crypto import cms as asn1_cms
+
+    from govarc.sign.cmsder import Walked
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "md5": hashes.MD5, "sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256,
@@ -102,6 +105,7 @@ class _Parsed:
     signing_time: dt.datetime | None
     signer: x509.Certificate
     others: tuple[x509.Certificate, ...]
+    chain_key: bytes | None = None  # ChainCache.key of signer and others, when already known
 
 
 def _attrs_by_name(attrs: asn1_cms.CMSAttributes) -> dict[str, list[asn1_cms.CMSAttribute]]:
@@ -121,7 +125,51 @@ def _one_attr(attrs: dict[str, list[asn1_cms.CMSAttribute]], name: str) -> objec
     return found[0]["values"][0].native
 
 
-def _parse(der: bytes) -> _Parsed:
+def _parse(der: bytes, cache: ChainCache | None = None) -> _Parsed:
+    """The fields of a signature file: the DER walk of :mod:`govarc.sign.cmsder` for the usual
+    shape, else asn1crypto (which then also words every complaint about a malformed file)."""
+    if der:
+        from govarc.sign.cmsder import walk
+
+        try:
+            return _from_walk(walk(der), cache)
+        except Exception:  # Unusual, or a certificate cryptography refuses: asn1crypto decides
+            pass
+    return _parse_asn1(der)
+
+
+def _from_walk(w: Walked, cache: ChainCache | None) -> _Parsed:
+    """A :class:`_Parsed` from a walked SignedData; the signer is chosen as :func:`_parse_asn1` chooses it."""
+    certs: list[tuple[x509.Certificate, bytes | None]] = [
+        cache.certificate(d) if cache is not None else (x509.load_der_x509_certificate(d), None) for d in w.certificates]
+    at = None
+    for i, (c, _digest) in enumerate(certs):
+        if w.sid_issuer is not None:
+            if c.serial_number == w.sid_serial and c.issuer.public_bytes() == w.sid_issuer:
+                at = i
+        else:
+            try:
+                ski = c.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+            except x509.ExtensionNotFound:
+                continue
+            if ski == w.sid_key_id:
+                at = i
+    if at is None:
+        raise _Malformed("the signer's certificate is not embedded in the signature")
+    # ChainCache.key of the signer and the others: their DER digests, known when cached
+    digests = [d for _c, d in certs if d is not None]
+    chain_key = (b"".join([digests[at]] + [d for i, d in enumerate(digests) if i != at])
+                 if len(digests) == len(certs) else None)
+    return _Parsed(
+        digest_algorithm=w.digest_algorithm, signature_algo=w.signature_algo, signature_hash=w.signature_hash,
+        pss=None, signature=w.signature, signed_attrs=w.signed_attrs, content_type=w.content_type,
+        message_digest=w.message_digest, signing_time=w.signing_time, signer=certs[at][0],
+        others=tuple(c for i, (c, _d) in enumerate(certs) if i != at),
+        chain_key=chain_key,
+    )
+
+
+def _parse_asn1(der: bytes) -> _Parsed:
     from asn1crypto import cms as asn1_cms
 
     if not der:
@@ -282,6 +330,18 @@ class ChainCache:
         self._crl_valid: dict[tuple[bytes, bytes], bool] = {}
         self._signers: dict[tuple[x509.Certificate, str], _SignerFacts] = {}
         self._usage: dict[x509.Certificate, str | None] = {}
+        self._certs: dict[bytes, tuple[x509.Certificate, bytes]] = {}
+
+    def certificate(self, der: bytes) -> tuple[x509.Certificate, bytes]:
+        """The certificate of DER bytes ``der`` and their SHA-256, parsed once per run: every
+        package of one agency embeds the same chain. Keyed by the SHA-256 of the bytes."""
+        digest = hashlib.sha256(der).digest()
+        hit = self._certs.get(digest)
+        if hit is None:
+            if len(self._certs) >= self.max_paths:
+                self._certs.pop(next(iter(self._certs)))
+            hit = self._certs[digest] = (x509.load_der_x509_certificate(der), digest)
+        return hit
 
     def usage(self, cert: x509.Certificate) -> str | None:
         """:func:`_has_signing_usage` of ``cert``, worked out once per certificate in the run."""
@@ -357,7 +417,7 @@ def check_signature(file: str, der: bytes, content: bytes | None, policy: Signat
     or the document named ``content_name`` for a detached signature over another file)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     try:
-        p = _parse(der)
+        p = _parse(der, cache)
     except _Malformed as e:
         return SignerReport(file, None, None, None, None, None, (Finding("SIGNATURE_MALFORMED", file, f"signer unknown: {e}"),))
     facts = cache.signer(p.signer, policy.identity_oid) if cache is not None else _signer_facts(p.signer, policy.identity_oid)
@@ -405,7 +465,7 @@ def _trust(file: str, p: _Parsed, subject: str, policy: SignaturePolicy, now: dt
                                 f"{leaf.not_valid_before_utc.isoformat()} to {leaf.not_valid_after_utc.isoformat()}, "
                                 f"not {when} ({at.isoformat()})"))
         return findings
-    key = ChainCache.key(leaf, p.others) if cache is not None else b""
+    key = (p.chain_key or ChainCache.key(leaf, p.others)) if cache is not None else b""
     chain = cache.path(key, at) if cache is not None else None
     if chain is None:
         from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError

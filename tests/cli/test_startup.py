@@ -112,3 +112,7 @@ def test_verify_of_a_signed_package_in_its_workspace_loads_only_what_verifying_n
     report = json.loads(str(found["out"]))["packages"][0]
     assert report["valid"] is True and report["signers"][0]["agency_code"] == "LZ0012"
     assert loaded(found["modules"], HEAVY_FOR_VERIFY) == []
+    # The signature govarc wrote is read by the DER walk of govarc.sign.cmsder; asn1crypto is
+    # loaded only for a signature of another shape.
+    assert "govarc.sign.cmsder" in found["modules"]  # type: ignore[operator]
+    assert loaded(found["modules"], ("asn1crypto",)) == []
