@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import multiprocessing
 import os
+import shutil
+import signal
 import stat
+import sys
 import zipfile
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -200,6 +204,72 @@ def _build(stages: Staging, files: list[tuple[str, Path]], record: Record, out: 
     return Packaged(code, out, info.size, info.tagmanifest_sha256, counting is not None and counting.signed)
 
 
+# -- builds on a pool of forked processes ----------------------------------------------------------
+#
+# A one-record build is mostly Python (manifests, bag-info, the CMS signature), so threads in one
+# process use about one core. With ``workers`` of 2 or more, builds run on processes forked from
+# this one after the signer was loaded: each worker inherits the signer (and the private key it
+# holds) in memory through fork, so the key is never pickled, sent through a pipe or written
+# anywhere. Workers get the catalog's facts of one record (names, stored copies, metadata) and
+# return a small :class:`Packaged`; the catalog and the batch's syncfs stay in this process.
+
+_WORKER: dict[str, Any] = {}
+"""A pool worker's own state (its signer and staging folder), set by :func:`_worker_init` in the
+worker only; the parent never sets it."""
+
+
+def _worker_init(owner: int, signer: Signer | None, tmp: Path) -> None:
+    """Pool initializer (runs in each forked worker): die with the parent, inherit the signer."""
+    # SIGTERM and Ctrl-C are for the parent, which stops the pool: a worker must not run the
+    # parent's handlers (they would print the parent's message a second time).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        # A worker must not outlive a kill -9 of the parent: it holds copies of the parent's
+        # descriptors, among them the run lock's, which the kernel frees only when all are closed.
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watch below still ends it
+            pass
+    if os.getppid() != owner:  # the parent died before prctl took effect
+        os._exit(1)
+    _watch_owner(owner)
+    _WORKER["signer"] = signer
+    _WORKER["stages"] = Staging(tmp)
+
+
+def _watch_owner(owner: int) -> None:
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != owner:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _build_in_worker(files: list[tuple[str, Path]], record: Record, out: Path, code: str, zip: bool, sm3: bool,
+                     known_formats: dict[str, tuple[str, FormatInfo]]) -> tuple[Packaged, Path]:
+    """:func:`_build` in a pool worker, with the signer it inherited; also returns its staging folder."""
+    stages: Staging = _WORKER["stages"]
+    packaged = _build(stages, files, record, out, code, signer=_WORKER["signer"], zip=zip, sm3=sm3, progress=None,
+                      known_formats=known_formats)
+    return packaged, stages.get()
+
+
+def _process_pool(workers: int, signer: Signer | None, tmp: Path) -> ProcessPoolExecutor:
+    """``workers`` processes forked from this one (see above). fork, not forkserver or spawn: the
+    signer is a closure over the private key and must be inherited, never pickled; a context that
+    pickles the initializer's arguments fails on it rather than sending the key."""
+    ctx = multiprocessing.get_context("fork")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                               initargs=(os.getpid(), signer, tmp))
+
+
 def package_pending(
     catalog: Catalog,
     objects: ObjectStore,
@@ -215,6 +285,7 @@ def package_pending(
     progress: Progress | None = None,
     on_package: Callable[[Packaged], None] | None = None,
     threads: int = BUILD_THREADS,
+    workers: int = 0,
     keep: bool = True,
 ) -> list[Packaged]:
     """Build and sign (with ``signer``) a package for every registered record of an agency.
@@ -222,7 +293,8 @@ def package_pending(
     Without a ``signer`` nothing is built unless ``unsigned`` says unsigned packages are wanted:
     a :class:`ConfigError` starting ``PACKAGE_NO_KEY`` names the agency and ``keys`` (where its
     key would be), so that no agency gets unsigned packages by accident. Builds ``threads``
-    packages at a time. ``on_package`` is called for each package once the catalog records it
+    packages at a time in this process, or, with ``workers`` of 2 or more, one at a time on each
+    of ``workers`` processes forked after the signer was loaded (``progress`` is then not called). ``on_package`` is called for each package once the catalog records it
     (in batches). When a build fails, the packages built before it are recorded and the error is
     raised. With ``keep`` false the list returned is empty: the caller hears of each package
     through ``on_package`` only, and memory does not grow with the number of records.
@@ -264,7 +336,38 @@ def package_pending(
             last = time.monotonic()
 
     inflight: deque[tuple[int, Future[Packaged]]] = deque()
-    pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="govarc-package")
+    forked = workers >= 2 and bool(rows)
+    worker_stages: set[Path] = set()
+    pool: Executor
+    if forked:
+        pool = _process_pool(workers, signer, tmp)
+        ahead = 4 * workers  # a worker's build waits on no thread of ours: keep each busy
+    else:
+        pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="govarc-package")
+        ahead = 2 * max(1, threads)
+
+    def submit(files: list[tuple[str, Path]], record: Record, out: Path, code: str,
+               known: dict[str, tuple[str, FormatInfo]]) -> Future[Packaged]:
+        if not forked:
+            return pool.submit(_build, stages, files, record, out, code, signer=signer, zip=zip, sm3=sm3,
+                               progress=progress, known_formats=known)
+        done: Future[Packaged] = Future()
+
+        def unwrap(f: Future[tuple[Packaged, Path]]) -> None:
+            if f.cancelled():
+                done.cancel()
+                return
+            error = f.exception()
+            if error is not None:
+                done.set_exception(error)
+            else:
+                packaged, stage = f.result()
+                worker_stages.add(stage)
+                done.set_result(packaged)
+
+        pool.submit(_build_in_worker, files, record, out, code, zip, sm3, known).add_done_callback(unwrap)
+        return done
+
     try:
         for record_id, code in rows:
             out = store.location(code, zip)
@@ -277,10 +380,8 @@ def package_pending(
                 store.quarantine(out)
             # The catalog is read here, on this thread; only the build runs on the pool.
             files, known = _stored_files(catalog, objects, record_id)
-            inflight.append((record_id, pool.submit(
-                _build, stages, files, catalog_record(catalog, record_id), out, code,
-                signer=signer, zip=zip, sm3=sm3, progress=progress, known_formats=known)))
-            while len(inflight) > 2 * max(1, threads) or (inflight and inflight[0][1].done()):
+            inflight.append((record_id, submit(files, catalog_record(catalog, record_id), out, code, known)))
+            while len(inflight) > ahead or (inflight and inflight[0][1].done()):
                 rid, future = inflight.popleft()
                 finished(rid, future.result())
         while inflight:
@@ -294,6 +395,8 @@ def package_pending(
                 pass
         pool.shutdown(wait=True)
         stages.remove()
+        for stage in worker_stages:
+            shutil.rmtree(stage, ignore_errors=True)
         try:
             if unrecorded:
                 record()
