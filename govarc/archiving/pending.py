@@ -393,8 +393,13 @@ def package_pending(
                 unrecorded.append((rid, future.result(), dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
             except BaseException:  # noqa: S110 - the first error is the one raised
                 pass
+        # A worker whose builds all failed never named its staging folder: find each worker's by
+        # its pid (Staging names them stage-t<N>-<pid>) before the pool forgets its processes.
+        pids = list(getattr(pool, "_processes", None) or ()) if forked else []
         pool.shutdown(wait=True)
         stages.remove()
+        for pid in pids:
+            worker_stages.update(tmp.glob(f"stage-t*-{int(pid)}"))
         for stage in worker_stages:
             shutil.rmtree(stage, ignore_errors=True)
         try:

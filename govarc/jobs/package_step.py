@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,8 @@ class PackageStep:
     ``packaged``; its run-log field ``packaged`` lists the packages built, also those built before
     a failure (spooled); its report is that :class:`~govarc.jobs.spool.Spool` (rows of
     :meth:`~govarc.archiving.pending.Packaged.as_dict`: a count and the first rows in memory).
+    Builds on the workspace's ``workers`` processes (0: one per core), forked after the agency's
+    signer was loaded (see :func:`~govarc.archiving.pending.package_pending`).
     """
 
     name: str = "package"
@@ -58,6 +61,7 @@ class PackageStep:
                 ctx.catalog, ws.objects, ws.package_store(code), ws.tmp_dir, code,
                 signer=ctx.signer, unsigned=ctx.agency.unsigned, keys=ws.keys_dir(code),
                 zip=ws.settings.package_zip, sm3=ws.settings.package_sm3, on_package=built, keep=False,
+                workers=ctx.workers or ws.settings.workers or (os.cpu_count() or 1),
             )
         except Exception as e:
             raise StepFailed(_result(packaged)) from e
