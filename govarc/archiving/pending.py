@@ -28,13 +28,14 @@ from govarc.catalog.db import Catalog
 from govarc.catalog.packages import (
     PackagedRow,
     agency_totals,
+    iter_registered_records,
     mark_packaged,
     mark_signed,
     packages,
     record_file_formats,
     record_files,
     record_metadata,
-    registered_records,
+    registered_span,
 )
 from govarc.errors import ConfigError, GovarcError, InvalidInputError
 from govarc.fsutil import fsync_path
@@ -302,11 +303,11 @@ def package_pending(
     ``objects`` is the workspace's object store, ``store`` the agency's :class:`PackageStore`; the
     catalog records each package by its key relative to the home. Staging folders go below ``tmp``.
     """
-    rows = registered_records(catalog, agency_code)
-    if rows and signer is None and not unsigned:
+    waiting, upto = registered_span(catalog, agency_code)
+    if waiting and signer is None and not unsigned:
         where = f" ({keys / 'key.pem'} does not exist)" if keys is not None else ""
         raise ConfigError(
-            f"{NO_KEY}: agency {agency_code} has no signing key{where}, so {len(rows)} record(s) wait unpackaged; "
+            f"{NO_KEY}: agency {agency_code} has no signing key{where}, so {waiting} record(s) wait unpackaged; "
             f"issue or import one (govarc pki issue {agency_code}, or govarc pki import {agency_code}), "
             f"or set `unsigned = true` for the agency in govarc.toml to package without a signature")
     done: list[Packaged] = []
@@ -336,7 +337,7 @@ def package_pending(
             last = time.monotonic()
 
     inflight: deque[tuple[int, Future[Packaged]]] = deque()
-    forked = workers >= 2 and bool(rows)
+    forked = workers >= 2 and bool(waiting)
     worker_stages: set[Path] = set()
     pool: Executor
     if forked:
@@ -369,7 +370,7 @@ def package_pending(
         return done
 
     try:
-        for record_id, code in rows:
+        for record_id, code in iter_registered_records(catalog, agency_code, upto):
             out = store.location(code, zip)
             if os.path.lexists(out):
                 expected = {f"{layout.DATA_DIR}/{nfc(name)}": sha for name, sha in record_files(catalog, record_id)}

@@ -7,7 +7,7 @@ functions here store and return them as they are and never touch the files.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +54,39 @@ def registered_records(catalog: Catalog, agency: str) -> list[tuple[int, str]]:
         "SELECT id, archival_code FROM records WHERE agency=? AND state=? ORDER BY id",
         (agency, RecordState.REGISTERED.value)).fetchall()
     return [(int(rid), str(code)) for rid, code in rows]
+
+
+REGISTERED_PAGE = 500
+"""Record ids read at a time by :func:`iter_registered_records`."""
+
+
+def registered_span(catalog: Catalog, agency: str) -> tuple[int, int]:
+    """How many records of ``agency`` wait for a package, and the highest of their ids (0 for none)."""
+    count, top = catalog.conn.execute(
+        "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM records WHERE agency=? AND state=?",
+        (agency, RecordState.REGISTERED.value)).fetchone()
+    return int(count), int(top)
+
+
+def iter_registered_records(
+    catalog: Catalog, agency: str, upto: int, page: int = REGISTERED_PAGE,
+) -> Iterator[tuple[int, str]]:
+    """:func:`registered_records` a page at a time (``id > ? ORDER BY id LIMIT page``), up to id ``upto``.
+
+    Memory does not grow with the number of records. Each page is read whole before it is
+    handed on, so that the caller may write to the catalog between records; a record packaged
+    meanwhile (its state changed) is passed over when its page is read.
+    """
+    last = 0
+    while True:
+        rows = catalog.conn.execute(
+            "SELECT id, archival_code FROM records WHERE agency=? AND state=? AND id>? AND id<=? ORDER BY id LIMIT ?",
+            (agency, RecordState.REGISTERED.value, last, upto, page)).fetchall()
+        for rid, code in rows:
+            yield int(rid), str(code)
+        if len(rows) < page:
+            return
+        last = int(rows[-1][0])
 
 
 def record_metadata(catalog: Catalog, record_id: int) -> dict[str, Any]:

@@ -150,3 +150,29 @@ def test_a_real_run_logs_every_row_past_the_sample_and_json_gets_the_sample(tmp_
     assert len(summed["ingest"]["items"]) == 1 and len(summed["packaged"]) == 1
     assert summed["ingest"]["registered"] == 3 and report.agencies[0].counts["packaged"] == 3
     assert not list(ws.tmp_dir.iterdir())
+
+
+@pytest.mark.parametrize("page", [1, 2, 3, 500])
+def test_the_package_step_reads_waiting_records_a_page_at_a_time(tmp_path: Path, page: int) -> None:
+    """Pages of any size give every waiting record once, in id order; one packaged meanwhile is passed over."""
+    from govarc.catalog import packages as cp
+    from govarc.catalog.db import open_catalog
+    from tests.citykit import ingest_into, make_city
+
+    ws, _ = init_workspace(tmp_path / "home", make_city(tmp_path, n=3))
+    assert ingest_into(ws, tmp_path / "drop" / "SZF").count("registered") == 3
+    with open_catalog(ws.catalog_path) as cat:
+        whole = cp.registered_records(cat, "SZF")
+        assert cp.registered_span(cat, "SZF") == (3, whole[-1][0])
+        assert cp.registered_span(cat, "CZJ") == (0, 0)
+        assert list(cp.iter_registered_records(cat, "SZF", whole[-1][0], page)) == whole
+        assert list(cp.iter_registered_records(cat, "SZF", whole[1][0], page)) == whole[:2]  # none past `upto`
+        assert list(cp.iter_registered_records(cat, "CZJ", whole[-1][0], page)) == []
+        seen = []
+        for rid, code in cp.iter_registered_records(cat, "SZF", whole[-1][0], page):
+            seen.append((rid, code))
+            if rid == whole[0][0]:
+                cp.mark_packaged(cat, [cp.PackagedRow(whole[-1][0], "store/SZF/C", "33" * 32, 1, False,
+                                                      "2024-01-01T00:00:00+00:00")])
+        # the last record, packaged while the first was being handled, is passed over unless its page was read
+        assert seen == (whole if page >= 3 else whole[:2])
