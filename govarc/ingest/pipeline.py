@@ -10,17 +10,18 @@ Re-running is safe: a record is keyed by its content digest.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from govarc.catalog.db import Catalog
 from govarc.domain import Agency
 from govarc.ingest.prepare import ItemProgress, Prepared, prepare_iter
-from govarc.ingest.register import lookup, register_batch, store_batch_pairs
+from govarc.ingest.register import LOOKUP_CHUNK, lookup, register_batch, store_batch_pairs
 from govarc.ingest.report import IngestReport, Outcome, Tally
-from govarc.ingest.sources import discover
+from govarc.ingest.sources import Discovery, Item
 from govarc.store.objects import ObjectStore
 
 __all__ = ["BATCH", "IngestReport", "Outcome", "ingest"]
@@ -53,11 +54,34 @@ def ingest(
     report holds only the counts and the first outcomes (:data:`~govarc.ingest.report.SAMPLE`):
     memory does not grow with the number of items (the nightly job, ``govarc ingest``).
     """
-    items = discover(list(paths))
+    items = Discovery(list(paths))
     if on_total:
         on_total(len(items))
     tally = Tally(agency.code, keep=on_outcome is None, sink=on_outcome)
-    found = lookup(catalog, agency, items, progress)
+    # Items come from discovery as they are reached, are looked up a chunk at a time (those
+    # registered already are not inspected again), and the new ones go on to the pool: nothing
+    # holds every item at once. `ahead` keeps, in order, what the loop below has not reached yet of
+    # the items taken from discovery: the outcome of one registered already, None for a new one
+    # (which waits in `fresh` for the pool).
+    ahead: deque[Outcome | None] = deque()
+    fresh: deque[Item] = deque()
+    source = iter(items)
+
+    def pull() -> bool:
+        chunk = list(itertools.islice(source, LOOKUP_CHUNK))
+        for item, hit in zip(chunk, lookup(catalog, agency, chunk, progress)):
+            if hit:
+                ahead.append(Outcome(str(item.main), "duplicate", item.findings, hit[0], hit[1]))
+            else:
+                ahead.append(None)
+                fresh.append(item)
+        return bool(chunk)
+
+    def new_items() -> Iterator[Item]:
+        while fresh or pull():
+            while fresh:
+                yield fresh.popleft()
+
     # Each batch of good items is stored and registered as soon as the pool has prepared it, while
     # the pool goes on with the next: the main process's copies, fsyncs and SQL overlap the
     # workers' inspection, and only one batch of prepared items is held at a time. Outcomes are
@@ -80,13 +104,13 @@ def ingest(
             assert done is not None
             tally.add(done)
 
-    prepared = prepare_iter([it for it, f in zip(items, found) if not f], agency, workers or (os.cpu_count() or 1),
-                            progress)
+    prepared = prepare_iter(new_items(), agency, workers or (os.cpu_count() or 1), progress)
     try:
-        for item, hit in zip(items, found):
+        while ahead or pull():
+            known = ahead.popleft()
             slot: list[Outcome | None]
-            if hit:
-                slot = [Outcome(str(item.main), "duplicate", item.findings, hit[0], hit[1])]
+            if known is not None:
+                slot = [known]
             else:
                 p = next(prepared)
                 if p.refused:

@@ -14,7 +14,7 @@ import multiprocessing.forkserver
 import os
 import sys
 import threading
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -230,19 +230,23 @@ def prepare_all(
 
 
 def prepare_iter(
-    items: Sequence[Item], agency: Agency, workers: int, progress: ItemProgress | None = None,
+    items: Iterable[Item], agency: Agency, workers: int, progress: ItemProgress | None = None,
     digests: Sequence[FileDigests | None] | None = None,
 ) -> Generator[Prepared, None, None]:
     """:func:`prepare` every item, yielding each in the order of ``items`` as soon as it is ready.
+
+    ``items`` may be an iterator: it is taken from only as the pool needs more work.
 
     On a pool of ``workers`` processes when there are enough items, so that the caller can register
     what is ready while the pool goes on with the rest, and need not hold every item at once.
     ``digests``, when given, holds the files already hashed for each item (or None). Closing the
     iterator early cancels the items not started.
     """
-    known: Sequence[FileDigests | None] = digests if digests is not None else [None] * len(items)
-    if workers <= 1 or len(items) < 8:
-        for it, d in zip(items, known):
+    pairs: Iterator[tuple[Item, FileDigests | None]] = (
+        zip(items, digests) if digests is not None else ((it, None) for it in items))
+    head = list(itertools.islice(pairs, 8))
+    if workers <= 1 or len(head) < 8:
+        for it, d in itertools.chain(head, pairs):
             p = prepare(it, agency, d)
             if progress:
                 progress(1)
@@ -253,7 +257,7 @@ def prepare_iter(
     # Chunks are submitted a window at a time, not all at once (as Executor.map does): items the
     # pool has prepared wait for the caller in memory, and a caller slower than the pool (the
     # registration of 100,000 items) would otherwise hold all of them.
-    chunks = _chunks(zip(items, known), CHUNK)
+    chunks = _chunks(itertools.chain(head, pairs), CHUNK)
     inflight: deque[Future[list[Prepared]]] = deque()
     try:
         for chunk in itertools.islice(chunks, WINDOW * workers):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -326,6 +326,12 @@ def _described(pairs: list[tuple[_Entry, list[_Entry]]], root: Path, claimed: se
 def _discover_folder(folder: Path) -> list[Item]:
     entries, items = _walk(folder)
     claimed: set[Path] = set()
+    pairs = _claim_registers(entries, folder, claimed, items)
+    return _finish_folder(entries, pairs, folder, claimed, items)
+
+
+def _claim_registers(entries: list[_Entry], folder: Path, claimed: set[Path], items: list[Item]) -> list[tuple[_Entry, list[_Entry]]]:
+    """Read the folder's registers into ``items``, claiming what they name; the sidecars' pairs then."""
     for register in (e for e in entries if e.path.name in REGISTER_NAMES):
         claimed.add(register.path)
         problem = _not_regular(register.path, register.mode, "the register")
@@ -333,7 +339,12 @@ def _discover_folder(folder: Path) -> list[Item]:
             items.append(Item(register.path, findings=(problem,), root=folder, document=False))
         else:
             items.extend(_register_items(register.path, folder, claimed))
-    items.extend(_described(_pair(entries, claimed), folder, claimed))
+    return _pair(entries, claimed)
+
+
+def _finish_folder(entries: list[_Entry], pairs: list[tuple[_Entry, list[_Entry]]], folder: Path,
+                   claimed: set[Path], items: list[Item]) -> list[Item]:
+    items.extend(_described(pairs, folder, claimed))
     for e in entries:  # an attachment claimed by a record is not a document of its own
         if e.path not in claimed:
             problem = _not_regular(e.path, e.mode)
@@ -341,6 +352,96 @@ def _discover_folder(folder: Path) -> list[Item]:
                 "INGEST_METADATA_MISSING", str(e.path), "no sidecar (.json/.xml) and no register row"),), root=folder))
     items.sort(key=lambda it: str(it.main))
     return items
+
+
+@dataclass(frozen=True)
+class _Deferred:
+    """A document and its sidecar, whose item is made (the sidecar read) only when its turn comes."""
+
+    main: str
+    mode: int
+    sidecar: str  # the sidecar's name, in the document's folder
+    sidecar_mode: int
+    root: Path
+
+    def item(self) -> Item:
+        doc = Path(self.main)
+        return _sidecar_item(_Entry(doc, self.mode), _Entry(doc.parent / self.sidecar, self.sidecar_mode), self.root)[0]
+
+
+def _plan_folder(folder: Path) -> list[Item | _Deferred]:
+    """:func:`_discover_folder`, each document described by its own sidecar deferred, in the same order.
+
+    Deferring is exact only when no file of the folder could be left over (claimed by no register,
+    in no pair): only then is what a sidecar names (its attachments) not needed to tell which files
+    are records of their own. Otherwise the folder is discovered whole, as :func:`_discover_folder` does.
+    """
+    entries, items = _walk(folder)
+    claimed: set[Path] = set()
+    pairs = _claim_registers(entries, folder, claimed, items)
+    paired = set(claimed)
+    for sidecar, docs in pairs:
+        paired.add(sidecar.path)
+        paired.update(d.path for d in docs)
+    if any(e.path not in paired for e in entries):
+        return list(_finish_folder(entries, pairs, folder, claimed, items))
+    del entries, paired, claimed
+    planned: list[Item | _Deferred] = list(items)
+    for sidecar, docs in pairs:
+        if len(docs) > 1:
+            planned.extend(_described([(sidecar, docs)], folder, set()))
+        else:
+            planned.append(_Deferred(str(docs[0].path), docs[0].mode, sidecar.path.name, sidecar.mode, folder))
+    planned.sort(key=lambda x: x.main if isinstance(x, _Deferred) else str(x.main))
+    return planned
+
+
+class Discovery:
+    """:func:`discover` as a stream: counted up front, each sidecar read only as its item is reached.
+
+    Yields the items :func:`discover` returns, in the same order, with the same findings. What is
+    held per document until its turn is its path, its sidecar's name and their modes, not the
+    sidecar's fields. When the same file would be found twice (so that :func:`discover` would keep
+    one of them by what its sidecar says), the items are discovered whole, as :func:`discover` does.
+    """
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        planned: list[Item | _Deferred] = []
+        for path in paths:
+            path = Path(path)
+            try:
+                st = os.lstat(path)
+                if stat.S_ISLNK(st.st_mode) and stat.S_ISDIR(os.stat(path).st_mode):
+                    st = os.stat(path)
+            except (OSError, ValueError):
+                planned.append(Item(path, findings=(Finding("INGEST_UNREADABLE", str(path), "no such file or folder"),)))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                planned.extend(_plan_folder(path))
+            elif stat.S_ISREG(st.st_mode):
+                planned.extend(_discover_file(path))
+            else:
+                planned.append(Item(path, findings=(_mode_refusal(path, st.st_mode),)))
+        real = RealPaths()
+        seen: set[str] = set()
+        for x in planned:
+            key = str(real(Path(x.main)))
+            if key in seen:  # discover() keeps one of them, and which depends on what is read
+                planned = list(discover(paths))
+                break
+            seen.add(key)
+        self._planned = planned
+
+    def __len__(self) -> int:
+        return len(self._planned)
+
+    def __iter__(self) -> Iterator[Item]:
+        """Each item once, its sidecar read now; what was yielded is not kept."""
+        planned, self._planned = self._planned, []
+        planned.reverse()
+        while planned:
+            x = planned.pop()
+            yield x.item() if isinstance(x, _Deferred) else x
 
 
 def _siblings(path: Path) -> list[_Entry]:
