@@ -354,19 +354,20 @@ def _finish_folder(entries: list[_Entry], pairs: list[tuple[_Entry, list[_Entry]
     return items
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Deferred:
     """A document and its sidecar, whose item is made (the sidecar read) only when its turn comes."""
 
     main: str
     mode: int
-    sidecar: str  # the sidecar's name, in the document's folder
+    suffix: str  # the sidecar's: it is the document's stem with this suffix, beside it
     sidecar_mode: int
     root: Path
 
     def item(self) -> Item:
         doc = Path(self.main)
-        return _sidecar_item(_Entry(doc, self.mode), _Entry(doc.parent / self.sidecar, self.sidecar_mode), self.root)[0]
+        sidecar = doc.parent / (doc.stem + self.suffix)
+        return _sidecar_item(_Entry(doc, self.mode), _Entry(sidecar, self.sidecar_mode), self.root)[0]
 
 
 def _plan_folder(folder: Path) -> list[Item | _Deferred]:
@@ -387,11 +388,14 @@ def _plan_folder(folder: Path) -> list[Item | _Deferred]:
         return list(_finish_folder(entries, pairs, folder, claimed, items))
     del entries, paired, claimed
     planned: list[Item | _Deferred] = list(items)
+    shared: dict[Any, Any] = {}  # one object for each mode and suffix, not one per file
     for sidecar, docs in pairs:
         if len(docs) > 1:
             planned.extend(_described([(sidecar, docs)], folder, set()))
         else:
-            planned.append(_Deferred(str(docs[0].path), docs[0].mode, sidecar.path.name, sidecar.mode, folder))
+            doc, suffix = docs[0], sidecar.path.suffix
+            planned.append(_Deferred(str(doc.path), shared.setdefault(doc.mode, doc.mode), shared.setdefault(suffix, suffix),
+                                     shared.setdefault(sidecar.mode, sidecar.mode), folder))
     planned.sort(key=lambda x: x.main if isinstance(x, _Deferred) else str(x.main))
     return planned
 

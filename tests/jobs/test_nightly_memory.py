@@ -7,8 +7,10 @@ discovery (one item per document), which these tests measure and set apart.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
+import os
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -176,3 +178,98 @@ def test_the_package_step_reads_waiting_records_a_page_at_a_time(tmp_path: Path,
                                                       "2024-01-01T00:00:00+00:00")])
         # the last record, packaged while the first was being handled, is passed over unless its page was read
         assert seen == (whole if page >= 3 else whole[:2])
+
+
+def _sidecar(path: Path, i: int, **extra: Any) -> None:
+    fields = {"题名": f"关于第{i}项工作的通知", "责任者": "柳州市人民政府办公室", "保管期限": "永久", "密级": "公开",
+              "日期": "2024-01-02", "文号": f"柳政办〔2024〕{i}号", **extra}
+    path.write_text(json.dumps(fields, ensure_ascii=False), encoding="utf-8")
+
+
+def _layout(root: Path, kind: str) -> list[Path]:
+    """A drop folder of one kind; the paths to discover in it."""
+    drop = root / "drop"
+    drop.mkdir()
+    for i, name in enumerate(["a", "a-b", "a0", "b", "文件"]):
+        (drop / f"{name}.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+        _sidecar(drop / f"{name}.json", i)
+    sub = drop / "a"
+    sub.mkdir()
+    (sub / "x.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    _sidecar(sub / "x.json", 9)
+    if kind == "attachment":
+        (drop / "b-附件.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+        _sidecar(drop / "b.json", 3, 附件="b-附件.pdf")
+    elif kind == "leftover":
+        (drop / "c.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    elif kind == "two-sidecars":
+        (drop / "b.xml").write_text("<r/>", encoding="utf-8")  # b.pdf is described twice
+    elif kind == "bad-sidecar":
+        (drop / "a0.json").write_text("{not json", encoding="utf-8")
+    elif kind == "two-documents":
+        (drop / "b.doc").write_bytes(b"not a pdf")
+    elif kind == "register":
+        (drop / "登记表.csv").write_text(
+            "文件名,题名,责任者,保管期限,密级,附件\n"
+            "a/y.pdf,关于工作的通知,柳州市人民政府办公室,永久,公开,\n,无文件,柳州市人民政府办公室,永久,公开,\n"
+            ",无文件,柳州市人民政府办公室,永久,公开,\n../out.pdf,越界,柳州市人民政府办公室,永久,公开,\n", encoding="utf-8-sig")
+    elif kind == "link":
+        (drop / "l.pdf").symlink_to(drop / "a.pdf")
+        _sidecar(drop / "l.json", 7)
+    elif kind == "fifo":
+        os.mkfifo(drop / "f.pdf")
+        _sidecar(drop / "f.json", 8)
+    elif kind == "twice":
+        return [drop, drop / "b.pdf", drop]
+    elif kind == "missing":
+        return [drop, root / "nowhere"]
+    return [drop]
+
+
+@pytest.mark.parametrize("kind", ["plain", "attachment", "leftover", "two-sidecars", "bad-sidecar", "two-documents",
+                                  "register", "link", "fifo", "twice", "missing"])
+def test_streamed_discovery_yields_what_discover_returns_in_its_order(tmp_path: Path, kind: str) -> None:
+    from govarc.ingest.sources import Discovery
+
+    paths = _layout(tmp_path, kind)
+    whole = discover(paths)
+    streamed = Discovery(paths)
+    assert len(streamed) == len(whole)
+    assert list(streamed) == whole
+    assert [str(it.main) for it in whole] == sorted(str(it.main) for it in whole) or kind in ("twice", "missing")
+
+
+def _cheap_drop(root: Path, n: int) -> Path:
+    drop = root / "drop"
+    drop.mkdir(parents=True)
+    for i in range(n):
+        (drop / f"文件{i:06d}.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+        _sidecar(drop / f"文件{i:06d}.json", i)
+    return drop
+
+
+def test_streamed_discovery_holds_no_sidecar_fields_per_document(tmp_path: Path) -> None:
+    """300 documents, then 3,000: read whole, each item keeps its sidecar's fields (over 1 KB);
+    streamed, a document waiting for its turn is its path and a few shared values."""
+    from govarc.ingest.sources import Discovery
+
+    def held(make: Callable[[], Any]) -> tuple[int, Any]:
+        tracemalloc.start()
+        try:
+            out = make()
+            gc.collect()
+            return tracemalloc.get_traced_memory()[0], out
+        finally:
+            tracemalloc.stop()
+
+    eager, lazy = {}, {}
+    for n in (300, 3_000):
+        drop = _cheap_drop(tmp_path / str(n), n)
+        eager[n], whole = held(lambda: discover([drop]))
+        lazy[n], streamed = held(lambda: Discovery([drop]))
+        assert len(streamed) == n and list(streamed) == whole
+        assert not any(it.refused for it in whole)
+        del whole, streamed
+    per_eager = (eager[3_000] - eager[300]) / 2_700
+    per_lazy = (lazy[3_000] - lazy[300]) / 2_700
+    assert per_lazy < per_eager / 3, (per_eager, per_lazy)
