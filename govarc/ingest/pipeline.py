@@ -62,7 +62,8 @@ def ingest(
     # registered already are not inspected again), and the new ones go on to the pool: nothing
     # holds every item at once. `ahead` keeps, in order, what the loop below has not reached yet of
     # the items taken from discovery: the outcome of one registered already, None for a new one
-    # (which waits in `fresh` for the pool).
+    # (which waits in `fresh` for the pool). The pool takes new items a window ahead, so when new
+    # ones are sparse the outcomes of the registered ones between them wait here (small, no fields).
     ahead: deque[Outcome | None] = deque()
     fresh: deque[Item] = deque()
     source = iter(items)
