@@ -212,6 +212,19 @@ def read_input(path: Path, root: Path | None = None, *, max_bytes: int) -> bytes
     return data
 
 
+def _exited(pid: int) -> bool:
+    """Whether ``pid`` has exited but was not yet reaped (a zombie): a worker killed with its parent
+    is re-parented and may wait a while for its new parent to reap it, and its entries are orphans
+    all the same. False where ``/proc`` cannot tell."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read(4096)
+    except OSError:
+        return False
+    state = stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3]  # the field after the command name
+    return state in (b"Z", b"X")
+
+
 def remove_orphans(folder: Path, pattern: re.Pattern[str]) -> None:
     """Remove the entries of ``folder`` whose names match ``pattern`` and whose process is gone.
 
@@ -228,7 +241,8 @@ def remove_orphans(folder: Path, pattern: re.Pattern[str]) -> None:
             continue
         try:
             os.kill(int(m.group(1)), 0)
-            continue  # still running
+            if not _exited(int(m.group(1))):
+                continue  # still running
         except ProcessLookupError:
             pass
         except PermissionError:
