@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from govarc.domain import NAME_SEPARATORS, split_list
 from govarc.findings import Finding, Level
@@ -131,6 +131,9 @@ def _walk(folder: Path) -> tuple[list[_Entry], list[Item]]:
     return entries, problems
 
 
+_T = TypeVar("_T")
+
+
 def _named(base: Path, name: str, what: str) -> Path:
     """The regular file that metadata in ``base`` names as ``name``, reached following no link.
 
@@ -189,6 +192,22 @@ class RealPaths:
         return folder / path.name
 
 
+def _path_named(path: Path, folder: Callable[[Path], Iterable[_T]]) -> list[Item | _T]:
+    """What a path named to discovery holds: ``folder(path)`` for a folder (a link to one is the
+    user's choice), the record of a regular file, else one refusal naming the path."""
+    try:
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode) and stat.S_ISDIR(os.stat(path).st_mode):
+            st = os.stat(path)
+    except (OSError, ValueError):
+        return [Item(path, findings=(Finding("INGEST_UNREADABLE", str(path), "no such file or folder"),))]
+    if stat.S_ISDIR(st.st_mode):
+        return list(folder(path))
+    if stat.S_ISREG(st.st_mode):
+        return list(_discover_file(path))
+    return [Item(path, findings=(_mode_refusal(path, st.st_mode),))]
+
+
 def discover(paths: Sequence[Path]) -> list[Item]:
     """Every record in ``paths`` (files or folders), in a stable order, each main document once.
 
@@ -197,20 +216,7 @@ def discover(paths: Sequence[Path]) -> list[Item]:
     """
     items: list[Item] = []
     for path in paths:
-        path = Path(path)
-        try:
-            st = os.lstat(path)
-            if stat.S_ISLNK(st.st_mode) and stat.S_ISDIR(os.stat(path).st_mode):
-                st = os.stat(path)
-        except (OSError, ValueError):
-            items.append(Item(path, findings=(Finding("INGEST_UNREADABLE", str(path), "no such file or folder"),)))
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            items.extend(_discover_folder(path))
-        elif stat.S_ISREG(st.st_mode):
-            items.extend(_discover_file(path))
-        else:
-            items.append(Item(path, findings=(_mode_refusal(path, st.st_mode),)))
+        items.extend(_path_named(Path(path), _discover_folder))
     seen: set[Any] = set()
     unique = []
     real = RealPaths()
@@ -412,20 +418,7 @@ class Discovery:
     def __init__(self, paths: Sequence[Path]) -> None:
         planned: list[Item | _Deferred] = []
         for path in paths:
-            path = Path(path)
-            try:
-                st = os.lstat(path)
-                if stat.S_ISLNK(st.st_mode) and stat.S_ISDIR(os.stat(path).st_mode):
-                    st = os.stat(path)
-            except (OSError, ValueError):
-                planned.append(Item(path, findings=(Finding("INGEST_UNREADABLE", str(path), "no such file or folder"),)))
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                planned.extend(_plan_folder(path))
-            elif stat.S_ISREG(st.st_mode):
-                planned.extend(_discover_file(path))
-            else:
-                planned.append(Item(path, findings=(_mode_refusal(path, st.st_mode),)))
+            planned.extend(_path_named(Path(path), _plan_folder))
         real = RealPaths()
         seen: set[str] = set()
         for x in planned:
