@@ -6,7 +6,6 @@ import contextlib
 import errno
 import os
 import re
-import secrets
 import shutil
 import stat
 from collections.abc import Iterator, Sequence
@@ -53,7 +52,7 @@ def temp_name(name: str) -> str:
     The process id lets :func:`remove_orphans` tell the temporary of a killed writer from a live one's.
     """
     short = name.encode("utf-8", "surrogateescape")[:_TEMP_NAME_BYTES].decode("utf-8", "ignore")
-    return f".{short}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
+    return f".{short}{TEMP_MARK}{os.getpid()}-{os.urandom(4).hex()}"
 
 
 @contextlib.contextmanager
