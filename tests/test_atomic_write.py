@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import stat
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from govarc.fsutil import TEMP_MARK, atomic_write, remove_orphans, temp_name, write_atomic
+from tests.ingest.hostile import make_socket
 
 
 def _temporaries(folder: Path) -> list[str]:
@@ -162,17 +162,7 @@ def test_no_replace_refuses_a_link_at_the_target(tmp_path: Path, link_to: str) -
     assert (tmp_path / "outside.txt").read_bytes() == b"not yours"
 
 
-def _fifo(path: Path) -> None:
-    os.mkfifo(path)
-
-
-def _socket(path: Path) -> None:
-    s = socket.socket(socket.AF_UNIX)
-    s.bind(str(path))
-    s.close()
-
-
-@pytest.mark.parametrize("make", [_fifo, _socket], ids=["fifo", "socket"])
+@pytest.mark.parametrize("make", [os.mkfifo, make_socket], ids=["fifo", "socket"])
 def test_a_fifo_or_socket_at_the_target_is_replaced_without_opening_it(tmp_path: Path, make: object) -> None:
     """Opening a FIFO to write would wait for a reader, forever: the entry is renamed over instead."""
     target = tmp_path / "a.txt"
@@ -184,7 +174,7 @@ def test_a_fifo_or_socket_at_the_target_is_replaced_without_opening_it(tmp_path:
     assert _temporaries(tmp_path) == []
 
 
-@pytest.mark.parametrize("make", [_fifo, _socket], ids=["fifo", "socket"])
+@pytest.mark.parametrize("make", [os.mkfifo, make_socket], ids=["fifo", "socket"])
 def test_no_replace_refuses_a_fifo_or_socket_at_the_target(tmp_path: Path, make: object) -> None:
     target = tmp_path / "a.txt"
     make(target)  # type: ignore[operator]
