@@ -1,6 +1,7 @@
 """Transfer an agency's due packages to the archives as one signed batch (``govarc transfer run``).
 
-The flow (``specs/transfer.md``): choose the batch id, prepare every object to upload (a package
+The flow (``specs/transfer.md``): choose the batch id (one never used: not in the catalog, not a
+folder of ``transfers/<CODE>/``, not on the transport, so a lost catalog never reuses one), prepare every object to upload (a package
 kept as a folder is zipped into ``transfers/<CODE>/<BATCH>/outgoing/``), write and sign the
 transfer list and its renditions into ``transfers/<CODE>/<BATCH>/``, and only then record the
 batch and its items in the catalog (state ``open``): that transaction is the commit point. Then

@@ -447,7 +447,7 @@ def test_ids_seen_on_the_transport_or_in_transfers_are_never_reused(city: Worksp
         assert t.exists(f"receipts/SZF/{FIRST}/receipt.xml")  # the archives' answer to the first batch is untouched
     answer = accept(archives)
     [b] = answer["batches"]  # type: ignore[misc]
-    assert b["batch"] == SECOND and b["state"] == "answered"
+    assert b["batch"] == SECOND and b["state"] == "answered" and b["duplicate"] == 5  # the archives hold them already
 
 
 def test_next_batch_id_skips_what_the_catalog_and_the_caller_know(city: Workspace) -> None:
