@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -88,8 +89,24 @@ class _Group(click.Group):
     library worked out, exits with it: commands render, the result decides the exit.
     """
 
+    # Set by the program's entry (govarc.__main__.run), which pauses the garbage collector while
+    # the command loads: resumed once it is loaded, with what start-up loaded frozen.
+    gc_paused = False
+
+    def resume_gc(self) -> None:
+        if self.gc_paused:
+            self.gc_paused = False
+            gc.freeze()
+            gc.enable()
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(_COMMANDS))
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        finally:
+            self.resume_gc()
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in _COMMANDS and cmd_name not in self.commands:
