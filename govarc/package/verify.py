@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import threading
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -556,9 +555,13 @@ def verify_package(
             return VerifyResult(str(path), tuple(check.findings), tuple(check.bag_info), tuple(signers))
     except LimitExceeded as e:
         return VerifyResult(str(path), (Finding("LIMIT_EXCEEDED", e.name, f"{e.reason}; not read further"),))
-    except zipfile.BadZipFile as e:
-        return VerifyResult(str(path), (Finding("ZIP_INVALID", path.name, f"cannot read the zip: {e}"),))
     except (FileNotFoundError, NotADirectoryError):
         why = ("a symbolic link, which is never followed; verify its target" if path.is_symlink()
                else "no package directory or .zip here")
         return VerifyResult(str(path), (Finding("PKG_NOT_FOUND", str(path), why),))
+    except Exception as e:
+        import zipfile  # loaded already if a zip was opened: zipfile is imported for zips only
+
+        if not isinstance(e, zipfile.BadZipFile):
+            raise
+        return VerifyResult(str(path), (Finding("ZIP_INVALID", path.name, f"cannot read the zip: {e}"),))
