@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-import json
 import os
 import sys
 from typing import Any, NoReturn
@@ -188,6 +187,8 @@ def _fail(ctx: click.Context, line: str, code: int, message: str, path: str | No
 
         traceback.print_exc()
     if out is not None and out.json:
+        import json
+
         click.echo(json.dumps(error_json(message, code, path), ensure_ascii=False))
     click.echo(f"govarc: error: {line}", err=True)
     ctx.exit(code)

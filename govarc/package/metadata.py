@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
-import json
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -406,6 +405,8 @@ def json_object(data: bytes) -> dict[str, Any]:
     depth = json_depth(text)
     if depth > MAX_JSON_DEPTH:
         raise LimitExceededError(f"JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+    import json  # here, not at import: verifying a package reads no JSON
+
     try:
         obj = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as e:

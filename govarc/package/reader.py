@@ -453,11 +453,12 @@ def open_package(path: Path) -> Iterator[PackageReader]:
     elif path.is_file():
         import zipfile
 
+        bad: tuple[type[BaseException], ...] = (*_zip_read_errors(), UnicodeDecodeError, ValueError, OSError)
         try:
             reader = ZipReader(path)
         except (zipfile.BadZipFile, LimitExceeded):
             raise
-        except (*_zip_read_errors(), UnicodeDecodeError, ValueError, OSError) as e:
+        except bad as e:
             # A damaged central directory surfaces as many exception types (a name flagged
             # UTF-8 that is not, an impossible version, a negative seek): all mean a bad zip.
             raise zipfile.BadZipFile(f"{type(e).__name__}: {e}") from e

@@ -43,6 +43,9 @@ from govarc.xmlsafe import parse_bytes
 
 # From this many payload and tag bytes to hash, record.xml is checked while the payload is hashed.
 OVERLAP_BYTES = 64 * 1024 * 1024
+# Files totalling less are hashed on the calling thread: a one-record package hashes in well under
+# a millisecond, less than starting the threads costs.
+THREADED_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,7 @@ class _Check:
         wanted, names = self.digest_plan(manifests, tagmanifests)
         total = sum(self.r.entries[self.by_nfc[n]].size for n in names)
         if total < OVERLAP_BYTES or (self.workers or default_workers()) < 2:
-            self.report_digests(wanted, self.digests(wanted, names))
+            self.report_digests(wanted, self.digests(wanted, names, 1 if total < THREADED_BYTES else self.workers))
             self.check_oxum()
             self.check_metadata(manifests)
             return
@@ -190,7 +193,7 @@ class _Check:
 
         def hash_all() -> None:
             try:
-                got.extend(self.digests(wanted, names))
+                got.extend(self.digests(wanted, names, self.workers))
             except BaseException as e:  # re-raised on this thread
                 failed.append(e)
 
@@ -360,9 +363,9 @@ class _Check:
         names = sorted(wanted, key=lambda n: -self.r.entries[self.by_nfc[n]].size)
         return wanted, names
 
-    def digests(self, wanted: dict[str, list[tuple[_Manifest, str]]], names: list[str],
+    def digests(self, wanted: dict[str, list[tuple[_Manifest, str]]], names: list[str], workers: int | None,
                 ) -> list[tuple[str, dict[Algorithm, str] | str]]:
-        """The digests of ``names`` (or why a file cannot be read), on a thread per core."""
+        """The digests of ``names`` (or why a file cannot be read), on ``workers`` threads (None: a thread per core)."""
 
         def work(name: str) -> tuple[str, dict[Algorithm, str] | str]:
             algs = list(dict.fromkeys(m.algorithm for m, _ in wanted[name]))
@@ -375,7 +378,7 @@ class _Check:
             except OSError as e:  # the reader reports zip CRC and data errors as OSError too
                 return name, str(e)
 
-        return list(parallel_map(work, names, self.workers))
+        return list(parallel_map(work, names, workers))
 
     def report_digests(self, wanted: dict[str, list[tuple[_Manifest, str]]],
                        results: list[tuple[str, dict[Algorithm, str] | str]]) -> None:

@@ -33,7 +33,7 @@ from govarc.findings import Finding, Level
 from govarc.package import layout
 from govarc.package.manifest import bag_info_get
 from govarc.package.reader import PackageReader
-from govarc.sign.pki import IDENTITY_OID, identity_of, subject_of
+from govarc.sign.names import IDENTITY_OID, identity_of, subject_of
 
 if TYPE_CHECKING:  # asn1crypto and the path verifier are imported when a signature is checked, not at start-up
     from asn1crypto import cms as asn1_cms
