@@ -36,7 +36,7 @@ from govarc.package.manifest import (
     parse_oxum,
     unsafe_reason,
 )
-from govarc.package.metadata import NS, schema_errors
+from govarc.package.schema import NS, schema_errors
 from govarc.package.reader import LimitExceeded, PackageReader, open_package
 from govarc.xmlsafe import parse_bytes
 

@@ -490,7 +490,7 @@ def _trust(file: str, p: _Parsed, subject: str, policy: SignaturePolicy, now: dt
 def _record_agency(reader: PackageReader) -> str | None:
     if not reader.has_file(layout.RECORD_XML):
         return None
-    from govarc.package.metadata import NS
+    from govarc.package.schema import NS
     from govarc.xmlsafe import parse_bytes
 
     try:

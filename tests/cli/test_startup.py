@@ -48,7 +48,7 @@ HEAVY_FOR_HELP = ("logging", "traceback", "pypdf", "cryptography", "asn1crypto",
 # Modules `govarc verify` of a package never needs (it does need cryptography for signatures).
 HEAVY_FOR_VERIFY = ("logging", "traceback", "difflib", "pypdf", "boto3", "botocore", "paramiko", "magic", "rich",
                     "sqlite3", "tomli_w", "govarc.catalog", "govarc.transport", "govarc.ingest", "govarc.formats",
-                    "govarc.archiving", "govarc.exchange", "govarc.store", "govarc.sign.pki")
+                    "govarc.archiving", "govarc.exchange", "govarc.store", "govarc.sign.pki", "govarc.package.metadata")
 # ...and of a package folder with text output: zipfile is for zips, json for --json.
 HEAVY_FOR_VERIFY_FOLDER_TEXT = (*HEAVY_FOR_VERIFY, "zipfile", "json")
 
