@@ -174,14 +174,17 @@ def test_the_program_loads_the_command_with_the_collector_paused_then_resumes_it
     # resumed before the command ran, with what start-up loaded frozen out of the collector's sight
     assert seen["enabled"] is True and isinstance(seen["frozen"], int) and seen["frozen"] > 10_000
     # the same verdict and exit codes as before: a damaged package is still exit 3
-    (pkg / "data" / "extra.txt").write_text("x") if not zipped else pkg.write_bytes(b"PK\x03\x04 not a zip")
+    if zipped:
+        pkg.write_bytes(b"PK\x03\x04 not a zip")
+    else:
+        (pkg / "data" / "extra.txt").write_text("x")
     seen, out = run_probe("govarc.cli.verify", "verify", "--allow-unsigned", str(pkg), cwd=tmp_path)
     assert seen["code"] == 3 and out.startswith("无效 INVALID"), (seen, out)
     assert seen["enabled"] is True
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["no-such-command"], ["verify"]])
-def test_the_program_resumes_the_collector_when_no_command_runs(args: list[str]) -> None:
+def test_the_program_resumes_the_collector_on_help_version_and_usage_errors(args: list[str]) -> None:
     seen, out = run_probe("govarc.cli.nothing", *args)
     assert seen["code"] == (2 if args[0] in ("no-such-command", "verify") else 0), (seen, out)
     assert seen["enabled"] is True and isinstance(seen["frozen"], int) and seen["frozen"] > 0
