@@ -19,15 +19,19 @@ import posixpath
 import socket
 import stat
 import time
-from collections.abc import Iterator, Mapping
+from collections import deque
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import SplitResult, unquote
 
 import paramiko
+from paramiko.sftp import CMD_DATA, CMD_EXTENDED, CMD_EXTENDED_REPLY, CMD_READ, CMD_STATUS, CMD_WRITE, int64
 
 from govarc.transport.base import (
     BLOCK_SIZE,
+    KIB,
+    MIB,
     DEFAULT_TEMPORARY_AGE,
     MAX_KEY_DEPTH,
     MAX_LIST_KEYS,
@@ -62,7 +66,18 @@ MAX_TIMEOUT = 600.0
 MAX_KEY_FILE_BYTES = 64 * 1024
 MAX_KNOWN_HOSTS_BYTES = 4 * 1024 * 1024
 OPTIONS = frozenset({"identity_file", "known_hosts", "timeout", "create"})
-_PREFETCH_REQUESTS = 64  # 64 reads of 32 KiB in flight: 2 MiB, bounded memory on any link
+
+SAFE_REQUEST = 32 * KIB
+"""Bytes per SFTP read or write request that every server takes (the protocol's floor, paramiko's size)."""
+
+MAX_REQUEST = 192 * KIB
+"""Bytes per request at most, when the server announces higher limits (OpenSSH: ``limits@openssh.com``)."""
+
+AHEAD = 4 * MIB
+"""Bytes of reads or writes in flight per transfer, unanswered: a transfer's memory bound on any link."""
+
+_SESSION_WINDOW = 8 * MIB  # the SSH channel window of the sessions: more than AHEAD, so requests never wait on it
+_SESSION_PACKET = 256 * KIB  # the largest SSH packet the server may send on them (a MAX_REQUEST read fits)
 
 
 class _Missing(Exception):
@@ -181,6 +196,7 @@ class SFTPTransport(Transport):
         self._uploader: paramiko.SFTPClient | None = None
         self._uploader_on: paramiko.Transport | None = None
         self._check_file: bool | None = None  # does the server offer the check-file extension?
+        self._sizes: tuple[paramiko.Transport, int, int] | None = None  # read and write request sizes, per connection
         self._key = self._load_key(Path(identity_file))
         self._known_hosts = Path(known_hosts)
         _regular_file(self._known_hosts, "known_hosts file", MAX_KNOWN_HOSTS_BYTES, self._url)
@@ -224,7 +240,7 @@ class SFTPTransport(Transport):
                 ssh.connect(self._host, self._port, username=self._user, pkey=self._key, timeout=t,
                             banner_timeout=t, auth_timeout=t, channel_timeout=t, allow_agent=False,
                             look_for_keys=False)
-                client = ssh.open_sftp()
+                client = _session(ssh.get_transport())
             except _UnknownHostKey as e:
                 raise TransportUnavailableError(f"the server's host key ({e}) is not in the known_hosts file "
                                                 f"{self._known_hosts}: refused", self._url) from None
@@ -293,6 +309,32 @@ class SFTPTransport(Transport):
                 self._drop()
                 raise TransportError(f"{action} failed: the connection to the server was lost", where) from None
             raise TransportError(f"{action} failed: {_one_line(e)}", where) from None
+
+    def _requests(self) -> tuple[int, int]:
+        """Bytes per read and per write request on this connection: the server's limits, within bounds.
+
+        Asked once per connection (``limits@openssh.com``, OpenSSH 8.6 and later); a server that
+        does not answer it gets :data:`SAFE_REQUEST`, which every server takes.
+        """
+        sftp = self._sftp()
+        transport = self._ssh.get_transport() if self._ssh is not None else None
+        if self._sizes is not None and self._sizes[0] is transport:
+            return self._sizes[1], self._sizes[2]
+        read = write = SAFE_REQUEST
+        try:
+            kind, msg = sftp._request(CMD_EXTENDED, "limits@openssh.com")
+        except (socket.timeout, TimeoutError):
+            raise
+        except OSError:
+            pass  # not offered (an error status): the safe size
+        else:
+            if kind == CMD_EXTENDED_REPLY:
+                packet, max_read, max_write = msg.get_int64(), msg.get_int64(), msg.get_int64()
+                room = packet - 1024 if packet > 2048 else 0  # a request's header within the packet limit
+                read = _clamp(max_read, room)
+                write = _clamp(max_write, room)
+        self._sizes = (transport, read, write)
+        return read, write
 
     # --- paths ------------------------------------------------------------------------------
 
@@ -404,15 +446,15 @@ class SFTPTransport(Transport):
             size = st.st_size or 0
             if max_size is not None and size > max_size:
                 raise ObjectTooLargeError(f"{size} bytes, over the limit of {max_size}", where)
-            f = self._sftp().open(path, "rb")
+            sftp = self._sftp()
+            f = sftp.open(path, "rb")
         try:
-            with self._guard(where, "reading the object"):
-                f.prefetch(size, max_concurrent_requests=_PREFETCH_REQUESTS)
             h = hashlib.sha256()
             n = 0
+            blocks = _blocks(_read_pipelined(sftp, f, size, self._requests()[0]))
             while True:
                 with self._guard(where, "reading the object"):
-                    chunk = f.read(BLOCK_SIZE)
+                    chunk = next(blocks, b"")
                 if not chunk:
                     break
                 n += len(chunk)
@@ -423,6 +465,7 @@ class SFTPTransport(Transport):
                 if progress is not None:
                     progress(n)
         finally:
+            blocks.close()  # collects the answers still owed before the file is closed
             _close_quietly(f)
         digest = h.hexdigest()
         if expected is not None and digest != expected:
@@ -447,10 +490,9 @@ class SFTPTransport(Transport):
                         self._check_file = True
                         return raw.hex(), size
                     self._check_file = False
-            f.prefetch(size, max_concurrent_requests=_PREFETCH_REQUESTS)
             h = hashlib.sha256()
             n = 0
-            while chunk := f.read(BLOCK_SIZE):
+            for chunk in _read_pipelined(sftp, f, size, self._requests()[0]):
                 h.update(chunk)
                 n += len(chunk)
             return h.hexdigest(), n
@@ -523,10 +565,7 @@ class SFTPTransport(Transport):
             raise TransportError("the connection is gone", where)
         if self._uploader is None or self._uploader_on is not transport:
             self._drop_uploader()
-            client = paramiko.SFTPClient.from_transport(transport)
-            if client is None:
-                raise TransportError("the server refused a second SFTP session", where)
-            self._uploader, self._uploader_on = client, transport
+            self._uploader, self._uploader_on = _session(transport), transport
         done = False
         try:
             yield self._uploader
@@ -548,8 +587,7 @@ class SFTPTransport(Transport):
                           overwrite: bool, progress: Progress | None, where: str) -> PutResult:
         f = upload.open(tmp, "r+b" if have else "w+b")
         try:
-            f.set_pipelined(True)
-            n, digest, reused = self._fill(f, tmp, have, stream, size, where, progress)
+            n, digest, reused = self._fill(upload, f, tmp, have, stream, size, where, progress)
             if size is not None and n != size:
                 raise DigestMismatchError(f"{n} bytes, expected {size}; nothing was stored", where)
             if expected is not None and digest != expected:
@@ -570,8 +608,8 @@ class SFTPTransport(Transport):
         written = self._commit(tmp, final, where, digest, n, overwrite)
         return PutResult(key, n, digest, written=written, resumed_from=reused)
 
-    def _fill(self, f: paramiko.SFTPFile, tmp: str, have: int, stream: Readable, size: int | None, where: str,
-              progress: Progress | None) -> tuple[int, str, int]:
+    def _fill(self, upload: paramiko.SFTPClient, f: paramiko.SFTPFile, tmp: str, have: int, stream: Readable,
+              size: int | None, where: str, progress: Progress | None) -> tuple[int, str, int]:
         """Write ``stream`` into the partial ``f``, reusing its first ``have`` bytes where they match.
 
         The partial's bytes are read back and compared with the stream: a resume costs reading the
@@ -580,7 +618,9 @@ class SFTPTransport(Transport):
         h = hashlib.sha256()
         pos = 0
         reused = 0
-        reader = _PrefixReader(self._sftp(), tmp, have) if have else None
+        read_size, write_size = self._requests()
+        reader = _PrefixReader(self._sftp(), tmp, have, read_size) if have else None
+        writes = _Writes(upload, f, write_size)
         try:
             while True:
                 chunk = read_chunk(stream, BLOCK_SIZE, where)
@@ -599,15 +639,17 @@ class SFTPTransport(Transport):
                         reader = None
                         have = 0  # from here on, everything is new
                 if start < len(chunk):
-                    f.seek(pos + start)
-                    f.write(chunk[start:])
+                    writes.write(pos + start, memoryview(chunk)[start:])
                 pos += len(chunk)
                 if progress is not None:
                     progress(pos)
+            writes.finish()
+        except BaseException:
+            writes.abandon()
+            raise
         finally:
             if reader is not None:
                 reader.close()
-        f.flush()
         if (f.stat().st_size or 0) != pos:
             f.truncate(pos)  # the old partial was longer than this content
         return pos, h.hexdigest(), min(reused, pos)
@@ -720,23 +762,197 @@ class SFTPTransport(Transport):
         return removed
 
 
+def _session(transport: paramiko.Transport | None) -> paramiko.SFTPClient:
+    """An SFTP session on ``transport`` with a wide window and large packets (pipelined transfers fill them)."""
+    if transport is None:
+        raise paramiko.SSHException("the connection is gone")
+    client = paramiko.SFTPClient.from_transport(transport, window_size=_SESSION_WINDOW,
+                                                max_packet_size=_SESSION_PACKET)
+    if client is None:
+        raise paramiko.SSHException("the server refused an SFTP session")
+    return client
+
+
+def _clamp(announced: int, room: int) -> int:
+    """A request size from a server's announced limit: at most :data:`MAX_REQUEST`, at least 1 KiB."""
+    size = min(announced or SAFE_REQUEST, room or SAFE_REQUEST, MAX_REQUEST)
+    return max(size, KIB)
+
+
+class _Answers:
+    """Collects the server's answers to pipelined requests by request number.
+
+    paramiko hands an answer to the object given with its request (``_async_response``), whichever
+    request the reading thread was waiting for: no answer is lost when answers come out of order or
+    while another request waits (paramiko's own pipelined writes register no such object, and
+    their answers are dropped when another request reads them first).
+    """
+
+    def __init__(self, sftp: paramiko.SFTPClient) -> None:
+        self._sftp = sftp
+        # data (a read), True (a status OK: a write), None (end of file) or the error to raise
+        self.got: dict[int, bytes | bool | BaseException | None] = {}
+
+    def _async_response(self, t: int, msg: paramiko.Message, num: int) -> None:
+        if t == CMD_DATA:
+            self.got[num] = msg.get_string()
+            return
+        if t != CMD_STATUS:
+            self.got[num] = paramiko.SFTPError(f"the server sent answer type {t} to a read or write")
+            return
+        try:
+            self._sftp._convert_status(msg)
+        except EOFError:
+            self.got[num] = None
+        except Exception as e:  # an error status: raised where the answer is wanted
+            self.got[num] = e
+        else:
+            self.got[num] = True
+
+    def wait(self, num: int) -> bytes | bool | BaseException | None:
+        """The answer to request ``num``, reading the session's answers until it came."""
+        while num not in self.got:
+            self._sftp._read_response()  # one answer, handed to whichever request it belongs
+        return self.got.pop(num)
+
+    def drain(self, nums: Iterable[int]) -> None:
+        """Collect the answers still owed to ``nums``, so none is left on the session; quietly."""
+        try:
+            for num in nums:
+                self.wait(num)
+        except Exception:  # the session is gone: nothing is owed any more
+            pass
+        self.got.clear()
+
+
+def _read_pipelined(sftp: paramiko.SFTPClient, f: paramiko.SFTPFile, size: int, request: int = SAFE_REQUEST,
+                    ahead: int = AHEAD) -> Generator[bytes, None, None]:
+    """The bytes of the open file ``f`` from its start to its end, in order, with reads pipelined.
+
+    Up to ``ahead`` bytes are requested (``request`` bytes a time) and a new request goes out as each
+    answer is handed on, so the link stays busy while memory stays bounded (paramiko's ``prefetch``
+    requests the whole file at once, keeps what arrives ahead of the reader without bound, and its
+    helper thread spins against the reading one). ``size`` (the size the file had) only shapes the
+    requests: a file that grew is read on to its end, one that shrank ends early. A server that
+    answers with fewer bytes than asked gets the rest asked again, and smaller requests from then on.
+    """
+    answers = _Answers(sftp)
+    handle = f.handle
+    pending: deque[tuple[int, int, int]] = deque()  # (request number, offset, length), in file order
+    inflight = 0  # bytes requested and not yet handed on
+    offset = 0  # the next byte to request
+
+    def ask(at: int, length: int) -> tuple[int, int, int]:
+        return int(sftp._async_request(answers, CMD_READ, handle, int64(at), int(length))), at, length
+
+    try:
+        while True:
+            # beyond the known size, one request at a time, until the end of the file answers
+            while inflight < ahead and (offset < size or not pending):
+                length = request if offset >= size else min(request, size - offset)
+                pending.append(ask(offset, length))
+                offset += length
+                inflight += length
+            num, at, length = pending.popleft()
+            data = answers.wait(num)
+            inflight -= length
+            if isinstance(data, BaseException):
+                raise data
+            if not isinstance(data, bytes) or not data:
+                return  # the end of the file (the answers to later requests are collected below)
+            if len(data) > length:
+                raise paramiko.SFTPError("the server answered a read with more bytes than asked")
+            if len(data) < length:  # a short read: ask for the rest first, and less at a time
+                pending.appendleft(ask(at + len(data), length - len(data)))
+                inflight += length - len(data)
+                request = max(min(request, len(data)), KIB)
+            yield data
+    finally:
+        answers.drain(num for num, _, _ in pending)
+
+
+class _Writes:
+    """Pipelined writes into the open file ``f``: at most :data:`AHEAD` bytes unanswered, every answer checked."""
+
+    def __init__(self, sftp: paramiko.SFTPClient, f: paramiko.SFTPFile, request: int, ahead: int = AHEAD) -> None:
+        self._sftp = sftp
+        self._handle = f.handle
+        self._request = request
+        self._ahead = ahead
+        self._answers = _Answers(sftp)
+        self._pending: deque[tuple[int, int]] = deque()  # (request number, length)
+        self._inflight = 0
+
+    def write(self, offset: int, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        pos = 0
+        while pos < len(view):
+            n = min(self._request, len(view) - pos)
+            num = self._sftp._async_request(self._answers, CMD_WRITE, self._handle, int64(offset + pos),
+                                            view[pos:pos + n])
+            self._pending.append((int(num), n))
+            self._inflight += n
+            pos += n
+            while self._inflight > self._ahead:
+                self._collect()
+
+    def _collect(self) -> None:
+        num, n = self._pending.popleft()
+        answer = self._answers.wait(num)
+        self._inflight -= n
+        if isinstance(answer, BaseException):
+            raise answer
+        if answer is not True:
+            raise paramiko.SFTPError("the server did not confirm a write")
+
+    def finish(self) -> None:
+        """Wait for every write's answer; the first failed write raises."""
+        while self._pending:
+            self._collect()
+
+    def abandon(self) -> None:
+        """Collect the answers still owed, quietly (the upload failed already)."""
+        pending, self._pending = self._pending, deque()
+        self._answers.drain(num for num, _ in pending)
+
+
+def _blocks(chunks: Generator[bytes, None, None], size: int = BLOCK_SIZE) -> Generator[bytes, None, None]:
+    """``chunks`` joined into blocks of about ``size`` bytes (fewer calls into the caller's sink)."""
+    buf = bytearray()
+    try:
+        for chunk in chunks:
+            buf += chunk
+            if len(buf) >= size:
+                yield bytes(buf)
+                buf.clear()
+        if buf:
+            yield bytes(buf)
+    finally:
+        chunks.close()
+
+
 class _PrefixReader:
     """Reads the existing partial upload from its start, pipelined, to compare it with the stream."""
 
-    def __init__(self, sftp: paramiko.SFTPClient, path: str, size: int) -> None:
+    def __init__(self, sftp: paramiko.SFTPClient, path: str, size: int, request: int) -> None:
         self._f = sftp.open(path, "rb")
-        self._f.prefetch(size, max_concurrent_requests=_PREFETCH_REQUESTS)
+        self._chunks = _read_pipelined(sftp, self._f, size, request)
+        self._left = b""
 
     def read(self, n: int) -> bytes:
-        out = bytearray()
+        out = bytearray(self._left[:n])
+        self._left = self._left[n:]
         while len(out) < n:
-            chunk = self._f.read(n - len(out))
+            chunk = next(self._chunks, b"")
             if not chunk:
                 break
-            out += chunk
+            take = n - len(out)
+            out += chunk[:take]
+            self._left = chunk[take:]
         return bytes(out)
 
     def close(self) -> None:
+        self._chunks.close()
         _close_quietly(self._f)
 
 
