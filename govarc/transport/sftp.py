@@ -9,6 +9,12 @@ Uploads go to ``.govarc-part-<hash of the name>`` beside the object, are read ba
 on the server side (the ``check-file`` extension when the server offers it; OpenSSH does not, so
 the bytes are read back), then renamed into place: ``rename`` (which never replaces an object on
 an SFTP v3 server) or ``posix-rename@openssh.com`` when overwriting.
+
+Transfers are pipelined by this module rather than by paramiko: at most :data:`AHEAD` bytes of
+reads or writes in flight, in requests as large as the server allows (``limits@openssh.com``,
+at most :data:`MAX_REQUEST`), every answer collected by its request number. The read-back of an
+upload follows its writes on a second session: a range is read once the server confirmed every
+write up to its end, so an upload costs little more than its writes.
 """
 
 from __future__ import annotations
@@ -240,7 +246,7 @@ class SFTPTransport(Transport):
                 ssh.connect(self._host, self._port, username=self._user, pkey=self._key, timeout=t,
                             banner_timeout=t, auth_timeout=t, channel_timeout=t, allow_agent=False,
                             look_for_keys=False, transport_factory=_gcm_first)
-                client = _session(ssh.get_transport())
+                client = _session(ssh.get_transport(), t)
             except _UnknownHostKey as e:
                 raise TransportUnavailableError(f"the server's host key ({e}) is not in the known_hosts file "
                                                 f"{self._known_hosts}: refused", self._url) from None
@@ -259,9 +265,6 @@ class SFTPTransport(Transport):
         except BaseException:
             ssh.close()
             raise
-        channel = client.get_channel()
-        if channel is not None:
-            channel.settimeout(t)
         self._ssh = ssh
         return client
 
@@ -545,8 +548,10 @@ class SFTPTransport(Transport):
             sftp.remove(tmp)  # junk planted in our namespace: removing a link never follows it
             st = None
         have = (st.st_size or 0) if (st is not None and resume) else 0
-        # The pipelined writes go over a channel of their own: paramiko loses track of a pipelined
-        # write's answer when another request shares the channel meanwhile, and then waits forever.
+        # The writes go over a session of their own and the read-back over the main one, so both are
+        # in flight at once. (paramiko's own pipelined writes lose an answer when another request
+        # shares their session, and then wait forever: ours collect every answer by request number,
+        # and still keep a session to themselves.)
         with self._channel(where) as upload:
             return self._write_and_commit(sftp, upload, tmp, final, key, have, stream, size, expected, overwrite,
                                           progress, where)
@@ -565,7 +570,7 @@ class SFTPTransport(Transport):
             raise TransportError("the connection is gone", where)
         if self._uploader is None or self._uploader_on is not transport:
             self._drop_uploader()
-            self._uploader, self._uploader_on = _session(transport), transport
+            self._uploader, self._uploader_on = _session(transport, self._timeout), transport
         done = False
         try:
             yield self._uploader
@@ -808,14 +813,18 @@ def _gcm_first(sock: socket.socket, **kwargs: object) -> paramiko.Transport:
     return transport
 
 
-def _session(transport: paramiko.Transport | None) -> paramiko.SFTPClient:
-    """An SFTP session on ``transport`` with a wide window and large packets (pipelined transfers fill them)."""
+def _session(transport: paramiko.Transport | None, timeout: float) -> paramiko.SFTPClient:
+    """An SFTP session on ``transport`` with a wide window and large packets (pipelined transfers fill
+    them), waiting at most ``timeout`` seconds for each answer."""
     if transport is None:
         raise paramiko.SSHException("the connection is gone")
     client = paramiko.SFTPClient.from_transport(transport, window_size=_SESSION_WINDOW,
                                                 max_packet_size=_SESSION_PACKET)
     if client is None:
         raise paramiko.SSHException("the server refused an SFTP session")
+    channel = client.get_channel()
+    if channel is not None:
+        channel.settimeout(timeout)
     return client
 
 
