@@ -911,15 +911,16 @@ class _Reads:
     def take(self, limit: int, *, to_end: bool = True, wait: bool = True) -> bytes | None:
         """The next bytes in file order: ``b""`` at the end of the file, None when there is nothing to hand on.
 
-        Requests go up to ``limit``; with ``to_end``, one at a time beyond it until the end of the
-        file answers (a file longer than expected is read to its end). Without ``wait``, only an
+        Requests go up to ``limit``; with ``to_end``, one more beyond it, asked with the others, and
+        then one at a time until the end of the file answers (a file longer than expected is read
+        to its end, and a file of the expected size costs no round trip of its own to find its end). Without ``wait``, only an
         answer already arrived is handed on.
         """
         while not self.ended and self._inflight < self._ahead:
             if self._offset < limit:
                 length = min(self._request, limit - self._offset)
-            elif to_end and not self._pending:
-                length = self._request
+            elif to_end and (not self._pending or self._offset < limit + self._request):
+                length = self._request  # past the known end: one request (asked with the others) finds the end
             else:
                 break
             self._pending.append(self._ask(self._offset, length))
