@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -296,3 +301,65 @@ def test_a_put_below_folders_it_stored_into_skips_their_lookups_but_not_the_coll
         other.put("inbound", io.BytesIO(b"x"))
     with pytest.raises(ObjectExistsError):
         t.put("inbound/SZF", io.BytesIO(b"x"))
+
+
+_KILLED_WRITER = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from govarc.transport.s3 import S3Transport
+from tests.transport.streams import Source, blob, sha
+
+bucket, prefix, endpoint, marker, size = sys.argv[2], sys.argv[3], sys.argv[4], Path(sys.argv[5]), int(sys.argv[6])
+t = S3Transport(bucket, prefix, endpoint_url=endpoint)
+confirmed = set()
+
+def number(params, context, **kwargs):
+    context["part"] = params["PartNumber"]
+
+def after(http_response, context, **kwargs):
+    if http_response.status_code == 200:
+        confirmed.add(context["part"])
+        if {1, 2} <= confirmed:
+            marker.touch()
+
+t._client.meta.events.register("before-parameter-build.s3.UploadPart", number)
+t._client.meta.events.register("after-call.s3.UploadPart", after)
+
+def watch():
+    if marker.exists():
+        time.sleep(3600)  # killed here, with the parts handed to the senders still going
+
+data = blob(size, seed=36)
+t.put("killed.zip", Source(data, watch=watch), size=size, sha256=sha(data))
+"""
+
+
+def test_a_put_killed_with_parts_in_flight_resumes_from_its_confirmed_parts(
+        s3_env: Seaweed, s3_bucket: str, s3_prefix: str, tmp_path: Path):
+    """kill -9 of the uploading process once parts 1 and 2 were confirmed, with later parts in flight:
+    the next put (another process, another client) keeps the confirmed prefix and stores exactly the stream."""
+    root = Path(__file__).resolve().parents[2]
+    size = 7 * PART_SIZE + 123
+    marker = tmp_path / "two-parts-confirmed"
+    child = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(root), s3_bucket, s3_prefix,
+                              s3_env.endpoint_url, str(marker), str(size)], stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert child.poll() is None, f"the writer ended before it was killed ({child.returncode})"
+            assert time.monotonic() < deadline, "the writer never had two parts confirmed"
+            time.sleep(0.01)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    data = blob(size, seed=36)
+    t = S3Transport(s3_bucket, s3_prefix, endpoint_url=s3_env.endpoint_url, client=s3_env.client())
+    assert not t.exists("killed.zip")
+    result = t.put("killed.zip", io.BytesIO(data), size=size, sha256=sha(data))
+    assert result.written and result.resumed_from >= 2 * PART_SIZE and result.resumed_from % PART_SIZE == 0
+    assert t.read("killed.zip", max_size=size, sha256=sha(data)) == data
+    assert t.clean_temporaries(max_age=0) == 0
