@@ -20,6 +20,11 @@ wall time, the median of `--repeat` runs; MB is 10^6 bytes; ratio = govarc / bas
     .venv/bin/python bench/transfer_bench.py                          # 2,000 one-page + 20 x 50 MB, 3 repeats
     .venv/bin/python bench/transfer_bench.py --small 500 --large 6 --large-mb 20 --repeat 3
     .venv/bin/python bench/transfer_bench.py --quick --json
+    .venv/bin/python bench/transfer_bench.py --small 20 --large 3 --transports sftp --no-accept --repeat 1 --profile bench/out/profiles
+
+With ``--profile DIR``, one extra (untimed) `govarc transfer run` per transport and set runs under
+``py-spy record --threads`` first, its raw samples in ``DIR/transfer-<transport>-<agency>.txt``
+(summarise with ``bench/profile_summary.py``).
 """
 
 from __future__ import annotations
@@ -81,6 +86,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="a small run: 100 one-page + 2 x 8 MB, 1 repeat")
     p.add_argument("--out", type=Path, default=HERE / "out" / "transfer", help="work folder (default bench/out/transfer)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    p.add_argument("--profile", type=Path, metavar="DIR",
+                   help="first run one untimed transfer per transport and set under py-spy, samples into DIR")
     args = p.parse_args()
     if args.quick:
         args.small, args.large, args.large_mb, args.repeat = 100, 2, 8, 1
@@ -326,13 +333,17 @@ class Runner:
         else:
             shutil.rmtree(dest, ignore_errors=True)
 
-    def govarc_transfer(self, transport: str, code: str, keep: bool) -> float:
+    def govarc_transfer(self, transport: str, code: str, keep: bool, profile: Path | None = None) -> float:
         n = self._next()
         archives, env, dest = self._target(transport, n)
         home = fresh_home(self.ws / "agency", self.runs / "home", archives)
         subprocess.run(["sync"], check=False)
-        seconds = timed([str(BIN / "govarc"), "--home", str(home), "transfer", "run", "--agency", code], env,
-                        f"govarc transfer run over {transport}")
+        command = [str(BIN / "govarc"), "--home", str(home), "transfer", "run", "--agency", code]
+        if profile is not None:  # py-spy samples every thread (the transport's included) of the run
+            profile.parent.mkdir(parents=True, exist_ok=True)
+            command = [str(BIN / "py-spy"), "record", "--threads", "-r", "200", "-f", "raw", "-o", str(profile),
+                       "--", *command]
+        seconds = timed(command, env, f"govarc transfer run over {transport}")
         report = json.loads(govarc(home, env, "transfer", "status", "--agency", code, "--json"))
         states = [b["state"] for a in report for b in a["batches"]]
         if states != ["published"]:
@@ -427,6 +438,10 @@ def main() -> None:
         for transport in args.transports:
             for code, label in sets:
                 ours, theirs = [], []
+                if args.profile is not None:
+                    out = args.profile.resolve() / f"transfer-{transport}-{code}.txt"
+                    log(args, f"{transport} {label}: profiling one run into {out}")
+                    runner.govarc_transfer(transport, code, keep=False, profile=out)
                 for i in range(args.repeat):
                     log(args, f"{transport} {label}: run {i + 1} of {args.repeat}")
                     keep = transport == "folder" and i == args.repeat - 1

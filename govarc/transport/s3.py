@@ -21,6 +21,7 @@ import hashlib
 import re
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,10 @@ from govarc.transport.base import (
 
 PART_SIZE = 8 * MIB
 """Bytes in one part of a multipart upload (the S3 minimum is 5 MiB): the unit of resumed uploads."""
+
+PARALLEL_PARTS = 4
+"""Parts of one multipart upload sent at once, each from a thread of its own: at most this many parts
+(and one more being read) are held in memory."""
 
 MAX_ATTEMPTS = 3
 """Attempts per request (botocore's standard retry mode), so a dead endpoint fails in seconds."""
@@ -401,39 +406,66 @@ class S3Transport(Transport):
         resumed = 0
         matching = True
         n = 0
+        sent = 0  # bytes of the parts the server confirmed (progress)
+        inflight: set[Future[int]] = set()
+
+        def settle(block: bool) -> None:
+            """Collect the parts that finished (waiting for one when ``block``); the first failure raises."""
+            nonlocal sent
+            finished, _ = wait(inflight, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+            for future in finished:
+                inflight.discard(future)
+                sent += future.result()
+                if progress is not None:
+                    progress(sent)
+
+        held = [first]  # handed on, then no longer held here: memory stays at the parts in flight
+        del first
 
         def all_parts() -> Iterator[bytes]:
-            yield first  # each part is uploaded before the next one is read: an interruption keeps it
+            yield held.pop()
             yield from parts
 
-        try:
-            for number, data in enumerate(all_parts(), start=1):
-                etag = _md5(data)
-                if matching and stored.get(number) == (etag, len(data)):
-                    upload_id = old
-                    resumed += len(data)
-                else:
-                    if matching and upload_id is None:  # nothing reusable: a fresh upload
-                        if old is not None:
-                            self._abort(key, old)
-                        meta = {META_SHA256: expected} if expected is not None else {}
-                        created = self._call("starting the upload", key, self._client.create_multipart_upload,
-                                             Bucket=self.bucket, Key=full, Metadata=meta)
-                        upload_id, tagged = str(created["UploadId"]), expected is not None
-                    matching = False
-                    self._call("uploading a part", key, self._client.upload_part, Bucket=self.bucket, Key=full,
-                               UploadId=upload_id, PartNumber=number, Body=data, ContentLength=len(data),
-                               ContentMD5=base64.b64encode(bytes.fromhex(etag)).decode())
-                done.append({"PartNumber": number, "ETag": f'"{etag}"'})
-                n += len(data)
-                if progress is not None:
-                    progress(n)
-            digest = h.hexdigest()
-            self._check_content(n, digest, size, expected, where)
-        except DigestMismatchError:
-            if upload_id is not None:
-                self._abort(key, upload_id)  # wrong content is not worth resuming
-            raise
+        # parts go up PARALLEL_PARTS at a time; on any failure (the stream, the server) the parts
+        # already sent are waited for, so an interruption keeps every part that left
+        with ThreadPoolExecutor(max_workers=PARALLEL_PARTS, thread_name_prefix="govarc-s3-part") as pool:
+            try:
+                for number, data in enumerate(all_parts(), start=1):
+                    etag = _md5(data)
+                    if matching and stored.get(number) == (etag, len(data)):
+                        upload_id = old
+                        resumed += len(data)
+                        sent += len(data)
+                        if progress is not None:
+                            progress(sent)
+                    else:
+                        if matching and upload_id is None:  # nothing reusable: a fresh upload
+                            if old is not None:
+                                self._abort(key, old)
+                            meta = {META_SHA256: expected} if expected is not None else {}
+                            created = self._call("starting the upload", key, self._client.create_multipart_upload,
+                                                 Bucket=self.bucket, Key=full, Metadata=meta)
+                            upload_id, tagged = str(created["UploadId"]), expected is not None
+                        matching = False
+                        while len(inflight) >= PARALLEL_PARTS:
+                            settle(block=True)
+                        inflight.add(pool.submit(self._send_part, key, full, str(upload_id), number, data, etag))
+                        settle(block=False)
+                    done.append({"PartNumber": number, "ETag": f'"{etag}"'})
+                    n += len(data)
+                    del data
+                while inflight:
+                    settle(block=True)
+                digest = h.hexdigest()
+                self._check_content(n, digest, size, expected, where)
+            except DigestMismatchError:
+                wait(inflight)
+                if upload_id is not None:
+                    self._abort(key, upload_id)  # wrong content is not worth resuming
+                raise
+            except BaseException:
+                wait(inflight)  # the parts already sent stay for the next put to resume
+                raise
         assert upload_id is not None
         if not overwrite and self._head(key) is not None:
             raise ObjectExistsError("another object appeared under the key meanwhile", where)
@@ -442,6 +474,13 @@ class S3Transport(Transport):
         if not tagged:
             self._tag(key, digest)
         return PutResult(key, n, digest, written=True, resumed_from=resumed)
+
+    def _send_part(self, key: str, full: str, upload_id: str, number: int, data: bytes, etag: str) -> int:
+        """Upload one part, checked by the server against its MD5 (``Content-MD5``); returns its size."""
+        self._call("uploading a part", key, self._client.upload_part, Bucket=self.bucket, Key=full,
+                   UploadId=upload_id, PartNumber=number, Body=data, ContentLength=len(data),
+                   ContentMD5=base64.b64encode(bytes.fromhex(etag)).decode())
+        return len(data)
 
     def _tag(self, key: str, digest: str) -> None:
         """Set the SHA-256 metadata of a completed upload that did not start with it (a server-side copy)."""

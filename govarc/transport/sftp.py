@@ -9,6 +9,12 @@ Uploads go to ``.govarc-part-<hash of the name>`` beside the object, are read ba
 on the server side (the ``check-file`` extension when the server offers it; OpenSSH does not, so
 the bytes are read back), then renamed into place: ``rename`` (which never replaces an object on
 an SFTP v3 server) or ``posix-rename@openssh.com`` when overwriting.
+
+Transfers are pipelined by this module rather than by paramiko: at most :data:`AHEAD` bytes of
+reads or writes in flight, in requests as large as the server allows (``limits@openssh.com``,
+at most :data:`MAX_REQUEST`), every answer collected by its request number. The read-back of an
+upload follows its writes on a second session: a range is read once the server confirmed every
+write up to its end, so an upload costs little more than its writes.
 """
 
 from __future__ import annotations
@@ -19,15 +25,19 @@ import posixpath
 import socket
 import stat
 import time
-from collections.abc import Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import SplitResult, unquote
 
 import paramiko
+from paramiko.sftp import CMD_DATA, CMD_EXTENDED, CMD_EXTENDED_REPLY, CMD_READ, CMD_STATUS, CMD_WRITE, int64
 
 from govarc.transport.base import (
     BLOCK_SIZE,
+    KIB,
+    MIB,
     DEFAULT_TEMPORARY_AGE,
     MAX_KEY_DEPTH,
     MAX_LIST_KEYS,
@@ -62,7 +72,18 @@ MAX_TIMEOUT = 600.0
 MAX_KEY_FILE_BYTES = 64 * 1024
 MAX_KNOWN_HOSTS_BYTES = 4 * 1024 * 1024
 OPTIONS = frozenset({"identity_file", "known_hosts", "timeout", "create"})
-_PREFETCH_REQUESTS = 64  # 64 reads of 32 KiB in flight: 2 MiB, bounded memory on any link
+
+SAFE_REQUEST = 32 * KIB
+"""Bytes per SFTP read or write request that every server takes (the protocol's floor, paramiko's size)."""
+
+MAX_REQUEST = 192 * KIB
+"""Bytes per request at most, when the server announces higher limits (OpenSSH: ``limits@openssh.com``)."""
+
+AHEAD = 4 * MIB
+"""Bytes of reads or writes in flight per transfer, unanswered: a transfer's memory bound on any link."""
+
+_SESSION_WINDOW = 8 * MIB  # the SSH channel window of the sessions: more than AHEAD, so requests never wait on it
+_SESSION_PACKET = 256 * KIB  # the largest SSH packet the server may send on them (a MAX_REQUEST read fits)
 
 
 class _Missing(Exception):
@@ -181,6 +202,7 @@ class SFTPTransport(Transport):
         self._uploader: paramiko.SFTPClient | None = None
         self._uploader_on: paramiko.Transport | None = None
         self._check_file: bool | None = None  # does the server offer the check-file extension?
+        self._sizes: tuple[paramiko.Transport, int, int] | None = None  # read and write request sizes, per connection
         self._key = self._load_key(Path(identity_file))
         self._known_hosts = Path(known_hosts)
         _regular_file(self._known_hosts, "known_hosts file", MAX_KNOWN_HOSTS_BYTES, self._url)
@@ -223,8 +245,8 @@ class SFTPTransport(Transport):
             try:
                 ssh.connect(self._host, self._port, username=self._user, pkey=self._key, timeout=t,
                             banner_timeout=t, auth_timeout=t, channel_timeout=t, allow_agent=False,
-                            look_for_keys=False)
-                client = ssh.open_sftp()
+                            look_for_keys=False, transport_factory=_gcm_first)
+                client = _session(ssh.get_transport(), t)
             except _UnknownHostKey as e:
                 raise TransportUnavailableError(f"the server's host key ({e}) is not in the known_hosts file "
                                                 f"{self._known_hosts}: refused", self._url) from None
@@ -243,9 +265,6 @@ class SFTPTransport(Transport):
         except BaseException:
             ssh.close()
             raise
-        channel = client.get_channel()
-        if channel is not None:
-            channel.settimeout(t)
         self._ssh = ssh
         return client
 
@@ -293,6 +312,32 @@ class SFTPTransport(Transport):
                 self._drop()
                 raise TransportError(f"{action} failed: the connection to the server was lost", where) from None
             raise TransportError(f"{action} failed: {_one_line(e)}", where) from None
+
+    def _requests(self) -> tuple[int, int]:
+        """Bytes per read and per write request on this connection: the server's limits, within bounds.
+
+        Asked once per connection (``limits@openssh.com``, OpenSSH 8.6 and later); a server that
+        does not answer it gets :data:`SAFE_REQUEST`, which every server takes.
+        """
+        sftp = self._sftp()
+        transport = self._ssh.get_transport() if self._ssh is not None else None
+        if self._sizes is not None and self._sizes[0] is transport:
+            return self._sizes[1], self._sizes[2]
+        read = write = SAFE_REQUEST
+        try:
+            kind, msg = sftp._request(CMD_EXTENDED, "limits@openssh.com")
+        except (socket.timeout, TimeoutError):
+            raise
+        except OSError:
+            pass  # not offered (an error status): the safe size
+        else:
+            if kind == CMD_EXTENDED_REPLY:
+                packet, max_read, max_write = msg.get_int64(), msg.get_int64(), msg.get_int64()
+                room = packet - 1024 if packet > 2048 else 0  # a request's header within the packet limit
+                read = _clamp(max_read, room)
+                write = _clamp(max_write, room)
+        self._sizes = (transport, read, write)
+        return read, write
 
     # --- paths ------------------------------------------------------------------------------
 
@@ -404,15 +449,16 @@ class SFTPTransport(Transport):
             size = st.st_size or 0
             if max_size is not None and size > max_size:
                 raise ObjectTooLargeError(f"{size} bytes, over the limit of {max_size}", where)
-            f = self._sftp().open(path, "rb")
+            request = self._requests()[0]
+            sftp = self._sftp()
+            f = sftp.open(path, "rb")
+        blocks = _blocks(_read_pipelined(sftp, f, size, request))
         try:
-            with self._guard(where, "reading the object"):
-                f.prefetch(size, max_concurrent_requests=_PREFETCH_REQUESTS)
             h = hashlib.sha256()
             n = 0
             while True:
                 with self._guard(where, "reading the object"):
-                    chunk = f.read(BLOCK_SIZE)
+                    chunk = next(blocks, b"")
                 if not chunk:
                     break
                 n += len(chunk)
@@ -423,6 +469,7 @@ class SFTPTransport(Transport):
                 if progress is not None:
                     progress(n)
         finally:
+            blocks.close()  # collects the answers still owed before the file is closed
             _close_quietly(f)
         digest = h.hexdigest()
         if expected is not None and digest != expected:
@@ -447,10 +494,9 @@ class SFTPTransport(Transport):
                         self._check_file = True
                         return raw.hex(), size
                     self._check_file = False
-            f.prefetch(size, max_concurrent_requests=_PREFETCH_REQUESTS)
             h = hashlib.sha256()
             n = 0
-            while chunk := f.read(BLOCK_SIZE):
+            for chunk in _read_pipelined(sftp, f, size, self._requests()[0]):
                 h.update(chunk)
                 n += len(chunk)
             return h.hexdigest(), n
@@ -503,8 +549,10 @@ class SFTPTransport(Transport):
             sftp.remove(tmp)  # junk planted in our namespace: removing a link never follows it
             st = None
         have = (st.st_size or 0) if (st is not None and resume) else 0
-        # The pipelined writes go over a channel of their own: paramiko loses track of a pipelined
-        # write's answer when another request shares the channel meanwhile, and then waits forever.
+        # The writes go over a session of their own and the read-back over the main one, so both are
+        # in flight at once. (paramiko's own pipelined writes lose an answer when another request
+        # shares their session, and then wait forever: ours collect every answer by request number,
+        # and still keep a session to themselves.)
         with self._channel(where) as upload:
             return self._write_and_commit(sftp, upload, tmp, final, key, have, stream, size, expected, overwrite,
                                           progress, where)
@@ -523,10 +571,7 @@ class SFTPTransport(Transport):
             raise TransportError("the connection is gone", where)
         if self._uploader is None or self._uploader_on is not transport:
             self._drop_uploader()
-            client = paramiko.SFTPClient.from_transport(transport)
-            if client is None:
-                raise TransportError("the server refused a second SFTP session", where)
-            self._uploader, self._uploader_on = client, transport
+            self._uploader, self._uploader_on = _session(transport, self._timeout), transport
         done = False
         try:
             yield self._uploader
@@ -548,8 +593,7 @@ class SFTPTransport(Transport):
                           overwrite: bool, progress: Progress | None, where: str) -> PutResult:
         f = upload.open(tmp, "r+b" if have else "w+b")
         try:
-            f.set_pipelined(True)
-            n, digest, reused = self._fill(f, tmp, have, stream, size, where, progress)
+            n, digest, reused, stored = self._fill(upload, f, tmp, have, stream, size, where, progress)
             if size is not None and n != size:
                 raise DigestMismatchError(f"{n} bytes, expected {size}; nothing was stored", where)
             if expected is not None and digest != expected:
@@ -562,26 +606,40 @@ class SFTPTransport(Transport):
         except BaseException:
             _close_quietly(f)  # the partial stays for the next put to resume
             raise
-        stored, stored_size = self._remote_digest(tmp, where)
-        if stored != digest or stored_size != n:
+        stored_digest, stored_size = stored if stored is not None else self._remote_digest(tmp, where)
+        if stored_digest != digest or stored_size != n:
             sftp.remove(tmp)
-            raise DigestMismatchError(f"the server holds {stored_size} bytes with SHA-256 {stored} after the "
+            raise DigestMismatchError(f"the server holds {stored_size} bytes with SHA-256 {stored_digest} after the "
                                       f"upload of {n} bytes with SHA-256 {digest}; nothing was stored", where)
         written = self._commit(tmp, final, where, digest, n, overwrite)
         return PutResult(key, n, digest, written=written, resumed_from=reused)
 
-    def _fill(self, f: paramiko.SFTPFile, tmp: str, have: int, stream: Readable, size: int | None, where: str,
-              progress: Progress | None) -> tuple[int, str, int]:
+    def _fill(self, upload: paramiko.SFTPClient, f: paramiko.SFTPFile, tmp: str, have: int, stream: Readable,
+              size: int | None, where: str,
+              progress: Progress | None) -> tuple[int, str, int, tuple[str, int] | None]:
         """Write ``stream`` into the partial ``f``, reusing its first ``have`` bytes where they match.
 
-        The partial's bytes are read back and compared with the stream: a resume costs reading the
-        reused prefix once (OpenSSH offers no server-side hash).
+        Returns the size and SHA-256 of the stream, the bytes reused, and the SHA-256 and size of
+        the partial as read back from the server (None when the server hashes it itself). The
+        read-back follows the writes on the other session: each range is read once the server
+        confirmed every write up to its end, so writing and reading back overlap. A resumed
+        partial's bytes are read back and compared with the stream: a resume costs reading the
+        reused prefix once more (OpenSSH offers no server-side hash).
         """
         h = hashlib.sha256()
         pos = 0
         reused = 0
-        reader = _PrefixReader(self._sftp(), tmp, have) if have else None
+        opened_old = have > 0
+        read_size, write_size = self._requests()
+        sftp = self._sftp()
+        reader: _PrefixReader | None = None
+        back: _ReadBack | None = None
+        writes: _Writes | None = None
         try:
+            if not self._server_hashes(f):
+                back = _ReadBack(sftp, tmp, read_size)
+            reader = _PrefixReader(sftp, tmp, have, read_size) if have else None
+            writes = _Writes(upload, f, write_size, on_done=back.follow if back is not None else None)
             while True:
                 chunk = read_chunk(stream, BLOCK_SIZE, where)
                 if not chunk:
@@ -594,23 +652,45 @@ class SFTPTransport(Transport):
                     same = _common_prefix(reader.read(len(chunk)), chunk)
                     reused = pos + same
                     start = same
+                    writes.skip(pos + same)  # verified: kept, and read back like the rest
                     if same < len(chunk):
                         reader.close()
                         reader = None
                         have = 0  # from here on, everything is new
                 if start < len(chunk):
-                    f.seek(pos + start)
-                    f.write(chunk[start:])
+                    writes.write(pos + start, memoryview(chunk)[start:])
                 pos += len(chunk)
+                if back is not None:
+                    back.follow(writes.done)
                 if progress is not None:
                     progress(pos)
+            writes.finish()
+            if opened_old and (f.stat().st_size or 0) != pos:
+                f.truncate(pos)  # the old partial was longer than this content
+            stored = back.finish(pos) if back is not None else None
+        except BaseException:
+            if writes is not None:
+                writes.abandon()
+            raise
         finally:
             if reader is not None:
                 reader.close()
-        f.flush()
-        if (f.stat().st_size or 0) != pos:
-            f.truncate(pos)  # the old partial was longer than this content
-        return pos, h.hexdigest(), min(reused, pos)
+            if back is not None:
+                back.close()
+        return pos, h.hexdigest(), min(reused, pos), stored
+
+    def _server_hashes(self, f: paramiko.SFTPFile) -> bool:
+        """True when the server hashes files itself (the ``check-file`` extension); asked once, on ``f``."""
+        if self._check_file is None:
+            try:
+                raw = f.check("sha256")
+            except OSError:
+                if not self._sftp_alive():
+                    raise
+                self._check_file = False  # OpenSSH's sftp-server: uploads are read back instead
+            else:
+                self._check_file = len(raw) == 32
+        return self._check_file
 
     def _commit(self, tmp: str, final: str, where: str, digest: str, n: int, overwrite: bool) -> bool:
         """Make the verified partial visible under ``final``; False when the same content was already there."""
@@ -720,23 +800,308 @@ class SFTPTransport(Transport):
         return removed
 
 
+def _gcm_first(sock: socket.socket, **kwargs: object) -> paramiko.Transport:
+    """A paramiko transport that prefers AES-GCM, when the server offers it, to its default AES-CTR.
+
+    The same ciphers are offered, only in another order: GCM authenticates as it decrypts, where
+    CTR with HMAC-SHA2 costs paramiko a Python-level HMAC object per packet (about a tenth of the
+    client's time in a large upload).
+    """
+    transport = paramiko.Transport(sock, **kwargs)
+    options = transport.get_security_options()
+    ciphers = tuple(options.ciphers)
+    options.ciphers = tuple(c for c in ciphers if "-gcm@" in c) + tuple(c for c in ciphers if "-gcm@" not in c)
+    return transport
+
+
+def _session(transport: paramiko.Transport | None, timeout: float) -> paramiko.SFTPClient:
+    """An SFTP session on ``transport`` with a wide window and large packets (pipelined transfers fill
+    them), waiting at most ``timeout`` seconds for each answer."""
+    if transport is None:
+        raise paramiko.SSHException("the connection is gone")
+    client = paramiko.SFTPClient.from_transport(transport, window_size=_SESSION_WINDOW,
+                                                max_packet_size=_SESSION_PACKET)
+    if client is None:
+        raise paramiko.SSHException("the server refused an SFTP session")
+    channel = client.get_channel()
+    if channel is not None:
+        channel.settimeout(timeout)
+    return client
+
+
+def _clamp(announced: int, room: int) -> int:
+    """A request size from a server's announced limit: at most :data:`MAX_REQUEST`, at least 1 KiB."""
+    size = min(announced or SAFE_REQUEST, room or SAFE_REQUEST, MAX_REQUEST)
+    return max(size, KIB)
+
+
+class _Answers:
+    """Collects the server's answers to pipelined requests by request number.
+
+    paramiko hands an answer to the object given with its request (``_async_response``), whichever
+    request the reading thread was waiting for: no answer is lost when answers come out of order or
+    while another request waits (paramiko's own pipelined writes register no such object, and
+    their answers are dropped when another request reads them first).
+    """
+
+    def __init__(self, sftp: paramiko.SFTPClient) -> None:
+        self._sftp = sftp
+        # data (a read), True (a status OK: a write), None (end of file) or the error to raise
+        self.got: dict[int, bytes | bool | BaseException | None] = {}
+
+    def _async_response(self, t: int, msg: paramiko.Message, num: int) -> None:
+        if t == CMD_DATA:
+            self.got[num] = msg.get_string()
+            return
+        if t != CMD_STATUS:
+            self.got[num] = paramiko.SFTPError(f"the server sent answer type {t} to a read or write")
+            return
+        try:
+            self._sftp._convert_status(msg)
+        except EOFError:
+            self.got[num] = None
+        except Exception as e:  # an error status: raised where the answer is wanted
+            self.got[num] = e
+        else:
+            self.got[num] = True
+
+    def wait(self, num: int) -> bytes | bool | BaseException | None:
+        """The answer to request ``num``, reading the session's answers until it came."""
+        while num not in self.got:
+            self._sftp._read_response()  # one answer, handed to whichever request it belongs
+        return self.got.pop(num)
+
+    def drain(self, nums: Iterable[int]) -> None:
+        """Collect the answers still owed to ``nums``, so none is left on the session; quietly."""
+        try:
+            for num in nums:
+                self.wait(num)
+        except Exception:  # the session is gone: nothing is owed any more
+            pass
+        self.got.clear()
+
+
+class _Reads:
+    """Pipelined reads of the open file ``f`` from its start, handed on in file order.
+
+    Up to ``ahead`` bytes are requested (``request`` bytes a time) and a new request goes out as each
+    answer is handed on, so the link stays busy while memory stays bounded (paramiko's ``prefetch``
+    requests the whole file at once, keeps what arrives ahead of the reader without bound, and its
+    helper thread spins against the reading one). One thread, the caller's: answers that come out
+    of order are kept until their turn. A server that answers with fewer bytes than asked gets the
+    rest asked again, and smaller requests from then on.
+    """
+
+    def __init__(self, sftp: paramiko.SFTPClient, f: paramiko.SFTPFile, request: int = SAFE_REQUEST,
+                 ahead: int = AHEAD) -> None:
+        self._sftp = sftp
+        self._handle = f.handle
+        self._request = request
+        self._ahead = ahead
+        self._answers = _Answers(sftp)
+        self._pending: deque[tuple[int, int, int]] = deque()  # (request number, offset, length), in file order
+        self._inflight = 0  # bytes requested and not yet handed on
+        self._offset = 0  # the next byte to request
+        self.ended = False
+
+    def _ask(self, at: int, length: int) -> tuple[int, int, int]:
+        num = self._sftp._async_request(self._answers, CMD_READ, self._handle, int64(at), int(length))
+        self._inflight += length
+        return int(num), at, length
+
+    def take(self, limit: int, *, to_end: bool = True, wait: bool = True) -> bytes | None:
+        """The next bytes in file order: ``b""`` at the end of the file, None when there is nothing to hand on.
+
+        Requests go up to ``limit``; with ``to_end``, one more beyond it, asked with the others, and
+        then one at a time until the end of the file answers (a file longer than expected is read
+        to its end, and a file of the expected size costs no round trip of its own to find its end). Without ``wait``, only an
+        answer already arrived is handed on.
+        """
+        while not self.ended and self._inflight < self._ahead:
+            if self._offset < limit:
+                length = min(self._request, limit - self._offset)
+            elif to_end and (not self._pending or self._offset < limit + self._request):
+                length = self._request  # past the known end: one request (asked with the others) finds the end
+            else:
+                break
+            self._pending.append(self._ask(self._offset, length))
+            self._offset += length
+        if self.ended:
+            return b""
+        if not self._pending:
+            return None
+        num, at, length = self._pending[0]
+        if not wait:
+            channel = self._sftp.sock
+            while num not in self._answers.got and channel.recv_ready():
+                self._sftp._read_response()  # an answer is arriving: read it (to whichever request)
+            if num not in self._answers.got:
+                return None
+        self._pending.popleft()
+        data = self._answers.wait(num)
+        self._inflight -= length
+        if isinstance(data, BaseException):
+            raise data
+        if not isinstance(data, bytes) or not data:
+            self.ended = True  # the end of the file: the answers to later requests are collected on close
+            return b""
+        if len(data) > length:
+            raise paramiko.SFTPError("the server answered a read with more bytes than asked")
+        if len(data) < length:  # a short read: ask for the rest first, and less at a time
+            self._pending.appendleft(self._ask(at + len(data), length - len(data)))
+            self._request = max(min(self._request, len(data)), KIB)
+        return data
+
+    def close(self) -> None:
+        """Collect the answers still owed, quietly, so none is left on the session."""
+        pending, self._pending = self._pending, deque()
+        self._answers.drain(num for num, _, _ in pending)
+        self.ended = True
+
+
+def _read_pipelined(sftp: paramiko.SFTPClient, f: paramiko.SFTPFile, size: int, request: int = SAFE_REQUEST,
+                    ahead: int = AHEAD) -> Generator[bytes, None, None]:
+    """The bytes of the open file ``f`` to its end, pipelined (:class:`_Reads`); ``size``, the size it had, shapes the requests."""
+    reads = _Reads(sftp, f, request, ahead)
+    try:
+        while data := reads.take(size):
+            yield data
+    finally:
+        reads.close()
+
+
+class _Writes:
+    """Pipelined writes into the open file ``f``: at most ``ahead`` bytes unanswered, every answer checked.
+
+    Writes go one after the other from ``start`` on; ``done`` is the end of the bytes the server
+    confirmed so far (every write up to there answered OK), and ``on_done`` hears of each advance.
+    """
+
+    def __init__(self, sftp: paramiko.SFTPClient, f: paramiko.SFTPFile, request: int, *, start: int = 0,
+                 ahead: int = AHEAD, on_done: Callable[[int], None] | None = None) -> None:
+        self._sftp = sftp
+        self._handle = f.handle
+        self._request = request
+        self._ahead = ahead
+        self._on_done = on_done
+        self._answers = _Answers(sftp)
+        self._pending: deque[tuple[int, int, int]] = deque()  # (request number, offset, length)
+        self._inflight = 0
+        self.done = self._end = start
+
+    def skip(self, offset: int) -> None:
+        """The bytes up to ``offset`` are there already (a verified resumed prefix): the next write starts there."""
+        if self._pending or offset < self._end:
+            raise ValueError("skip() only before any write, forwards")
+        self.done = self._end = offset
+
+    def write(self, offset: int, data: bytes | memoryview) -> None:
+        if offset != self._end:
+            raise ValueError(f"writes go one after the other: {offset} is not {self._end}")
+        view = memoryview(data)
+        pos = 0
+        while pos < len(view):
+            n = min(self._request, len(view) - pos)
+            num = self._sftp._async_request(self._answers, CMD_WRITE, self._handle, int64(offset + pos),
+                                            view[pos:pos + n])
+            self._pending.append((int(num), offset + pos, n))
+            self._inflight += n
+            pos += n
+            while self._inflight > self._ahead:
+                self._collect()
+        self._end = offset + len(view)
+
+    def _collect(self) -> None:
+        num, at, n = self._pending.popleft()
+        answer = self._answers.wait(num)
+        self._inflight -= n
+        if isinstance(answer, BaseException):
+            raise answer
+        if answer is not True:
+            raise paramiko.SFTPError("the server did not confirm a write")
+        self.done = at + n
+        if self._on_done is not None:
+            self._on_done(self.done)
+
+    def finish(self) -> None:
+        """Wait for every write's answer; the first failed write raises."""
+        while self._pending:
+            self._collect()
+
+    def abandon(self) -> None:
+        """Collect the answers still owed, quietly (the upload failed already)."""
+        pending, self._pending = self._pending, deque()
+        self._answers.drain(num for num, _, _ in pending)
+
+
+def _blocks(chunks: Generator[bytes, None, None], size: int = BLOCK_SIZE) -> Generator[bytes, None, None]:
+    """``chunks`` joined into blocks of about ``size`` bytes (fewer calls into the caller's sink)."""
+    buf = bytearray()
+    try:
+        for chunk in chunks:
+            buf += chunk
+            if len(buf) >= size:
+                yield bytes(buf)
+                buf.clear()
+        if buf:
+            yield bytes(buf)
+    finally:
+        chunks.close()
+
+
+class _ReadBack:
+    """Reads a partial upload back from the server while it is written, and hashes it.
+
+    :meth:`follow` asks for the bytes the server confirmed so far and hashes what already arrived,
+    never waiting; :meth:`finish` reads on to the end of the file. At most :data:`AHEAD` bytes are
+    in flight.
+    """
+
+    def __init__(self, sftp: paramiko.SFTPClient, path: str, request: int) -> None:
+        self._f = sftp.open(path, "rb")
+        self._reads = _Reads(sftp, self._f, request)
+        self._hash = hashlib.sha256()
+        self._size = 0
+
+    def follow(self, done: int) -> None:
+        while data := self._reads.take(done, to_end=False, wait=False):
+            self._hash.update(data)
+            self._size += len(data)
+
+    def finish(self, size: int) -> tuple[str, int]:
+        """SHA-256 and size of the whole file as the server holds it (read to its end)."""
+        while data := self._reads.take(size):
+            self._hash.update(data)
+            self._size += len(data)
+        return self._hash.hexdigest(), self._size
+
+    def close(self) -> None:
+        self._reads.close()
+        _close_quietly(self._f)
+
+
 class _PrefixReader:
     """Reads the existing partial upload from its start, pipelined, to compare it with the stream."""
 
-    def __init__(self, sftp: paramiko.SFTPClient, path: str, size: int) -> None:
+    def __init__(self, sftp: paramiko.SFTPClient, path: str, size: int, request: int) -> None:
         self._f = sftp.open(path, "rb")
-        self._f.prefetch(size, max_concurrent_requests=_PREFETCH_REQUESTS)
+        self._chunks = _read_pipelined(sftp, self._f, size, request)
+        self._left = b""
 
     def read(self, n: int) -> bytes:
-        out = bytearray()
+        out = bytearray(self._left[:n])
+        self._left = self._left[n:]
         while len(out) < n:
-            chunk = self._f.read(n - len(out))
+            chunk = next(self._chunks, b"")
             if not chunk:
                 break
-            out += chunk
+            take = n - len(out)
+            out += chunk[:take]
+            self._left = chunk[take:]
         return bytes(out)
 
     def close(self) -> None:
+        self._chunks.close()
         _close_quietly(self._f)
 
 

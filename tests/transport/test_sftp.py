@@ -6,9 +6,11 @@ server (the sshd serves this machine's folders), links and FIFOs planted there, 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from govarc.transport import (
     UnsafeObjectError,
     open_transport,
 )
+from govarc.transport.base import MIB
 from govarc.transport.folder import part_name
 from govarc.transport.sftp import SFTPTransport
 from tests.servers.sshd import Sshd, keygen
@@ -225,12 +228,10 @@ def test_a_server_killed_mid_upload_then_the_next_put_resumes(sshd: Sshd, sftp_r
     assert sftp_transport.list() == [key]
 
 
-# paramiko's own prefetch thread dies with the connection and says so on its way out
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_server_killed_mid_download_is_one_line_and_the_next_get_works(sshd: Sshd, sftp_transport):
-    # paramiko's prefetch keeps reading ahead of the consumer (64 requests in flight, refilled as
-    # they arrive), so on a loaded machine a small file may be whole in the client before its first
-    # write: the sessions die at the first write, and the file is large enough to be still arriving.
+    # reads are pipelined (4 MiB requested ahead of the consumer), so a small file may be whole in
+    # the client before its first write: the sessions die at the first write, and the file is large
+    # enough to be still arriving.
     data = blob(64 * BLOCK_SIZE, seed=41)
     sftp_transport.put("pkg.zip", io.BytesIO(data))
     killed: list[int] = []
@@ -369,3 +370,79 @@ def test_uploads_share_one_session_until_the_connection_drops(sshd: Sshd, sftp_r
     assert t._uploader is not first
     assert (sftp_root / "b" / "3.zip").read_bytes() == data
     assert sorted(p.name for p in (sftp_root / "b").iterdir()) == ["1.zip", "2.zip", "3.zip"]
+
+
+# --- pipelined transfers ----------------------------------------------------------------------
+
+
+def test_a_large_object_goes_up_and_down_in_bounded_memory(sftp_root: Path, sftp_transport):
+    """Writes, the read-back and a download each keep at most a few MiB in flight, whatever the
+    object's size, even when the consumer of a download is slower than the link."""
+    from govarc.transport.sftp import AHEAD
+
+    data = blob(48 * MIB, seed=50)
+    tracemalloc.start()
+    try:
+        result = sftp_transport.put("big.zip", Source(data), size=len(data), sha256=sha(data))
+        _, put_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+
+        class Slow:
+            def __init__(self) -> None:
+                self.h = hashlib.sha256()
+
+            def write(self, chunk: bytes) -> None:
+                self.h.update(chunk)
+                time.sleep(0.005)  # a consumer slower than the link: what arrives ahead must wait, bounded
+
+        sink = Slow()
+        info = sftp_transport.get("big.zip", sink, sha(data))
+        _, get_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.written and result.size == len(data) and info.size == len(data)
+    assert sink.h.hexdigest() == sha(data)
+    assert (sftp_root / "big.zip").read_bytes() == data
+    # the object is 48 MiB; writes and the read-back hold AHEAD each, a download AHEAD and a block
+    assert put_peak < 3 * AHEAD, put_peak
+    assert get_peak < 3 * AHEAD, get_peak
+
+
+@pytest.mark.parametrize("size", [0, 1, 999, 1500, 3000, 200_003])
+def test_small_requests_split_and_join_exactly(sftp_root: Path, sftp_transport, monkeypatch, size: int):
+    """Requests of 1,500 bytes (as a server announcing small limits gets): objects of every size around
+    them go up, are read back and come down byte for byte."""
+    import govarc.transport.sftp as sftp_module
+
+    monkeypatch.setattr(sftp_module, "MAX_REQUEST", 1500)
+    sftp_transport._sizes = None  # ask again, now capped
+    data = blob(size, seed=51)
+    result = sftp_transport.put("odd.zip", Source(data, chunk=7777), size=size, sha256=sha(data))
+    assert sftp_transport._requests() == (1500, 1500)
+    assert result.written and result.sha256 == sha(data)
+    assert (sftp_root / "odd.zip").read_bytes() == data
+    buf = io.BytesIO()
+    assert sftp_transport.get("odd.zip", buf, sha(data)).size == size and buf.getvalue() == data
+
+
+@pytest.mark.parametrize("extra", [b"x", blob(MIB + 3, seed=52)])
+def test_bytes_beyond_the_upload_on_the_server_are_caught(sftp_root: Path, sftp_transport, monkeypatch,
+                                                          extra: bytes):
+    """The read-back reads the partial to its end: bytes the server holds beyond what was written
+    (here appended once every write was confirmed) fail the put, and nothing becomes visible."""
+    import govarc.transport.sftp as sftp_module
+
+    partial = sftp_root / part_name("pkg.zip")
+    finish = sftp_module._Writes.finish
+
+    def finish_then_append(self: sftp_module._Writes) -> None:
+        finish(self)
+        with open(partial, "ab") as f:
+            f.write(extra)
+
+    monkeypatch.setattr(sftp_module._Writes, "finish", finish_then_append)
+    data = blob(3 * MIB + 5, seed=53)
+    with pytest.raises(TransportError) as e:
+        sftp_transport.put("pkg.zip", io.BytesIO(data), size=len(data), sha256=sha(data))
+    assert_one_line(e.value, "pkg.zip", f"the server holds {len(data) + len(extra)} bytes", "nothing was stored")
+    assert not partial.exists() and sftp_transport.list() == []
