@@ -34,7 +34,6 @@ from govarc.package.manifest import (
     format_manifest,
     nfc,
     parse_bag_info,
-    parse_manifest,
     payload_oxum,
     unsafe_reason,
 )
@@ -316,12 +315,17 @@ def _tag_files(
         entries = {name: hashlib.new(alg.value, data).hexdigest() for name, data in tags.items()}
         tagmanifests[f"tagmanifest-{alg.value}.txt"] = format_manifest(entries).encode("utf-8")
     for name, content in {**tags, **tagmanifests}.items():
-        _check_tag_limits(name, content, algorithms[0])
+        _check_tag_limits(name, content)
     return record, tags, tagmanifests
 
 
-def _check_tag_limits(name: str, content: bytes, algorithm: Algorithm) -> None:
-    """Refuse a tag file that verify would refuse under specs/limits.md (LIMIT_EXCEEDED)."""
+def _check_tag_limits(name: str, content: bytes) -> None:
+    """Refuse a tag file that verify would refuse under specs/limits.md (LIMIT_EXCEEDED).
+
+    The manifests are written here, one LF-ended line per file, so their limits are their line
+    count and their longest line (what :func:`~govarc.package.manifest.iter_lines` measures);
+    parsing them back would cost as much as writing them.
+    """
     if len(content) > limits.MAX_TAG_FILE_BYTES:
         raise InvalidInputError(
             f"the package's {name} would be {len(content)} bytes, over the limit of {limits.MAX_TAG_FILE_BYTES} "
@@ -330,7 +334,12 @@ def _check_tag_limits(name: str, content: bytes, algorithm: Algorithm) -> None:
         if name == layout.BAG_INFO:
             parse_bag_info(content.decode("utf-8"))
         elif layout.is_manifest(name) or layout.is_tagmanifest(name):
-            parse_manifest(content.decode("utf-8"), algorithm)
+            lines = content.split(b"\n")
+            if len(lines) - 1 > limits.MAX_PACKAGE_FILES:
+                raise TagLimitError(limits.MAX_PACKAGE_FILES + 1, f"more than {limits.MAX_PACKAGE_FILES} lines (MAX_PACKAGE_FILES)")
+            if max(map(len, lines)) > limits.MAX_LINE_BYTES:
+                lineno = next(i for i, line in enumerate(lines, 1) if len(line) > limits.MAX_LINE_BYTES)
+                raise TagLimitError(lineno, f"longer than {limits.MAX_LINE_BYTES} bytes (MAX_LINE_BYTES)")
     except TagLimitError as e:
         raise InvalidInputError(f"the package's {name} would break a limit at {e}; shorten the metadata") from None
 
@@ -426,7 +435,7 @@ def _build_dir(
     progress: Progress | None, workers: int | None, bagging_date: dt.date, durable: bool, signer: Signer | None,
     known_formats: Mapping[str, tuple[str, FormatInfo]] | None,
 ) -> _Built:
-    """Copy and hash, then identify while the payload is written back, then the tag files.
+    """Copy and hash, then identify and build the tag files while the payload is written back.
 
     Identification (libmagic) is CPU work on the 8 KiB head of each copy, and writing the payload
     back to the disk is the disk's work: done one after the other they add up, so the payload is
@@ -484,9 +493,6 @@ def _build_dir(
                 raise InvalidInputError(f"cannot read the copy: {e.strerror}", str(f.path)) from None
 
         formats = list(parallel_map(identify_copy, range(len(files)), workers))
-        if background is not None:
-            background.join()  # raises what making the payload durable raised
-            background = None
         record, tags, tagmanifests = _tag_files(record, files, digests, formats, algorithms, roles, bagging_date)
         written = {**tags, **tagmanifests}
         for name, content in written.items():
@@ -496,6 +502,9 @@ def _build_dir(
             for name, der in signer(tagmanifests[layout.REQUIRED_TAGMANIFEST]).items():
                 written[f"{layout.SIGNATURES_DIR}/{name}"] = der
                 _write_file(tmp / layout.SIGNATURES_DIR / name, der)
+        if background is not None:
+            background.join()  # raises what making the payload durable raised
+            background = None
         if durable:
             tag_dirs = {os.path.join(root, n).rpartition("/")[0] for n in written} | {root, os.path.join(root, layout.SIGNATURES_DIR)}
             sync.sync([os.path.join(root, n) for n in written], sorted(tag_dirs, key=len, reverse=True))
