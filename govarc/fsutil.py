@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -35,6 +36,78 @@ def walk_tree(root: Path) -> Iterator[tuple[str, os.DirEntry[str], os.stat_resul
                     stack.append((Path(entry.path), rel + "/"))
                 else:
                     yield rel, entry, st
+
+
+# -- writing a file atomically ----------------------------------------------------------------------
+
+TEMP_MARK = ".govarc-tmp-"
+"""Every temporary :func:`atomic_write` makes is ``.<name>.govarc-tmp-<pid>-<hex>`` beside its target."""
+
+_TEMP_NAME_BYTES = 100  # of the target's name in the temporary's: NAME_MAX is 255 bytes
+
+
+def temp_name(name: str) -> str:
+    """The name of a new temporary for a file called ``name``: hidden, beside it, naming this process.
+
+    The process id lets :func:`remove_orphans` tell the temporary of a killed writer from a live one's.
+    """
+    short = name.encode("utf-8", "surrogateescape")[:_TEMP_NAME_BYTES].decode("utf-8", "ignore")
+    return f".{short}{TEMP_MARK}{os.getpid()}-{os.urandom(4).hex()}"
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], *, mode: int | None = None,
+                 replace: bool = True) -> Iterator[BinaryIO]:
+    """Write the file ``path`` atomically and durably: what the block writes to the file it yields.
+
+    The file is a new temporary in ``path``'s folder (see :func:`temp_name`), created exclusively
+    and never through a link. When the block ends, the temporary is flushed and fsynced, then put in
+    place — with ``replace``, by ``rename`` over whatever entry is at ``path`` (a link or FIFO there
+    is replaced as an entry: nothing is followed or opened); without, by ``link``, which refuses an
+    entry already there (:class:`FileExistsError`, raised before the block runs too, and then the
+    temporary is removed) — and the folder is fsynced. Readers see the old file or the whole new one,
+    never part of it; an exception in the block, or in any step, removes the temporary and leaves
+    ``path`` as it was.
+
+    ``mode``: the file's permission bits exactly (``0o600`` for a key), whatever the umask; None
+    gives what :func:`open` would (``0o666`` less the umask). The folder must exist.
+    """
+    path = Path(path)
+    if not replace and os.path.lexists(path):
+        raise FileExistsError(errno.EEXIST, "File exists", str(path))
+    tmp = path.parent / temp_name(path.name)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(tmp, flags, 0o666 if mode is None else mode)
+    placed = False
+    try:
+        if mode is not None:
+            os.fchmod(fd, mode)  # the umask may have narrowed it
+        with os.fdopen(fd, "wb") as f:
+            fd = -1
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if an entry appeared at path meanwhile
+        placed = True
+        if not replace:
+            os.unlink(tmp)
+        fsync_path(path.parent)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        if not placed or not replace:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None,
+                 replace: bool = True) -> None:
+    """Write ``data`` to ``path`` with :func:`atomic_write` (same ``mode`` and ``replace``)."""
+    with atomic_write(path, mode=mode, replace=replace) as f:
+        f.write(data)
 
 
 # -- reading untrusted input files ----------------------------------------------------------------

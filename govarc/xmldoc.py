@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from lxml import etree
 
@@ -25,6 +27,18 @@ MAX_SIZE = 2**63 - 1
 
 class Bad(Exception):
     """One problem with a document's values; the caller turns it into an InvalidInputError naming the document."""
+
+
+_T = TypeVar("_T")
+
+
+def checked(check: Callable[[_T], None], value: _T, where: str) -> None:
+    """Run the semantic ``check`` on a document about to be written; its :class:`Bad` becomes an
+    InvalidInputError naming ``where``."""
+    try:
+        check(value)
+    except Bad as bad:
+        raise InvalidInputError(str(bad), where) from None
 
 
 def text_field(value: object, what: str, *, empty: bool = False) -> str:
@@ -88,6 +102,10 @@ class XmlDoc:
 
     def q(self, name: str) -> str:
         return f"{{{self.ns}}}{name}"
+
+    def root(self, name: str, **attrs: str) -> etree._Element:
+        """A new document element ``name``, the family's namespace its default one."""
+        return etree.Element(self.q(name), nsmap={None: self.ns}, attrib=attrs)  # type: ignore[dict-item]
 
     def sub(self, parent: etree._Element, name: str, text: str | None = None, **attrs: str) -> etree._Element:
         el = etree.SubElement(parent, self.q(name), attrib=attrs or None)  # type: ignore[arg-type]

@@ -13,15 +13,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
 from govarc.errors import from_os_error
+from govarc.fsutil import atomic_write, fsync_path, write_atomic
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
-_TMP = ".govarc-tmp-"
 
 
 def holdings_key(sha256: str) -> str:
@@ -29,14 +28,6 @@ def holdings_key(sha256: str) -> str:
     if not _SHA.match(sha256):
         raise ValueError(f"not a SHA-256: {sha256!r}")
     return f"holdings/{sha256[:2]}/{sha256}.zip"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def keep(home: Path, staged: Path, sha256: str) -> tuple[str, bool]:
@@ -56,7 +47,7 @@ def keep(home: Path, staged: Path, sha256: str) -> tuple[str, bool]:
             os.link(staged, dest)
         except FileExistsError:
             return key, False
-        _fsync_dir(dest.parent)
+        fsync_path(dest.parent)
     except OSError as e:
         raise from_os_error(e) from e
     return key, True
@@ -71,15 +62,8 @@ def keep_rejected(folder: Path, staged: Path | None, name: str, reasons: Mapping
     try:
         folder.mkdir(parents=True, exist_ok=True)
         if staged is not None:
-            tmp = folder / f"{_TMP}{secrets.token_hex(6)}"
-            try:
-                shutil.copyfile(staged, tmp)
-                with open(tmp, "rb") as f:
-                    os.fsync(f.fileno())
-                os.replace(tmp, folder / name)
-            finally:
-                if os.path.lexists(tmp):
-                    os.unlink(tmp)
+            with open(staged, "rb") as src, atomic_write(folder / name) as out:
+                shutil.copyfileobj(src, out, 1 << 20)
         write_file(folder / f"{name}.reasons.json",
                    json.dumps(reasons, ensure_ascii=False, indent=2).encode("utf-8") + b"\n")
     except OSError as e:
@@ -87,17 +71,9 @@ def keep_rejected(folder: Path, staged: Path | None, name: str, reasons: Mapping
 
 
 def write_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temporary beside it, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f"{_TMP}{secrets.token_hex(6)}"
+    """Write ``data`` to ``path`` atomically and durably (:func:`govarc.fsutil.write_atomic`), creating its folder."""
     try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data)
     except OSError as e:
         raise from_os_error(e) from e
-    finally:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)

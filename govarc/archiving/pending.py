@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import stat
+import struct
 import sys
 import zipfile
 import time
@@ -219,8 +220,47 @@ _WORKER: dict[str, Any] = {}
 worker only; the parent never sets it."""
 
 
-def _worker_init(owner: int, signer: Signer | None, tmp: Path) -> None:
-    """Pool initializer (runs in each forked worker): die with the parent, inherit the signer."""
+class _WorkerPids:
+    """The process ids of a pool's workers, as each worker reports its own when it starts.
+
+    A pipe made before the pool: every forked worker inherits its write end and writes its pid
+    there in one 8-byte ``write`` (atomic on a pipe: no lock that a killed worker could hold);
+    the parent reads them once the pool is shut down. Both ends are closed on ``exec``.
+    """
+
+    _PID = struct.Struct("=q")
+
+    def __init__(self) -> None:
+        self._read, self.write_fd = os.pipe()
+
+    @staticmethod
+    def report(write_fd: int) -> None:
+        """In a worker: tell the parent this process's id."""
+        os.write(write_fd, _WorkerPids._PID.pack(os.getpid()))
+
+    def collect(self) -> list[int]:
+        """In the parent, after the pool's shutdown: the pids the workers reported; closes the pipe."""
+        os.close(self.write_fd)
+        data = b""
+        try:
+            os.set_blocking(self._read, False)  # another fork may still hold the write end: never wait
+            while True:
+                try:
+                    chunk = os.read(self._read, 1 << 16)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            os.close(self._read)
+        size = self._PID.size
+        return [self._PID.unpack_from(data, i)[0] for i in range(0, len(data) - len(data) % size, size)]
+
+
+def _worker_init(owner: int, signer: Signer | None, tmp: Path, pids_fd: int) -> None:
+    """Pool initializer (runs in each forked worker): report its pid, die with the parent, inherit the signer."""
+    _WorkerPids.report(pids_fd)  # first: its staging folder, named by its pid, is to be found even if all else fails
     # SIGTERM and Ctrl-C are for the parent, which stops the pool: a worker must not run the
     # parent's handlers (they would print the parent's message a second time).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -262,13 +302,14 @@ def _build_in_worker(files: list[tuple[str, Path]], record: Record, out: Path, c
     return packaged, stages.get()
 
 
-def _process_pool(workers: int, signer: Signer | None, tmp: Path) -> ProcessPoolExecutor:
-    """``workers`` processes forked from this one (see above). fork, not forkserver or spawn: the
-    signer is a closure over the private key and must be inherited, never pickled; a context that
-    pickles the initializer's arguments fails on it rather than sending the key."""
+def _process_pool(workers: int, signer: Signer | None, tmp: Path, pids: _WorkerPids) -> ProcessPoolExecutor:
+    """``workers`` processes forked from this one (see above), each reporting its pid to ``pids``.
+    fork, not forkserver or spawn: the signer is a closure over the private key and must be
+    inherited, never pickled; a context that pickles the initializer's arguments fails on it
+    rather than sending the key."""
     ctx = multiprocessing.get_context("fork")
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                               initargs=(os.getpid(), signer, tmp))
+                               initargs=(os.getpid(), signer, tmp, pids.write_fd))
 
 
 def package_pending(
@@ -340,8 +381,9 @@ def package_pending(
     forked = workers >= 2 and bool(waiting)
     worker_stages: set[Path] = set()
     pool: Executor
-    if forked:
-        pool = _process_pool(workers, signer, tmp)
+    worker_pids = _WorkerPids() if forked else None
+    if worker_pids is not None:
+        pool = _process_pool(workers, signer, tmp, worker_pids)
         ahead = 4 * workers  # a worker's build waits on no thread of ours: keep each busy
     else:
         pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="govarc-package")
@@ -394,10 +436,12 @@ def package_pending(
                 unrecorded.append((rid, future.result(), dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
             except BaseException:  # noqa: S110 - the first error is the one raised
                 pass
-        # A worker whose builds all failed never named its staging folder: find each worker's by
-        # its pid (Staging names them stage-t<N>-<pid>) before the pool forgets its processes.
-        pids = list(getattr(pool, "_processes", None) or ()) if forked else []
-        pool.shutdown(wait=True)
+        try:
+            pool.shutdown(wait=True)
+        finally:
+            # A worker whose builds all failed never named its staging folder: find each worker's
+            # by the pid it reported (Staging names them stage-t<N>-<pid>).
+            pids = worker_pids.collect() if worker_pids is not None else []
         stages.remove()
         for pid in pids:
             worker_stages.update(tmp.glob(f"stage-t*-{int(pid)}"))

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import sqlite3
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from govarc.audit.chain import canonical, utc_now
 from govarc.catalog import audit as sql
-from govarc.fsutil import fsync_path
+from govarc.fsutil import write_atomic
 
 if TYPE_CHECKING:
     from govarc.sign.keys import Prompter
@@ -98,18 +97,6 @@ def has_keys(ws: Workspace) -> bool:
     return any(has_agency_key(ws.keys_dir(c)) for c in signing_codes(ws))
 
 
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def latest_seq(home: Path) -> int:
     """The sequence number of the newest checkpoint file (0 when there is none)."""
     try:
@@ -136,9 +123,8 @@ def write_checkpoint(ws: Workspace, conn: sqlite3.Connection, signer: tuple[str,
     path = folder / f"{cp.seq:012d}.json"
     doc = cp.document()
     if signer is not None:
-        _write(path.with_name(path.name + ".p7s"), sign_document(doc, signer[1]))
-    _write(path, doc)
-    fsync_path(folder)
+        write_atomic(path.with_name(path.name + ".p7s"), sign_document(doc, signer[1]))
+    write_atomic(path, doc)
     return path
 
 

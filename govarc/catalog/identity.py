@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from govarc.catalog.db import REBUILD_HINT, Catalog, DatabaseError, database_error, open_catalog, open_readonly, table_names
 from govarc.errors import ConfigError
-from govarc.fsutil import fsync_path
+from govarc.fsutil import write_atomic
 
 if TYPE_CHECKING:
     from govarc.workspace import Workspace
@@ -85,17 +85,7 @@ def read_id_file(home: Path) -> str | None:
 
 def write_id_file(home: Path, catalog_id: str) -> None:
     """Write ``catalog.id`` atomically (temporary file, fsync, rename, fsync of the folder)."""
-    path = id_path(home)
-    tmp = path.with_name(f".{ID_FILE}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        with open(tmp, "x", encoding="ascii") as f:
-            f.write(catalog_id + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_path(path.parent)
+    write_atomic(id_path(home), (catalog_id + "\n").encode("ascii"))
 
 
 @dataclass(frozen=True)

@@ -124,23 +124,36 @@ def next_item(conn: Connection, sequence: SequenceKey) -> int:
     return int(rows[0][0])
 
 
-def insert_record(conn: Connection, record: NewRecord) -> int:
-    """Insert a record and its files; returns the record's id."""
+RECORD_COLUMNS = ("agency, archival_code, fonds, category, year, retention, unit, item, title, document_number, date, "
+                  "classification, content_key, source, version, supersedes, metadata, warnings, state, ingested_at")
+"""The columns of ``records`` a :class:`NewRecord` fills, in the order of :func:`record_values`."""
+
+
+def record_values(record: NewRecord) -> tuple[Any, ...]:
+    """The values of :data:`RECORD_COLUMNS` for ``record``."""
     s = record.sequence
-    rows = conn.execute(
-        "INSERT INTO records (agency, archival_code, fonds, category, year, retention, unit, item, title, "
-        "document_number, date, classification, content_key, source, version, supersedes, metadata, warnings, "
-        "state, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
-        (record.agency, record.archival_code, s.fonds, s.category, s.year, s.retention, s.unit, record.item,
-         record.title, record.document_number, record.date, record.classification, record.content_key,
-         record.source, record.version, record.supersedes, json.dumps(record.metadata, ensure_ascii=False),
-         json.dumps(record.warnings, ensure_ascii=False), record.state.value, record.ingested_at),
-    ).fetchall()
-    record_id = int(rows[0][0])
+    return (record.agency, record.archival_code, s.fonds, s.category, s.year, s.retention, s.unit, record.item,
+            record.title, record.document_number, record.date, record.classification, record.content_key,
+            record.source, record.version, record.supersedes, json.dumps(record.metadata, ensure_ascii=False),
+            json.dumps(record.warnings, ensure_ascii=False), record.state.value, record.ingested_at)
+
+
+def insert_files(conn: Connection, record_id: int, files: Sequence[NewFile]) -> None:
+    """Insert the files of the record ``record_id``, numbered by their position in ``files``."""
     conn.executemany(
         "INSERT INTO record_files (record_id, position, role, name, size, sha256, mime, format_name, "
         "format_version, source) VALUES (?,?,?,?,?,?,?,?,?,?)",
         [(record_id, i, f.role, f.name, f.size, f.sha256, f.mime, f.format_name, f.format_version, f.source)
-         for i, f in enumerate(record.files)],
+         for i, f in enumerate(files)],
     )
+
+
+def insert_record(conn: Connection, record: NewRecord) -> int:
+    """Insert a record and its files; returns the record's id."""
+    rows = conn.execute(
+        f"INSERT INTO records ({RECORD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+        record_values(record),
+    ).fetchall()
+    record_id = int(rows[0][0])
+    insert_files(conn, record_id, record.files)
     return record_id

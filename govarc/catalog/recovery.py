@@ -20,7 +20,7 @@ from typing import Any
 from govarc.catalog import audit
 from govarc.catalog.db import Catalog, DriverError, open_readonly
 from govarc.catalog.identity import inspect_catalog
-from govarc.catalog.records import NewRecord, SequenceKey
+from govarc.catalog.records import RECORD_COLUMNS, NewRecord, SequenceKey, insert_files, record_values
 from govarc.errors import GovarcError
 from govarc.fsutil import fsync_path
 
@@ -52,23 +52,13 @@ class Clash:
 
 
 def _insert(conn: Any, row: RecoveredRecord) -> None:
-    r, s = row.record, row.record.sequence
     (record_id,) = conn.execute(
-        "INSERT INTO records (agency, archival_code, fonds, category, year, retention, unit, item, title, "
-        "document_number, date, classification, content_key, source, version, supersedes, metadata, warnings, "
-        "state, ingested_at, package_path, package_tagmanifest_sha256, package_size, package_signed, packaged_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
-        (r.agency, r.archival_code, s.fonds, s.category, s.year, s.retention, s.unit, r.item, r.title,
-         r.document_number, r.date, r.classification, r.content_key, r.source, r.version, r.supersedes,
-         json.dumps(r.metadata, ensure_ascii=False), json.dumps(r.warnings, ensure_ascii=False), r.state.value,
-         r.ingested_at, row.package_key, row.tagmanifest_sha256, row.size, int(row.signed), row.packaged_at),
+        f"INSERT INTO records ({RECORD_COLUMNS}, package_path, package_tagmanifest_sha256, package_size, "
+        "package_signed, packaged_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+        record_values(row.record) + (row.package_key, row.tagmanifest_sha256, row.size, int(row.signed),
+                                     row.packaged_at),
     ).fetchone()
-    conn.executemany(
-        "INSERT INTO record_files (record_id, position, role, name, size, sha256, mime, format_name, "
-        "format_version, source) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        [(record_id, i, f.role, f.name, f.size, f.sha256, f.mime, f.format_name, f.format_version, f.source)
-         for i, f in enumerate(r.files)],
-    )
+    insert_files(conn, record_id, row.record.files)
 
 
 def insert_recovered(catalog: Catalog, rows: Sequence[RecoveredRecord]) -> list[Clash | None]:

@@ -26,8 +26,8 @@ from govarc.errors import GovarcError, InvalidInputError
 from govarc.exchange.documents import (
     MESSAGE_ID, ExchangeReceipt, ReceiptAction, exchange_receipt_from_xml, exchange_receipt_to_xml, receipt_key,
 )
-from govarc.exchange.oa import write_atomic
 from govarc.exchange.receive import INCOMING_DIR, SIGNATURE_SUFFIX, Sign
+from govarc.fsutil import write_atomic
 from govarc.limits import MAX_EXCHANGE_DOC_BYTES, MAX_TAG_FILE_BYTES
 from govarc.transport import Transport
 from govarc.workspace import Workspace

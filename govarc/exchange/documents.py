@@ -24,7 +24,7 @@ from lxml import etree
 from govarc.domain import ArchivalCode
 from govarc.errors import InvalidInputError, MetadataError
 from govarc.limits import MAX_EXCHANGE_DOC_BYTES, MAX_RECIPIENTS, MAX_TAG_FILE_BYTES
-from govarc.xmldoc import MAX_SIZE, XmlDoc
+from govarc.xmldoc import MAX_SIZE, XmlDoc, checked
 from govarc.xmldoc import Bad as _Bad
 from govarc.xmldoc import match_field as _match
 from govarc.xmldoc import text_field as _text
@@ -47,7 +47,7 @@ MAX_SIGNATURE_BYTES = MAX_TAG_FILE_BYTES
 
 
 _DOC = XmlDoc(NS, "x", MAX_EXCHANGE_DOC_BYTES, "MAX_EXCHANGE_DOC_BYTES")
-_q, _sub, _get, _opt, _parse, _serialize = _DOC.q, _DOC.sub, _DOC.get, _DOC.opt, _DOC.parse, _DOC.serialize
+_sub, _get, _opt, _parse, _serialize = _DOC.sub, _DOC.get, _DOC.opt, _DOC.parse, _DOC.serialize
 
 
 class Urgency(str, Enum):
@@ -205,12 +205,8 @@ def receipt_schema() -> etree.XMLSchema:
 
 def envelope_to_xml(e: Envelope) -> bytes:
     """The envelope as UTF-8 XML, valid against ``envelope.xsd``; InvalidInputError if ``e`` is not sound."""
-    try:
-        _check_envelope(e)
-    except _Bad as bad:
-        raise InvalidInputError(str(bad), f"envelope {str(e.message_id)[:80]}") from None
-    root = etree.Element(_q("envelope"), nsmap={None: NS},  # type: ignore[dict-item]
-                         attrib={"version": VERSION, "messageId": e.message_id, "sentAt": e.sent_at})
+    checked(_check_envelope, e, f"envelope {str(e.message_id)[:80]}")
+    root = _DOC.root("envelope", version=VERSION, messageId=e.message_id, sentAt=e.sent_at)
     s = _sub(root, "sender")
     _sub(s, "code", e.sender_code)
     _sub(s, "name", e.sender_name)
@@ -268,12 +264,8 @@ def envelope_from_xml(data: bytes, where: str) -> Envelope:
 
 def exchange_receipt_to_xml(r: ExchangeReceipt) -> bytes:
     """The receipt as UTF-8 XML, valid against ``exchange-receipt.xsd``; InvalidInputError if ``r`` is not sound."""
-    try:
-        _check_receipt(r)
-    except _Bad as bad:
-        raise InvalidInputError(str(bad), f"exchange receipt {str(r.message_id)[:80]}") from None
-    root = etree.Element(_q("exchangeReceipt"), nsmap={None: NS},  # type: ignore[dict-item]
-                         attrib={"version": VERSION, "messageId": r.message_id, "at": r.at})
+    checked(_check_receipt, r, f"exchange receipt {str(r.message_id)[:80]}")
+    root = _DOC.root("exchangeReceipt", version=VERSION, messageId=r.message_id, at=r.at)
     s = _sub(root, "sender")
     _sub(s, "code", r.sender_code)
     rc = _sub(root, "recipient")

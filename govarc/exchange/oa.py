@@ -22,7 +22,8 @@ import errno
 import hashlib
 import json
 import os
-import secrets
+import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -32,9 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from govarc.domain import Agency
+from govarc.fsutil import TEMP_MARK, atomic_write, remove_orphans
 
 MAX_ERROR_CHARS = 300
-TEMP_PREFIX = ".govarc-oa-"
+# the temporaries of a hand-over (see govarc.fsutil.temp_name), and those of earlier versions (.govarc-oa-<pid>-…)
+_ORPHAN = re.compile(rf"^\.(?:govarc-oa-|.+{re.escape(TEMP_MARK)})(\d+)-[0-9a-f]+$", re.DOTALL)
 _BLOCK = 1024 * 1024
 
 
@@ -131,16 +134,6 @@ def _digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_atomic(dest: Path, data: bytes) -> None:
-    """Write a small file atomically (temporary beside it, fsync, rename)."""
-    tmp = dest.parent / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
-    with open(tmp, "xb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, dest)
-
-
 def _place(folder: Path, name: str, source: Path | None, data: bytes | None) -> str | None:
     """Put one file into the drop folder without ever replacing a different one; an error line or None."""
     dest = folder / name
@@ -152,54 +145,22 @@ def _place(folder: Path, name: str, source: Path | None, data: bytes | None) -> 
             assert source is not None
             want = _digest(source)
         return None if _digest(dest) == want else f"{dest} is already there with other content; it is not replaced"
-    tmp = folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
     try:
-        with open(tmp, "xb") as out:
+        with atomic_write(dest, replace=False) as out:  # a file that appeared meanwhile stays
             if data is not None:
                 out.write(data)
             else:
                 assert source is not None
                 with open(source, "rb") as f:
-                    while block := f.read(_BLOCK):
-                        out.write(block)
-            out.flush()
-            os.fsync(out.fileno())
-        try:
-            os.link(tmp, dest)  # never replaces: a file that appeared meanwhile stays
-        except FileExistsError:
-            return _place(folder, name, source, data)
-    finally:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+                    shutil.copyfileobj(f, out, _BLOCK)
+    except FileExistsError:
+        return _place(folder, name, source, data)
     return None
 
 
 def _clean_temporaries(folder: Path) -> None:
     """Remove the temporaries of hand-overs whose process is gone (killed mid-copy)."""
-    for entry in os.scandir(folder):
-        if not entry.name.startswith(TEMP_PREFIX):
-            continue
-        pid = entry.name[len(TEMP_PREFIX):].split("-", 1)[0]
-        if not pid.isdigit():
-            continue
-        try:
-            os.kill(int(pid), 0)
-            continue  # still running
-        except ProcessLookupError:
-            pass
-        except PermissionError:
-            continue
-        try:
-            os.unlink(entry.path)
-        except OSError:
-            pass
+    remove_orphans(folder, _ORPHAN)
 
 
 def drop(folder: Path, package: Path, meta: bytes, message_id: str) -> HandOver:

@@ -44,6 +44,7 @@ from govarc.errors import EXIT_INVALID, EXIT_OK, EXIT_SIGNATURE, EXIT_TRANSFER, 
 from govarc.exchange import oa
 from govarc.exchange.documents import MESSAGE_ID, Envelope, Role, envelope_from_xml, envelope_key
 from govarc.findings import Level
+from govarc.fsutil import fsync_path, write_atomic
 from govarc.limits import MAX_EXCHANGE_DOC_BYTES, MAX_TAG_FILE_BYTES
 from govarc.sign.validate import SignaturePolicy
 from govarc.transport import (
@@ -254,15 +255,11 @@ def _keep(ws: Workspace, code: str, env: Envelope, xml: bytes, sig: bytes, stage
     folder = incoming_dir(ws, code)
     folder.mkdir(parents=True, exist_ok=True)
     mid = env.message_id
-    oa.write_atomic(folder / f"{mid}.envelope.xml", xml)
-    oa.write_atomic(folder / f"{mid}.envelope.xml{SIGNATURE_SUFFIX}", sig)
-    oa.write_atomic(folder / f"{mid}.json", oa.metadata_json(metadata(env, received_at)))
+    write_atomic(folder / f"{mid}.envelope.xml", xml)
+    write_atomic(folder / f"{mid}.envelope.xml{SIGNATURE_SUFFIX}", sig)
+    write_atomic(folder / f"{mid}.json", oa.metadata_json(metadata(env, received_at)))
     os.replace(staged, folder / f"{mid}.zip")
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(folder)
     return f"{INCOMING_DIR}/{code}/{mid}.zip"
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import IO
 
 from govarc.catalog.db import Catalog
 from govarc.catalog.inventory import InventoryFilter, InventoryRow, inventory_rows
-from govarc.fsutil import fsync_path
+from govarc.fsutil import atomic_write
 from govarc.inventory.columns import COLUMNS, TOTAL_COLUMNS, Format, InventoryTotals, Total, neutralise
 from govarc.inventory.writers import InventoryInfo, Progress, write_csv, write_html, write_json, write_xlsx
 
@@ -51,34 +50,20 @@ def write_inventory(catalog: Catalog, f: InventoryFilter, fmt: Format, path: Pat
                     *, force: bool = False, progress: Progress | None = None) -> InventoryTotals:
     """Write the inventory to ``path`` atomically; an existing ``path`` is replaced only with ``force``
     (else :class:`OutputExistsError`, checked before any work and again at the rename). The file is
-    the owner's only (0600, as :func:`tempfile.mkstemp` makes it): an inventory may list titles
-    that are not for everyone."""
+    the owner's only (0600): an inventory may list titles that are not for everyone."""
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder")
     if not force and os.path.lexists(path):
         raise OutputExistsError(f"{path} exists (give --force to replace it)")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
     try:
-        if fmt is Format.XLSX:
-            os.close(fd)
-            totals = write_xlsx(inventory_rows(catalog, f), tmp, info, progress)
-        else:
-            with open(fd, "w", encoding="utf-8", newline="") as text:
-                totals = _TEXT_WRITERS[fmt](inventory_rows(catalog, f), text, info, progress)
-        fsync_path(tmp)
+        with atomic_write(path, mode=0o600, replace=force) as out:
+            if fmt is Format.XLSX:
+                totals = write_xlsx(inventory_rows(catalog, f), out, info, progress, tmpdir=path.parent)
+            else:
+                totals = write_inventory_stream(catalog, f, fmt, out, info, progress)
+    except FileExistsError:
         if force:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)  # fails if path appeared meanwhile: never replace without --force
-            except FileExistsError:
-                raise OutputExistsError(f"{path} exists (give --force to replace it)") from None
-            tmp.unlink()
-        fsync_path(path.parent)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+            raise
+        raise OutputExistsError(f"{path} exists (give --force to replace it)") from None
     return totals

@@ -167,18 +167,22 @@ _WIDTHS = {"agency": 8, "year": 6, "archival_code": 28, "title": 50, "document_n
 _TOTAL_WIDTHS = [14, 6, 8, 8, 8, 14, 12]
 
 
-def write_xlsx(rows: Iterable[InventoryRow], path: Path, info: InventoryInfo,
-               progress: Progress | None = None) -> InventoryTotals:
-    """An XLSX workbook at ``path``: the records sheet (header frozen, widths set, text written as
-    text, never as a formula), then the totals below the records. Streams in xlsxwriter's
-    ``constant_memory`` mode; past Excel's 1,048,576 rows the records go on to another sheet."""
+def write_xlsx(rows: Iterable[InventoryRow], out: Path | IO[bytes], info: InventoryInfo,
+               progress: Progress | None = None, *, tmpdir: Path | None = None) -> InventoryTotals:
+    """An XLSX workbook at the path or in the binary file ``out``: the records sheet (header frozen,
+    widths set, text written as text, never as a formula), then the totals below the records.
+    Streams in xlsxwriter's ``constant_memory`` mode, its row files in ``tmpdir`` (default: the
+    path's folder); past Excel's 1,048,576 rows the records go on to another sheet."""
     import xlsxwriter
 
+    if isinstance(out, Path):
+        tmpdir = tmpdir or out.parent
     counter = TotalsCounter()
-    wb = xlsxwriter.Workbook(str(path), {
-        "constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
-        "strings_to_urls": False, "tmpdir": str(path.parent),
-    })
+    options: dict[str, Any] = {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+                               "strings_to_urls": False}
+    if tmpdir is not None:
+        options["tmpdir"] = str(tmpdir)
+    wb = xlsxwriter.Workbook(str(out) if isinstance(out, Path) else out, options)
     try:
         wb.set_properties({"title": f"{TITLE_ZH} {TITLE_EN}", "comments": f"{info.generated_at}; {info.filter_text()}"})
         head = wb.add_format({"bold": True, "bg_color": "#E8E8E8", "text_wrap": True, "valign": "top", "border": 1})

@@ -23,6 +23,7 @@ would pass :func:`steps_named` of its names as ``steps``.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -34,7 +35,7 @@ from govarc.catalog.identity import open_workspace_catalog
 from govarc.catalog.runs import close_stale_runs, finish_run, start_run
 from govarc.domain import Agency
 from govarc.errors import ConfigError, GovarcError, as_govarc_error, from_os_error
-from govarc.fsutil import fsync_path
+from govarc.fsutil import atomic_write
 from govarc.jobs.accept_step import AcceptStep
 from govarc.jobs.exchange_step import ExchangeReceiveStep, ExchangeStatusStep
 from govarc.jobs.ingest_step import IngestStep
@@ -92,19 +93,14 @@ def steps_named(names: Sequence[str]) -> tuple[Step, ...]:
 
 
 def _write_log(path: Path, report: NightlyReport) -> None:
-    """Write the run log atomically and durably (the file, then its folder, fsynced)."""
+    """Write the run log atomically and durably (:func:`govarc.fsutil.atomic_write`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("." + path.name + ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            report.write_log(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        fsync_path(path.parent)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        text = io.TextIOWrapper(f, encoding="utf-8")
+        try:
+            report.write_log(text)
+        finally:
+            text.detach()  # flushes; the file stays atomic_write's to close
 
 
 def run_nightly(

@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 from govarc.errors import InvalidInputError
+from govarc.fsutil import atomic_write
 
 BLOCK = 1024 * 1024
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -47,7 +48,7 @@ def zip_folder_package(folder: Path, dest: Path) -> None:
 
     Entries are in name order with a fixed time, so the same package always zips to the same bytes.
     A link or special file inside is refused (a package in the store never has one). ``dest`` is
-    written under a temporary name, fsynced and renamed.
+    written atomically and durably (:func:`govarc.fsutil.atomic_write`).
     """
     entries: list[tuple[str, Path]] = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
@@ -58,13 +59,9 @@ def zip_folder_package(folder: Path, dest: Path) -> None:
                 raise InvalidInputError("the package holds something that is not a regular file", str(p))
             entries.append((Path(os.path.relpath(p, folder)).as_posix(), p))
     entries.sort()
-    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as raw, zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+    with atomic_write(dest) as raw, zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         for rel, p in entries:
             info = zipfile.ZipInfo(f"{folder.name}/{rel}", date_time=ZIP_TIME)
             info.external_attr = 0o644 << 16
             with os.fdopen(open_regular(p), "rb") as src, zf.open(info, "w", force_zip64=True) as out:
                 shutil.copyfileobj(src, out, BLOCK)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, dest)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import shutil
 import zipfile
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from govarc.errors import InvalidInputError, InvalidPackageError, SignatureError
+from govarc.fsutil import atomic_write, write_atomic
 from govarc.package import layout
 from govarc.sign.keys import PrivateKey
 from govarc.sign.pki import Credentials, key_matches, subject_of
@@ -109,20 +109,7 @@ def _sign_dir(path: Path, name: str, creds: Credentials, replace: bool) -> None:
     target = sigdir / name
     if os.path.lexists(target) and not replace:
         raise SignatureError(f"{layout.SIGNATURES_DIR}/{name} already exists; pass replace to re-sign", str(path))
-    tmp = sigdir / f".{name}.govarc-tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        with open(tmp, "xb") as f:
-            f.write(der)
-            f.flush()
-            os.fsync(f.fileno())
-        if replace:
-            os.replace(tmp, target)
-        else:
-            os.link(tmp, target)
-            os.unlink(tmp)
-    finally:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
+    write_atomic(target, der, replace=replace)
 
 
 def _sign_zip(path: Path, name: str, creds: Credentials, replace: bool) -> None:
@@ -141,28 +128,19 @@ def _sign_zip(path: Path, name: str, creds: Credentials, replace: bool) -> None:
         if exists and not replace:
             raise SignatureError(f"{layout.SIGNATURES_DIR}/{name} already exists; pass replace to re-sign", str(path))
         der = sign_bytes(tm, creds.key, creds.cert, creds.chain)
-        tmp = path.parent / f".{path.name}.govarc-tmp-{os.getpid()}-{secrets.token_hex(4)}"
-        try:
-            with open(tmp, "xb") as raw:
-                with zipfile.ZipFile(raw, "w", allowZip64=True) as zout:
-                    date_time = infos[-1].date_time if infos else (1980, 1, 1, 0, 0, 0)
-                    for info in infos:
-                        if info.filename == target:
-                            continue
-                        copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-                        copy.external_attr = info.external_attr
-                        copy.compress_type = info.compress_type
-                        if info.is_dir():
-                            zout.writestr(copy, b"")
-                            continue
-                        with zin.open(info) as src, zout.open(copy, "w", force_zip64=info.file_size > 0x7FFFFFFF) as dst:
-                            shutil.copyfileobj(src, dst, 1 << 20)
-                    sig = zipfile.ZipInfo(target, date_time=date_time)
-                    sig.external_attr = 0o100644 << 16
-                    zout.writestr(sig, der)
-                raw.flush()
-                os.fsync(raw.fileno())
-            os.replace(tmp, path)
-        finally:
-            if os.path.lexists(tmp):
-                os.unlink(tmp)
+        with atomic_write(path) as raw, zipfile.ZipFile(raw, "w", allowZip64=True) as zout:
+            date_time = infos[-1].date_time if infos else (1980, 1, 1, 0, 0, 0)
+            for info in infos:
+                if info.filename == target:
+                    continue
+                copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                copy.external_attr = info.external_attr
+                copy.compress_type = info.compress_type
+                if info.is_dir():
+                    zout.writestr(copy, b"")
+                    continue
+                with zin.open(info) as src, zout.open(copy, "w", force_zip64=info.file_size > 0x7FFFFFFF) as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+            sig = zipfile.ZipInfo(target, date_time=date_time)
+            sig.external_attr = 0o100644 << 16
+            zout.writestr(sig, der)

@@ -6,7 +6,6 @@ No function here puts key material or a passphrase into an error message.
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from collections.abc import Sequence
 from enum import Enum
@@ -17,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from govarc import fsutil
 from govarc.errors import ConfigError, InvalidInputError, SignatureError
 
 PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
@@ -122,31 +122,15 @@ def generate_key(algorithm: KeyAlgorithm = KeyAlgorithm.EC_P256) -> PrivateKey:
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644, overwrite: bool = False) -> None:
-    """Write ``data`` to ``path`` through a temporary file beside it, created with ``mode``, then rename.
+    """Write ``data`` to ``path`` atomically and durably with exactly ``mode`` (:func:`govarc.fsutil.atomic_write`).
 
-    Refuses an existing ``path`` unless ``overwrite``.
+    Refuses an existing ``path`` unless ``overwrite``; creates the folder.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not overwrite and os.path.lexists(path):
         raise InvalidInputError("file already exists; remove it first", str(path))
-    tmp = path.parent / f".{path.name}.govarc-tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)  # the umask may have narrowed or (for 0600) cannot widen it
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)  # fails if path appeared meanwhile
-            os.unlink(tmp)
-    except BaseException:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        raise
+    fsutil.write_atomic(path, data, mode=mode, replace=overwrite)
 
 
 def private_key_pem(key: PrivateKey, passphrase: bytes) -> bytes:

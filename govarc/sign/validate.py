@@ -138,22 +138,25 @@ def _parse(der: bytes, cache: ChainCache | None = None) -> _Parsed:
     return _parse_asn1(der)
 
 
+def _is_signer(cert: x509.Certificate, issuer: bytes | None, serial: int | None, key_id: bytes | None) -> bool:
+    """Whether ``cert`` is the one a SignerInfo's sid names: by ``issuer`` (DER) and ``serial`` when
+    ``issuer`` is given, else by its subject key identifier ``key_id``."""
+    if issuer is not None:
+        return cert.serial_number == serial and cert.issuer.public_bytes() == issuer
+    try:
+        return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest == key_id
+    except x509.ExtensionNotFound:
+        return False
+
+
 def _from_walk(w: Walked, cache: ChainCache | None) -> _Parsed:
     """A :class:`_Parsed` from a walked SignedData; the signer is chosen as :func:`_parse_asn1` chooses it."""
     certs: list[tuple[x509.Certificate, bytes | None]] = [
         cache.certificate(d) if cache is not None else (x509.load_der_x509_certificate(d), None) for d in w.certificates]
     at = None
     for i, (c, _digest) in enumerate(certs):
-        if w.sid_issuer is not None:
-            if c.serial_number == w.sid_serial and c.issuer.public_bytes() == w.sid_issuer:
-                at = i
-        else:
-            try:
-                ski = c.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-            except x509.ExtensionNotFound:
-                continue
-            if ski == w.sid_key_id:
-                at = i
+        if _is_signer(c, w.sid_issuer, w.sid_serial, w.sid_key_id):
+            at = i
     if at is None:
         raise _Malformed("the signer's certificate is not embedded in the signature")
     # ChainCache.key of the signer and the others: their DER digests, known when cached
@@ -211,19 +214,14 @@ def _parse_asn1(der: bytes) -> _Parsed:
         digest = _one_attr(by_name, "message_digest")
         content_type = _one_attr(by_name, "content_type")
         sid = si["sid"]
+        by_serial = sid.name == "issuer_and_serial_number"
+        issuer = sid.chosen["issuer"].dump() if by_serial else None
+        serial = sid.chosen["serial_number"].native if by_serial else None
+        key_id = None if by_serial else sid.chosen.native
         signer = None
         for c in certs:
-            if sid.name == "issuer_and_serial_number":
-                if (c.serial_number == sid.chosen["serial_number"].native
-                        and c.issuer.public_bytes() == sid.chosen["issuer"].dump()):
-                    signer = c
-            else:
-                try:
-                    ski = c.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-                except x509.ExtensionNotFound:
-                    continue
-                if ski == sid.chosen.native:
-                    signer = c
+            if _is_signer(c, issuer, serial, key_id):
+                signer = c
         if signer is None:
             raise _Malformed("the signer's certificate is not embedded in the signature")
         return _Parsed(

@@ -33,7 +33,7 @@ from govarc.limits import (
     MAX_TRANSFER_DOC_BYTES,
 )
 from govarc.transport import InvalidKeyError, validate_key
-from govarc.xmldoc import MAX_SIZE, XmlDoc, timestamp_field
+from govarc.xmldoc import MAX_SIZE, XmlDoc, checked, timestamp_field
 from govarc.xmldoc import Bad as _Bad
 from govarc.xmldoc import count_field as _count
 from govarc.xmldoc import match_field as _match
@@ -76,7 +76,7 @@ class CheckResult(str, Enum):
 
 
 _DOC = XmlDoc(NS, "t", MAX_TRANSFER_DOC_BYTES, "MAX_TRANSFER_DOC_BYTES")
-_q, _sub, _get, _opt, _parse = _DOC.q, _DOC.sub, _DOC.get, _DOC.opt, _DOC.parse
+_sub, _get, _opt, _parse = _DOC.sub, _DOC.get, _DOC.opt, _DOC.parse
 
 
 def _timestamp(value: object, what: str) -> str:
@@ -249,10 +249,14 @@ def _key(value: object, what: str) -> str:
 
 
 def _archival_code(value: object, what: str) -> ArchivalCode:
+    """The archival code ``value``, which must be written as :meth:`ArchivalCode.format` writes it."""
     try:
-        return ArchivalCode.parse(value)  # type: ignore[arg-type]
+        code = ArchivalCode.parse(value)  # type: ignore[arg-type]
     except MetadataError as e:
         raise _Bad(f"{what}: {e.message}") from None
+    if code.format() != value:
+        raise _Bad(f"{what}: archival code {value!r} is not written as {code.format()!r}")
+    return code
 
 
 def _no_duplicates(values: Sequence[str], what: str) -> None:
@@ -280,8 +284,6 @@ def _check_list(tl: TransferList) -> None:
     for i, p in enumerate(tl.packages, 1):
         row = f"package {i}"
         code = _archival_code(p.archival_code, row)
-        if code.format() != p.archival_code:
-            raise _Bad(f"{row}: archival code {p.archival_code!r} is not written as {code.format()!r}")
         if code.fonds != tl.fonds:
             raise _Bad(f"{row}: archival code {p.archival_code} is not in fonds {tl.fonds}")
         if p.year != code.year or p.retention != code.retention.value:
@@ -313,9 +315,7 @@ def _check_receipt(r: Receipt) -> None:
         raise _Bad(f"{len(r.verdicts)} verdicts; a batch holds at most {MAX_BATCH_PACKAGES} (MAX_BATCH_PACKAGES)")
     for i, v in enumerate(r.verdicts, 1):
         row = f"package {i}"
-        code = _archival_code(v.archival_code, row)
-        if code.format() != v.archival_code:
-            raise _Bad(f"{row}: archival code {v.archival_code!r} is not written as {code.format()!r}")
+        _archival_code(v.archival_code, row)
         _key(v.key, f"{row}: key")
         _match(SHA256_HEX, v.sha256, f"{row}: sha256")
         if v.size is not None:
@@ -364,12 +364,8 @@ def receipt_schema() -> etree.XMLSchema:
 
 def transfer_list_to_xml(tl: TransferList) -> bytes:
     """The transfer list as UTF-8 XML, valid against ``transfer-list.xsd``; InvalidInputError if ``tl`` is not sound."""
-    try:
-        _check_list(tl)
-    except _Bad as bad:
-        raise InvalidInputError(str(bad), f"transfer list {str(tl.batch_id)[:64]}") from None
-    root = etree.Element(_q("transferList"), nsmap={None: NS},  # type: ignore[dict-item]
-                         attrib={"version": VERSION, "batchId": tl.batch_id, "createdAt": tl.created_at})
+    checked(_check_list, tl, f"transfer list {str(tl.batch_id)[:64]}")
+    root = _DOC.root("transferList", version=VERSION, batchId=tl.batch_id, createdAt=tl.created_at)
     _sub(root, "workName", tl.work_name)
     tr = _sub(root, "transferor")
     _sub(tr, "code", tl.agency_code)
@@ -443,12 +439,8 @@ def transfer_list_from_xml(data: bytes, where: str) -> TransferList:
 
 def receipt_to_xml(r: Receipt) -> bytes:
     """The receipt as UTF-8 XML, valid against ``receipt.xsd``; InvalidInputError if ``r`` is not sound."""
-    try:
-        _check_receipt(r)
-    except _Bad as bad:
-        raise InvalidInputError(str(bad), f"receipt {str(r.batch_id)[:64]}") from None
-    root = etree.Element(_q("receipt"), nsmap={None: NS},  # type: ignore[dict-item]
-                         attrib={"version": VERSION, "batchId": r.batch_id, "receivedAt": r.received_at})
+    checked(_check_receipt, r, f"receipt {str(r.batch_id)[:64]}")
+    root = _DOC.root("receipt", version=VERSION, batchId=r.batch_id, receivedAt=r.received_at)
     tr = _sub(root, "transferor")
     _sub(tr, "code", r.agency_code)
     rc = _sub(root, "receiver")

@@ -21,8 +21,9 @@ from govarc.catalog import batches as cb
 from govarc.catalog.db import Catalog
 from govarc.catalog.states import BatchState, Verdict
 from govarc.errors import GovarcError, InvalidInputError, SignatureError
+from govarc.fsutil import write_atomic
 from govarc.sign.validate import SignaturePolicy
-from govarc.transfer.run import LIST_NAME, SIGNATURE_SUFFIX, _write, batch_folder, receipt_key, require_archives
+from govarc.transfer.run import LIST_NAME, SIGNATURE_SUFFIX, batch_folder, receipt_key, require_archives
 from govarc.transport import Transport
 from govarc.domain import Agency
 from govarc.workspace import Workspace
@@ -131,11 +132,11 @@ def _import(ws: Workspace, catalog: Catalog, agency: Agency, batch: cb.Batch, tr
         raise bad(f"it gives no verdict on {missing[0]!r}" + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""))
     folder = batch_folder(ws, agency.code, batch.id)
     folder.mkdir(parents=True, exist_ok=True)
-    _write(folder / "receipt.xml", xml)
-    _write(folder / ("receipt.xml" + SIGNATURE_SUFFIX), sig)
+    write_atomic(folder / "receipt.xml", xml)
+    write_atomic(folder / ("receipt.xml" + SIGNATURE_SUFFIX), sig)
     try:
         tl = transfer_list_from_xml((folder / LIST_NAME).read_bytes(), str(folder / LIST_NAME))
-        _write(folder / "receipt.html", receipt_html(receipt, tl).encode("utf-8"))
+        write_atomic(folder / "receipt.html", receipt_html(receipt, tl).encode("utf-8"))
     except (OSError, GovarcError):
         pass  # the rendition is for the clerk; the receipt itself is kept and imported
     cb.record_receipt(catalog, batch.id, verdicts, hashlib.sha256(xml).hexdigest(),

@@ -29,7 +29,7 @@ from govarc.catalog.db import Catalog
 from govarc.catalog.states import BatchState
 from govarc.package.wire import file_digest, open_regular, zip_folder_package
 from govarc.errors import ConfigError, InvalidInputError, SignatureError
-from govarc.fsutil import fsync_path
+from govarc.fsutil import write_atomic
 from govarc.limits import MAX_BATCH_PACKAGES
 from govarc.sign.signer import Signer
 from govarc.store.packages import PackageStore
@@ -95,16 +95,6 @@ class TransferReport:
 # --- local files --------------------------------------------------------------------------------
 
 
-def _write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically and durably (temporary beside it, fsync, rename)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def sign_list(signer: Signer, data: bytes) -> bytes:
     """The agency's detached CMS signature over the list bytes, from its package signer."""
     sigs = signer(data)
@@ -156,11 +146,10 @@ def _prepare(ws: Workspace, catalog: Catalog, agency: Agency, archives: Archives
                       archives_code=archives.code, archives_name=archives.name, created_at=created_at,
                       packages=tuple(listed))
     xml = transfer_list_to_xml(tl)
-    _write(folder / LIST_NAME, xml)
-    _write(folder / (LIST_NAME + SIGNATURE_SUFFIX), sign_list(signer, xml))
-    _write(folder / "transfer-list.csv", transfer_list_csv(tl))
-    _write(folder / "transfer-list.html", transfer_list_html(tl).encode("utf-8"))
-    fsync_path(folder)
+    write_atomic(folder / LIST_NAME, xml)
+    write_atomic(folder / (LIST_NAME + SIGNATURE_SUFFIX), sign_list(signer, xml))
+    write_atomic(folder / "transfer-list.csv", transfer_list_csv(tl))
+    write_atomic(folder / "transfer-list.html", transfer_list_html(tl).encode("utf-8"))
     batch = cb.Batch(batch_id, code, archives.code, created_at, BatchState.OPEN, hashlib.sha256(xml).hexdigest())
     cb.create_batch(catalog, batch, items)
     return batch

@@ -140,3 +140,30 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_staging_folders_of_workers_whose_every_build_failed_are_removed(ws, monkeypatch):
+    """A worker that never finished a build never named its staging folder to the parent: the
+    parent finds it by the pid the worker reported when it started."""
+    def failing(stage, record, out, **kw):  # inherited by the forked workers
+        raise InvalidInputError("no room for the package", str(out))
+
+    monkeypatch.setattr(pending, "build_package", failing)
+    with pytest.raises(InvalidInputError):
+        package(ws, workers=2)
+    assert list(ws.tmp_dir.iterdir()) == []
+    assert [r[1] for r in rows(ws)] == ["registered"] * 7
+
+
+def test_workers_report_their_pids_through_a_pipe_without_a_lock():
+    reported = pending._WorkerPids()
+    children = []
+    for _ in range(3):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            pending._WorkerPids.report(reported.write_fd)
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    assert sorted(reported.collect()) == sorted(children)

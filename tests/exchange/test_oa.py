@@ -128,3 +128,25 @@ def test_receive_killed_mid_run_with_a_drop_folder_converges(city: Hub) -> None:
         assert cat.conn.execute("SELECT count(*), count(DISTINCT message_id) FROM incoming").fetchone() == (6, 6)
     assert [r[3] for r in city.rows()] == ["handed_over"] * 6
     assert city.receive(city.agency(oa_drop=drop_folder)).messages == ()
+
+
+def test_a_hand_over_removes_the_temporaries_of_dead_writers_only(city: Hub, tmp_path: Path) -> None:
+    """Temporaries in the drop folder (govarc.fsutil.temp_name, and .govarc-oa-<pid>-… of earlier
+    versions) are removed when their process is gone; a live writer's and the OA's own files stay."""
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        gone = [f".X.zip.govarc-tmp-{dead}-0a1b2c3d", f".档案.json.govarc-tmp-{dead}-ffffffff", f".govarc-oa-{dead}-12ab"]
+        kept = [f".X.zip.govarc-tmp-{live.pid}-0a1b2c3d", f".govarc-oa-{live.pid}-12ab", "oa-own.txt",
+                f".X.zip.govarc-tmp-{dead}-not-hex", f"X.zip.govarc-tmp-{dead}-0a1b2c3d"]
+        for name in gone + kept:
+            (folder / name).write_bytes(b"half")
+        mid = city.send()
+        assert [m.state for m in city.receive(city.agency(oa_drop=folder)).messages] == ["handed_over"]
+        assert sorted(p.name for p in folder.iterdir()) == sorted(kept + [f"{mid}.zip", f"{mid}.json"])
+    finally:
+        live.kill()
+        live.wait()

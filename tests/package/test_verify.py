@@ -13,7 +13,7 @@ import shutil
 import stat
 import unicodedata
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,7 +67,7 @@ def flip_byte(path: Path, offset: int = 0) -> None:
     path.write_bytes(bytes(data))
 
 
-def zip_dir(pkg: Path, zpath: Path, top: str | None = None, extra: list[tuple[zipfile.ZipInfo | str, bytes]] = ()) -> Path:
+def zip_dir(pkg: Path, zpath: Path, top: str | None = None, extra: Sequence[tuple[zipfile.ZipInfo | str, bytes]] = ()) -> Path:
     """Zip a package folder by hand (one top folder ``top``), adding raw ``extra`` entries."""
     top = top or pkg.name
     with zipfile.ZipFile(zpath, "w") as zf:
@@ -118,7 +118,7 @@ class Case:
     also: frozenset[str] | None = field(default=frozenset())  # other codes allowed; None: not checked
 
 
-def case(where: str, also: set[str] | None = frozenset()) -> Callable[[Path], Case]:
+def case(where: str, also: Set[str] | None = frozenset()) -> Callable[[Path], Case]:
     return lambda path: Case(path, where, None if also is None else frozenset(also))
 
 
@@ -871,9 +871,12 @@ def test_findings_carry_level_and_json_shape(ctx: Ctx) -> None:
     d = verify_package(pkg).as_dict()
     assert d["valid"] is False
     assert d["archival_code"] == "0012-WS·2007-Y-BGS-0012" and d["agency_code"] == "LZ0012"
-    assert d["findings"] == [
-        {"code": "PAYLOAD_DIGEST_MISMATCH", "level": "error", "path": "data/正文.pdf", "message": d["findings"][0]["message"]}
+    findings = d["findings"]
+    assert isinstance(findings, list) and len(findings) == 1
+    assert findings == [
+        {"code": "PAYLOAD_DIGEST_MISMATCH", "level": "error", "path": "data/正文.pdf", "message": findings[0]["message"]}
     ]
+    assert isinstance(findings[0]["message"], str) and findings[0]["message"]
 
 
 def test_zip_is_read_in_place(ctx: Ctx) -> None:
