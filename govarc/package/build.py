@@ -7,7 +7,6 @@ leaves either nothing or a whole package at ``out``. The caller's input is only 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import os
 import re
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from govarc import PROFILE_IDENTIFIER, __version__, limits
 from govarc.errors import DiskFullError, InvalidInputError, MetadataError
-from govarc.fsutil import fsync_path, remove_orphans, walk_tree
+from govarc.fsutil import FilesystemSync, fsync_path, remove_orphans, walk_tree
 from govarc.package import layout
 from govarc.package.hashing import Algorithm, Digests, Progress, copy_file, digest_stream, parallel_map
 from govarc.package.manifest import (
@@ -177,31 +176,6 @@ def remove_stale_temps(parent: Path, name: str | None = None) -> None:
     remove_orphans(parent, re.compile(rf"^\.{re.escape(name) if name else '.+'}{re.escape(_TMP_MARK)}(\d+)-[0-9a-f]+$"))
 
 
-@functools.lru_cache(maxsize=1)
-def _syncfs() -> Callable[[int], int] | None:
-    """libc's syncfs(2) when it reports write-back errors (Linux 5.8 or later), else None.
-
-    Looked up once per process (ctypes loading libc on every durable build showed in profiles).
-    """
-    if not hasattr(os, "uname") or os.uname().sysname != "Linux":
-        return None
-    try:
-        major, minor = (int(x) for x in re.match(r"(\d+)\.(\d+)", os.uname().release).groups())  # type: ignore[union-attr]
-    except (AttributeError, ValueError):
-        return None
-    if (major, minor) < (5, 8):
-        return None  # older kernels' syncfs returns 0 even when writing back failed
-    import ctypes
-
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).syncfs
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_int]
-    fn.restype = ctypes.c_int
-    return fn  # type: ignore[no-any-return]
-
-
 _SERIAL_FILES = 4
 """Packages of at most this many files are built without a thread pool."""
 
@@ -236,21 +210,14 @@ class _Durability:
 
     def __init__(self, root: Path, enabled: bool) -> None:
         self.enabled = enabled
-        self.fd: int | None = None
-        self.syncfs = _syncfs() if enabled else None
-        if self.syncfs is not None:
-            self.fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        self.fs = FilesystemSync(root) if enabled else None
 
     def sync(self, files: Sequence[str], dirs: Sequence[str]) -> None:
         """Make ``files`` and ``dirs`` (absolute paths) durable; raises OSError if writing back failed."""
         if not self.enabled:
             return
-        if self.syncfs is not None and self.fd is not None:
-            if self.syncfs(self.fd) != 0:
-                import ctypes
-
-                err = ctypes.get_errno()
-                raise OSError(err, os.strerror(err))
+        if self.fs is not None and self.fs.available:
+            self.fs.sync()
             return
         for _ in parallel_map(fsync_path, files, self._FSYNC_THREADS):
             pass
@@ -258,9 +225,8 @@ class _Durability:
             fsync_path(d)
 
     def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
+        if self.fs is not None:
+            self.fs.close()
 
 
 def _bag_info(record: Record, oxum: str, bagging_date: dt.date, total: int) -> str:
