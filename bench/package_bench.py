@@ -387,6 +387,10 @@ def main() -> int:
 
     say("start-up: a one-file package, signed, in its workspace")
     ws, small, small_unsigned = startup_fixture(govarc, args.out, meta)
+    # govarc's bytecode compiled, as an install leaves it: with PYTHONDONTWRITEBYTECODE set (or a
+    # read-only checkout) a module changed since its .pyc would be compiled again on every run.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parents[1] / "govarc")],
+                   check=True, stdout=subprocess.DEVNULL)
     startup: list[tuple[str, list[str], Path | None]] = [
         ("python -c pass", [sys.executable, "-c", "pass"], None),
         ("govarc --help", [govarc, "--help"], None),

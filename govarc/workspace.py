@@ -21,14 +21,14 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-
-import tomli_w
+from typing import TYPE_CHECKING, Any
 
 from govarc.errors import ConfigError
-from govarc.store.objects import ObjectStore
-from govarc.store.packages import STORE_DIR, PackageStore, store_packages
 from govarc.domain import DEFAULT_ACCEPTED, Agency, is_agency_code, is_code_part
+
+if TYPE_CHECKING:  # the stores (and the TOML writer) load when used: `govarc verify` needs neither
+    from govarc.store.objects import ObjectStore
+    from govarc.store.packages import PackageStore
 
 CONFIG_NAME = "govarc.toml"
 CONFIG_SCHEMA = 1
@@ -527,6 +527,8 @@ def write_settings(settings: Settings) -> None:
             old = None  # a file that does not read: every key counts as changed
     new = settings.to_toml()
     tmp = path.with_name(f".{CONFIG_NAME}.tmp-{os.getpid()}")
+    import tomli_w
+
     with open(tmp, "wb") as f:
         tomli_w.dump(new, f)
         f.flush()
@@ -589,19 +591,27 @@ class Workspace:
         return self.home / "run.lock"
 
     def store_dir(self, code: str) -> Path:
+        from govarc.store.packages import STORE_DIR
+
         return self.home / STORE_DIR / code
 
     @property
     def objects(self) -> ObjectStore:
         """The content-addressed object store (below :attr:`objects_dir`)."""
+        from govarc.store.objects import ObjectStore
+
         return ObjectStore(self.objects_dir)
 
     def package_store(self, code: str) -> PackageStore:
         """The package store of agency ``code`` (:meth:`store_dir`)."""
+        from govarc.store.packages import PackageStore
+
         return PackageStore(self.home, code)
 
     def stored_packages(self) -> Iterator[Path]:
         """Every entry of every agency's store that is or claims to be a package (see :func:`store_packages`)."""
+        from govarc.store.packages import store_packages
+
         return store_packages(self.home)
 
     def keys_dir(self, code: str) -> Path:

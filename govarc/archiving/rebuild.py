@@ -9,6 +9,10 @@ workspace's trust store) and recovers the valid ones as records in state ``packa
 every other entry of the store as ``CATALOG_UNRECOVERED`` with the reason. Files missing from the
 object store are restored from the packages.
 
+The transfer batches kept in ``transfers/<AGENCY>/<BATCH>/`` are then restored by
+:mod:`govarc.transfer.restore` (each whose signed list verifies, with its receipt when that
+verifies too), so transferred records stay transferred and a batch id is never handed out twice.
+
 No archival code is ever reused: each sequence continues after the highest 件号 named anywhere in
 the store (recovered packages, unrecoverable ones, the quarantine, temporary builds) and, when the
 old catalog still reads and is this workspace's, after its own sequences.
@@ -67,6 +71,7 @@ from govarc.package.reader import PackageReader, open_package
 from govarc.package.verify import VerifyResult, verify_package
 from govarc.store.objects import ObjectStore
 from govarc.store.packages import PackageStore, hidden_names, package_size
+from govarc.transfer.restore import RestoredBatch, SkippedBatch, restore_transfers
 
 if TYPE_CHECKING:
     from govarc.workspace import Workspace
@@ -101,10 +106,12 @@ class RebuildReport:
     sequences: tuple[tuple[str, int], ...]  # "全宗号-门类·年度-期限-机构" and its last 件号
     objects_restored: int
     objects_unreferenced: int
+    batches_restored: tuple[RestoredBatch, ...] = ()
+    batches_skipped: tuple[SkippedBatch, ...] = ()
 
     @property
     def exit_code(self) -> int:
-        """3 when any package could not be recovered, else 0."""
+        """3 when any package (or transfer batch) could not be recovered, else 0."""
         return EXIT_INVALID if self.unrecovered else EXIT_OK
 
     def as_dict(self) -> dict[str, Any]:
@@ -115,6 +122,8 @@ class RebuildReport:
             "findings": [f.as_dict() for f in self.unrecovered],
             "sequences": dict(self.sequences),
             "objects_restored": self.objects_restored, "objects_unreferenced": self.objects_unreferenced,
+            "batches_restored": len(self.batches_restored), "batches": [b.as_dict() for b in self.batches_restored],
+            "batches_skipped": [b.as_dict() for b in self.batches_skipped],
         }
 
 
@@ -365,7 +374,11 @@ def rebuild_catalog(
             flush()
             for hidden in hidden_names(home):
                 sequences.see_text(hidden)
-            summary = {"recovered": len(recovered), "unrecovered": len(unrecovered), "objects_restored": restored}
+            # Then the transfer batches kept in transfers/, matched to the records just recovered.
+            transfers = restore_transfers(home, cat, workspace_policy(ws), progress)
+            unrecovered.extend(transfers.unrecovered)
+            summary = {"recovered": len(recovered), "unrecovered": len(unrecovered), "objects_restored": restored,
+                       "batches_restored": len(transfers.restored)}
             # The audit trail: carried over when the old catalog reads, else a new chain naming the last checkpoint.
             carried = carry_events(path, catalog_id, cat)
             last = latest_checkpoint(home)
@@ -392,4 +405,5 @@ def rebuild_catalog(
             recovered=tuple(recovered), unrecovered=tuple(unrecovered),
             sequences=tuple((sequence_text(key.values()), last) for key, last in sequences.rows()),
             objects_restored=restored, objects_unreferenced=ws.objects.count_unreferenced(referenced),
+            batches_restored=transfers.restored, batches_skipped=transfers.skipped,
         )

@@ -10,7 +10,7 @@ States are :class:`~govarc.catalog.states.BatchState`; the flow is in ``specs/tr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,14 +134,19 @@ def items(catalog: Catalog, batch_id: str) -> list[BatchItem]:
                       tuple(json.loads(r[7])) if r[7] else ()) for r in rows]
 
 
-def next_batch_id(catalog: Catalog, agency: str, day: str) -> str:
-    """The next free batch id of ``agency`` on ``day`` (``YYYYMMDD``): ``<AGENCY>-<day>-<NNNN>``."""
+def next_batch_id(catalog: Catalog, agency: str, day: str, taken: Callable[[str], bool] | None = None) -> str:
+    """The next free batch id of ``agency`` on ``day`` (``YYYYMMDD``): ``<AGENCY>-<day>-<NNNN>``.
+
+    Free: in no batch of the catalog and, when ``taken`` is given, not ``taken(id)`` either (the
+    caller's knowledge of ids used outside the catalog: the workspace's ``transfers/`` folders,
+    the transport). An id is never reused, even after a catalog was lost.
+    """
     prefix = f"{agency}-{day}-"
     rows = catalog.conn.execute("SELECT id FROM batches WHERE agency=? AND substr(id, 1, ?)=?",
                                 (agency, len(prefix), prefix)).fetchall()
     used = {str(r[0])[len(prefix):] for r in rows}
     n = 1
-    while f"{n:04d}" in used:
+    while f"{n:04d}" in used or (taken is not None and taken(f"{prefix}{n:04d}")):
         n += 1
     return f"{prefix}{n:04d}"
 
@@ -194,3 +199,45 @@ def record_receipt(catalog: Catalog, batch_id: str, verdicts: Sequence[ItemVerdi
         audit.append_one(conn, "receipt-import", batch_id, str(row[0]) if row else "",
                          "rejected" if rejected else "ok", accepted=len(verdicts) - rejected, rejected=rejected,
                          receipt_sha256=receipt_sha256)
+
+
+# --- a rebuild of the catalog: batches restored from the workspace's transfers/ folders ----------
+
+
+def agency_packages(catalog: Catalog, agency: str) -> dict[str, tuple[int, str]]:
+    """Each packaged record of ``agency``: archival code → (record id, tag-manifest digest of its package)."""
+    rows = catalog.conn.execute("SELECT archival_code, id, package_tagmanifest_sha256 FROM records "
+                                "WHERE agency=? AND package_tagmanifest_sha256 IS NOT NULL", (agency,)).fetchall()
+    return {str(r[0]): (int(r[1]), str(r[2])) for r in rows}
+
+
+def batched_records(catalog: Catalog, record_ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
+    """Of ``record_ids``, those already in a batch: record id → (batch id, its verdict), the latest batch's."""
+    out: dict[int, tuple[str, str | None]] = {}
+    for rid in record_ids:
+        row = catalog.conn.execute("SELECT batch_id, verdict FROM batch_items WHERE record_id=? "
+                                   "ORDER BY batch_id DESC LIMIT 1", (rid,)).fetchone()
+        if row is not None:
+            out[rid] = (str(row[0]), row[1])
+    return out
+
+
+def restore_batch(catalog: Catalog, batch: Batch, batch_items: Sequence[BatchItem],
+                  receipt_sha256: str | None = None, record_states: Mapping[int, RecordState] | None = None) -> None:
+    """Insert a batch read back from the workspace's files (a catalog rebuild), in one transaction.
+
+    The batch keeps its state and times; its items their verdicts and reasons; each record in
+    ``record_states`` takes that state (the verdict of the batch's receipt).
+    """
+    with catalog.write() as conn:
+        conn.execute("INSERT INTO batches (id, agency, archives, created_at, state, list_sha256, published_at, "
+                     "receipt_at, receipt_sha256) VALUES (?,?,?,?,?,?,?,?,?)",
+                     (batch.id, batch.agency, batch.archives, batch.created_at, batch.state.value, batch.list_sha256,
+                      batch.published_at, batch.receipt_at, receipt_sha256))
+        conn.executemany(
+            "INSERT INTO batch_items (batch_id, record_id, archival_code, key, sha256, size, tagmanifest_sha256, "
+            "verdict, reasons) VALUES (?,?,?,?,?,?,?,?,?)",
+            [(batch.id, i.record_id, i.archival_code, i.key, i.sha256, i.size, i.tagmanifest_sha256, i.verdict,
+              json.dumps(list(i.reasons), ensure_ascii=False) if i.verdict else None) for i in batch_items])
+        conn.executemany("UPDATE records SET state=? WHERE id=?",
+                         [(state.value, rid) for rid, state in (record_states or {}).items()])

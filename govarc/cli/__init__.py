@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
-import json
 import os
 import sys
 from typing import Any, NoReturn
@@ -88,8 +88,24 @@ class _Group(click.Group):
     library worked out, exits with it: commands render, the result decides the exit.
     """
 
+    # Set by the program's entry (govarc.__main__.run), which pauses the garbage collector while
+    # the command loads: resumed once it is loaded, with what start-up loaded frozen.
+    gc_paused = False
+
+    def resume_gc(self) -> None:
+        if self.gc_paused:
+            self.gc_paused = False
+            gc.freeze()
+            gc.enable()
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(_COMMANDS))
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        finally:
+            self.resume_gc()
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in _COMMANDS and cmd_name not in self.commands:
@@ -171,6 +187,8 @@ def _fail(ctx: click.Context, line: str, code: int, message: str, path: str | No
 
         traceback.print_exc()
     if out is not None and out.json:
+        import json
+
         click.echo(json.dumps(error_json(message, code, path), ensure_ascii=False))
     click.echo(f"govarc: error: {line}", err=True)
     ctx.exit(code)

@@ -35,7 +35,10 @@ def rebuild(out: Output, force: bool, json_: bool) -> RebuildReport:
     archival code, description, files, digest, size and signed flag); files missing from objects/
     are restored from the packages; every archival-code sequence continues after the highest 件号
     in the store, so no code is reused. What cannot be recovered is reported as
-    CATALOG_UNRECOVERED (exit 3). The old catalog is kept as catalog.sqlite.broken-<time>.
+    CATALOG_UNRECOVERED (exit 3). Transfer batches kept in transfers/<AGENCY>/<BATCH>/ whose
+    signed list verifies are restored too (receipted with their verdicts when their receipt
+    verifies, else published), so no batch id is reused and transferred records stay so.
+    The old catalog is kept as catalog.sqlite.broken-<time>.
     Holds the run lock; a healthy catalog is refused (exit 6) unless --force.
 
     \b
@@ -65,6 +68,13 @@ def rebuild(out: Output, force: bool, json_: bool) -> RebuildReport:
         out.line(f"catalog rebuilt: {report.catalog}: {len(report.recovered)} packages recovered"
                  + (f" ({detail})" if detail else "") + f", {len(report.unrecovered)} not recovered, "
                  f"{report.objects_restored} files restored to objects/")
+        if report.batches_restored or report.batches_skipped:
+            states: dict[str, int] = {}
+            for b in report.batches_restored:
+                states[b.state] = states.get(b.state, 0) + 1
+            out.line(f"transfer batches restored: {len(report.batches_restored)}"
+                     + (f" ({', '.join(f'{n} {s}' for s, n in sorted(states.items()))})" if states else "")
+                     + (f", {len(report.batches_skipped)} skipped (nothing of them was sent)" if report.batches_skipped else ""))
         if report.objects_unreferenced:
             out.line(f"{report.objects_unreferenced} files in objects/ belong to no recovered package (records not "
                      "packaged before the catalog was lost, or packages not recovered): ingest their drop folders again")

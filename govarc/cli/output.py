@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ class Output:
     tty: bool
 
     def emit_json(self, data: Any) -> None:
+        import json  # not at import: `govarc --help` never needs it
+
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
     def console(self) -> Any:

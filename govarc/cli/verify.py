@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -153,6 +152,8 @@ def _audit(out: Output, paths: tuple[Path, ...], store: bool, agencies: tuple[st
            policy: SignaturePolicy, jobs: int | None, journal_path: Path | None, resume: bool,
            since: dt.datetime | None, progress: bool | None) -> object:
     """A fixity audit: results stream out in order (JSON: one line per package, then a summary line)."""
+    import json
+
     from govarc.package.audit import AuditSummary, Journal, Skipped, audit, holdings_packages, worker_pool
     from govarc.workspace import Workspace
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
-import json
 import re
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +19,10 @@ from govarc.domain import METADATA_SEPARATORS, ArchivalCode, Classification, Ret
 from govarc.errors import MetadataError
 from govarc.fsutil import UnsafeInputError, read_input
 from govarc.limits import MAX_FIELD_CHARS, MAX_JSON_DEPTH, MAX_LIST_ITEMS, MAX_SIDECAR_BYTES, MAX_XML_DEPTH
-from govarc.xmlsafe import XMLTooDeepError, check_depth, load_schema, parse_bytes
+from govarc.package.schema import NS, SCHEMA_PATH, record_schema, schema_errors  # noqa: F401 (kept importable from here)
+from govarc.xmlsafe import XMLTooDeepError, check_depth, parse_bytes
 
-NS = "urn:govarc:record:1"
 _Q = "{%s}" % NS
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "record.xsd"
 
 
 @dataclass(frozen=True)
@@ -308,19 +305,6 @@ def record_to_xml(record: Record) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-@lru_cache(maxsize=1)
-def record_schema() -> etree.XMLSchema:
-    return load_schema(SCHEMA_PATH)
-
-
-def schema_errors(tree: etree._ElementTree) -> list[str]:
-    """Every XSD violation in ``tree`` as ``line N: message``; empty when valid."""
-    schema = record_schema()
-    if schema.validate(tree):
-        return []
-    return [f"line {e.line}: {e.message}" for e in schema.error_log]  # type: ignore[attr-defined]
-
-
 def _text(el: etree._Element, path: str) -> str | None:
     found = el.find(path, namespaces={"r": NS})
     return found.text if found is not None else None
@@ -406,6 +390,8 @@ def json_object(data: bytes) -> dict[str, Any]:
     depth = json_depth(text)
     if depth > MAX_JSON_DEPTH:
         raise LimitExceededError(f"JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+    import json  # here, not at import: verifying a package reads no JSON
+
     try:
         obj = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as e:

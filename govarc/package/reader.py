@@ -18,21 +18,30 @@ import os
 import stat
 import struct
 import threading
-import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO, TYPE_CHECKING, BinaryIO
 
 from govarc import limits
 
-# What reading one zip entry can raise besides OSError: a CRC error or bad header (BadZipFile),
-# corrupt deflate data (zlib.error, EOFError), an unsupported method (NotImplementedError),
-# encryption (RuntimeError) or a local header name that is not UTF-8 (UnicodeDecodeError).
-# The reader turns them into EntryUnreadable, so callers need to catch OSError only.
-_ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, UnicodeDecodeError)
+if TYPE_CHECKING:  # zipfile (with shutil, bz2, lzma: ~4 ms of start-up) is imported for a zip only
+    import zipfile
+
+
+def _zip_read_errors() -> tuple[type[BaseException], ...]:
+    """What reading one zip entry can raise besides OSError: a CRC error or bad header (BadZipFile),
+    corrupt deflate data (zlib.error, EOFError), an unsupported method (NotImplementedError),
+    encryption (RuntimeError) or a local header name that is not UTF-8 (UnicodeDecodeError).
+
+    The reader turns them into EntryUnreadable, so callers need to catch OSError only. (Called in
+    ``except`` clauses, which are evaluated only when something was raised.)
+    """
+    import zipfile
+
+    return (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, UnicodeDecodeError)
 
 
 class EntryUnreadable(OSError):
@@ -72,13 +81,13 @@ class _EntryStream:
     def read(self, n: int = -1) -> bytes:
         try:
             return self._f.read(n)
-        except _ZIP_READ_ERRORS as e:
+        except _zip_read_errors() as e:
             raise self._fail(e) from e
 
     def readinto(self, b: bytearray | memoryview) -> int:
         try:
             return self._f.readinto(b)  # type: ignore[attr-defined, no-any-return]
-        except _ZIP_READ_ERRORS as e:
+        except _zip_read_errors() as e:
             raise self._fail(e) from e
 
     def close(self) -> None:
@@ -214,6 +223,8 @@ class ZipReader(PackageReader):
     is_zip = True
 
     def __init__(self, path: Path) -> None:
+        import zipfile
+
         self.path = path
         self.entries = {}
         self.problems = []
@@ -279,7 +290,7 @@ class ZipReader(PackageReader):
     def limit_problem(self, name: str, limit: int = limits.MAX_TAG_FILE_BYTES) -> str | None:
         reason = super().limit_problem(name, limit)
         info = self._names.get(name)
-        if reason is None and info is not None and info.compress_type != zipfile.ZIP_STORED:
+        if reason is None and info is not None and info.compress_type != _ZIP_STORED:
             ratio = info.file_size / max(info.compress_size, 1)
             if ratio > limits.MAX_COMPRESSION_RATIO:
                 reason = (f"compressed {info.compress_size} to {info.file_size} bytes, a ratio of {ratio:.0f}, "
@@ -293,6 +304,8 @@ class ZipReader(PackageReader):
         # One handle per thread: reads from several threads then do not serialise on one seek.
         zf = getattr(self._local, "zf", None)
         if zf is None:
+            import zipfile
+
             zf = self._local.zf = zipfile.ZipFile(self._source())
             self._opened = getattr(self, "_opened", []) + [zf]
         return zf
@@ -302,7 +315,7 @@ class ZipReader(PackageReader):
         opening and reading it passes (local header, name, flags, bounds, CRC-32); else None, and
         zipfile reads it (and words what is wrong) as usual."""
         data = self._data
-        if (data is None or info.compress_type != zipfile.ZIP_STORED or info.flag_bits & _UNREADABLE_FLAGS
+        if (data is None or info.compress_type != _ZIP_STORED or info.flag_bits & _UNREADABLE_FLAGS
                 or info.compress_size != info.file_size):
             return None
         at = info.header_offset
@@ -332,7 +345,7 @@ class ZipReader(PackageReader):
             return io.BytesIO(body)
         try:
             f = self._thread_zip().open(info)
-        except _ZIP_READ_ERRORS as e:
+        except _zip_read_errors() as e:
             raise EntryUnreadable(f"{name}: {type(e).__name__}: {e}") from e
         return _EntryStream(f, name)  # type: ignore[return-value]
 
@@ -346,6 +359,7 @@ class ZipReader(PackageReader):
 _LOCAL = struct.Struct("<4s2xH18xHH")
 # Encrypted (bit 0), compressed patched data (bit 5), strong encryption (bit 6): zipfile refuses them.
 _UNREADABLE_FLAGS = 0x01 | 0x20 | 0x40
+_ZIP_STORED = 0  # zipfile.ZIP_STORED: no compression
 _EOCD = struct.Struct("<4sHHHHIIH")
 _EOCD64_LOCATOR = struct.Struct("<4sIQI")
 _EOCD64 = struct.Struct("<4sQHHIIQQQQ")
@@ -437,11 +451,14 @@ def open_package(path: Path) -> Iterator[PackageReader]:
     if path.is_dir() and not path.is_symlink():
         reader: PackageReader = DirReader(path)
     elif path.is_file():
+        import zipfile
+
+        bad: tuple[type[BaseException], ...] = (*_zip_read_errors(), UnicodeDecodeError, ValueError, OSError)
         try:
             reader = ZipReader(path)
         except (zipfile.BadZipFile, LimitExceeded):
             raise
-        except (*_ZIP_READ_ERRORS, UnicodeDecodeError, ValueError, OSError) as e:
+        except bad as e:
             # A damaged central directory surfaces as many exception types (a name flagged
             # UTF-8 that is not, an impossible version, a negative seek): all mean a bad zip.
             raise zipfile.BadZipFile(f"{type(e).__name__}: {e}") from e

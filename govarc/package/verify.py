@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import threading
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,13 +36,16 @@ from govarc.package.manifest import (
     parse_oxum,
     unsafe_reason,
 )
-from govarc.package.metadata import NS, schema_errors
+from govarc.package.schema import NS, schema_errors
 from govarc.package.reader import LimitExceeded, PackageReader, open_package
 from govarc.xmlsafe import parse_bytes
 
 
 # From this many payload and tag bytes to hash, record.xml is checked while the payload is hashed.
 OVERLAP_BYTES = 64 * 1024 * 1024
+# Files totalling less are hashed on the calling thread: a one-record package hashes in well under
+# a millisecond, less than starting the threads costs.
+THREADED_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ class _Check:
         wanted, names = self.digest_plan(manifests, tagmanifests)
         total = sum(self.r.entries[self.by_nfc[n]].size for n in names)
         if total < OVERLAP_BYTES or (self.workers or default_workers()) < 2:
-            self.report_digests(wanted, self.digests(wanted, names))
+            self.report_digests(wanted, self.digests(wanted, names, 1 if total < THREADED_BYTES else self.workers))
             self.check_oxum()
             self.check_metadata(manifests)
             return
@@ -191,7 +193,7 @@ class _Check:
 
         def hash_all() -> None:
             try:
-                got.extend(self.digests(wanted, names))
+                got.extend(self.digests(wanted, names, self.workers))
             except BaseException as e:  # re-raised on this thread
                 failed.append(e)
 
@@ -361,9 +363,9 @@ class _Check:
         names = sorted(wanted, key=lambda n: -self.r.entries[self.by_nfc[n]].size)
         return wanted, names
 
-    def digests(self, wanted: dict[str, list[tuple[_Manifest, str]]], names: list[str],
+    def digests(self, wanted: dict[str, list[tuple[_Manifest, str]]], names: list[str], workers: int | None,
                 ) -> list[tuple[str, dict[Algorithm, str] | str]]:
-        """The digests of ``names`` (or why a file cannot be read), on a thread per core."""
+        """The digests of ``names`` (or why a file cannot be read), on ``workers`` threads (None: a thread per core)."""
 
         def work(name: str) -> tuple[str, dict[Algorithm, str] | str]:
             algs = list(dict.fromkeys(m.algorithm for m, _ in wanted[name]))
@@ -376,7 +378,7 @@ class _Check:
             except OSError as e:  # the reader reports zip CRC and data errors as OSError too
                 return name, str(e)
 
-        return list(parallel_map(work, names, self.workers))
+        return list(parallel_map(work, names, workers))
 
     def report_digests(self, wanted: dict[str, list[tuple[_Manifest, str]]],
                        results: list[tuple[str, dict[Algorithm, str] | str]]) -> None:
@@ -556,9 +558,13 @@ def verify_package(
             return VerifyResult(str(path), tuple(check.findings), tuple(check.bag_info), tuple(signers))
     except LimitExceeded as e:
         return VerifyResult(str(path), (Finding("LIMIT_EXCEEDED", e.name, f"{e.reason}; not read further"),))
-    except zipfile.BadZipFile as e:
-        return VerifyResult(str(path), (Finding("ZIP_INVALID", path.name, f"cannot read the zip: {e}"),))
     except (FileNotFoundError, NotADirectoryError):
         why = ("a symbolic link, which is never followed; verify its target" if path.is_symlink()
                else "no package directory or .zip here")
         return VerifyResult(str(path), (Finding("PKG_NOT_FOUND", str(path), why),))
+    except Exception as e:
+        import zipfile  # loaded already if a zip was opened: zipfile is imported for zips only
+
+        if not isinstance(e, zipfile.BadZipFile):
+            raise
+        return VerifyResult(str(path), (Finding("ZIP_INVALID", path.name, f"cannot read the zip: {e}"),))

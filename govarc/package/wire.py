@@ -26,10 +26,12 @@ def open_regular(path: Path, purpose: str = "a package") -> int:
     st = os.lstat(path)
     if not stat.S_ISREG(st.st_mode):
         raise InvalidInputError(f"{purpose} must be a regular file or a folder", str(path))
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    # O_NONBLOCK: a FIFO swapped in after the lstat must not block the open (it is refused below).
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise InvalidInputError(f"{purpose} must be a regular file", str(path))
+    os.set_blocking(fd, True)
     return fd
 
 

@@ -32,8 +32,8 @@ from govarc.sign.keys import (
     save_private_key,
     write_atomic,
 )
+from govarc.sign.names import IDENTITY_OID, identity_of, subject_of  # noqa: F401 (kept importable from here)
 
-IDENTITY_OID = "2.5.4.97"  # organizationIdentifier
 
 CA_KEY = "ca-key.pem"
 CA_CERT = "ca.pem"
@@ -52,20 +52,6 @@ class Credentials:
 
     def __repr__(self) -> str:  # never show the key
         return f"Credentials(cert={self.cert.subject.rfc4514_string()!r}, chain={len(self.chain)})"
-
-
-def identity_of(cert: x509.Certificate, identity_oid: str = IDENTITY_OID) -> str | None:
-    """The agency code a certificate names: the value of ``identity_oid`` in its subject, or None."""
-    attrs = cert.subject.get_attributes_for_oid(x509.ObjectIdentifier(identity_oid))
-    if len(attrs) != 1:
-        return None
-    value = attrs[0].value
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def subject_of(cert: x509.Certificate) -> str:
-    """The certificate subject as an RFC 4514 string, organizationIdentifier spelled out."""
-    return cert.subject.rfc4514_string({NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier"})
 
 
 def key_matches(key: PrivateKey, cert: x509.Certificate) -> bool:

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 from govarc.errors import SignatureError
 from govarc.sign.keys import certificates_pem, load_certificates, write_atomic
-from govarc.sign.pki import subject_of
+from govarc.sign.names import subject_of
 from govarc.sign.validate import load_crls, load_trust_anchors
 
 LOCAL_CA_ANCHOR = "local-ca.pem"

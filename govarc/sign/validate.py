@@ -33,7 +33,7 @@ from govarc.findings import Finding, Level
 from govarc.package import layout
 from govarc.package.manifest import bag_info_get
 from govarc.package.reader import PackageReader
-from govarc.sign.pki import IDENTITY_OID, identity_of, subject_of
+from govarc.sign.names import IDENTITY_OID, identity_of, subject_of
 
 if TYPE_CHECKING:  # asn1crypto and the path verifier are imported when a signature is checked, not at start-up
     from asn1crypto import cms as asn1_cms
@@ -488,7 +488,7 @@ def _trust(file: str, p: _Parsed, subject: str, policy: SignaturePolicy, now: dt
 def _record_agency(reader: PackageReader) -> str | None:
     if not reader.has_file(layout.RECORD_XML):
         return None
-    from govarc.package.metadata import NS
+    from govarc.package.schema import NS
     from govarc.xmlsafe import parse_bytes
 
     try:

@@ -1,6 +1,7 @@
 """Transfer an agency's due packages to the archives as one signed batch (``govarc transfer run``).
 
-The flow (``specs/transfer.md``): choose the batch id, prepare every object to upload (a package
+The flow (``specs/transfer.md``): choose the batch id (one never used: not in the catalog, not a
+folder of ``transfers/<CODE>/``, not on the transport, so a lost catalog never reuses one), prepare every object to upload (a package
 kept as a folder is zipped into ``transfers/<CODE>/<BATCH>/outgoing/``), write and sign the
 transfer list and its renditions into ``transfers/<CODE>/<BATCH>/``, and only then record the
 batch and its items in the catalog (state ``open``): that transaction is the commit point. Then
@@ -110,19 +111,31 @@ def _object_key(archival_code: str) -> str:
     return f"{archival_code}.zip"
 
 
+def batch_id_taken(ws: Workspace, agency: str, batch_id: str, transport: Transport | None) -> bool:
+    """Whether ``batch_id`` was ever used outside the catalog: a ``transfers/<AGENCY>/<BATCH>`` entry of the
+    workspace (even one a crashed run left), or anything under ``inbound/<AGENCY>/<BATCH>/`` or
+    ``receipts/<AGENCY>/<BATCH>/`` on ``transport``. A catalog that was lost or rebuilt then never hands
+    out an id the archives have seen (and perhaps answered) again."""
+    if os.path.lexists(batch_folder(ws, agency, batch_id)):
+        return True
+    if transport is None:
+        return False
+    return bool(transport.list(inbound_prefix(agency, batch_id))) or bool(
+        transport.list(receipt_key(agency, batch_id).rsplit("/", 1)[0]))
+
+
 def _prepare(ws: Workspace, catalog: Catalog, agency: Agency, archives: ArchivesConfig, signer: Signer,
-             due: list[cb.DueRecord], now: dt.datetime) -> cb.Batch:
+             due: list[cb.DueRecord], now: dt.datetime, transport: Transport) -> cb.Batch:
     """Write the batch's local files, then record it (the commit point); returns the batch."""
     from govarc.transfer.documents import ListedPackage, TransferList, transfer_list_to_xml
     from govarc.transfer.render import transfer_list_csv, transfer_list_html
 
     code = agency.code
-    batch_id = cb.next_batch_id(catalog, code, now.strftime("%Y%m%d"))
+    batch_id = cb.next_batch_id(catalog, code, now.strftime("%Y%m%d"), lambda b: batch_id_taken(ws, code, b, transport))
     folder = batch_folder(ws, code, batch_id)
-    if folder.exists():  # a crashed run's files for a batch it never recorded
-        shutil.rmtree(folder)
     outgoing = folder / OUTGOING
-    outgoing.mkdir(parents=True)
+    folder.mkdir(parents=True)  # never there: an id whose folder exists is taken
+    outgoing.mkdir()
     store = PackageStore(ws.home, code)
     items: list[cb.BatchItem] = []
     listed = []
@@ -237,7 +250,9 @@ def transfer_run(ws: Workspace, catalog: Catalog, agency: Agency, transport: Tra
         if signer is None:
             raise ConfigError(f"agency {code} has no key: a transfer list must be signed "
                               f"(`govarc pki issue {code}` or `govarc pki import`)")
-        batch = _prepare(ws, catalog, agency, archives, signer, due, now)
+        if transport is None:
+            raise ConfigError("no transport to upload to")
+        batch = _prepare(ws, catalog, agency, archives, signer, due, now, transport)
     if transport is None:
         raise ConfigError("no transport to upload to")
     uploaded, already = _upload(ws, catalog, batch, transport, now, on_item)

@@ -19,7 +19,7 @@ from govarc.cli import _COMMANDS, _SUMMARIES, main
 
 # Run `govarc ARGS` in a fresh interpreter, then report the exit code, stdout and loaded modules.
 PROBE = r"""
-import io, json, sys
+import io, sys
 from contextlib import redirect_stdout
 import click
 from govarc.cli import main
@@ -36,17 +36,21 @@ try:
     code = 0
 except SystemExit as e:
     code = e.code or 0
-print(json.dumps({"code": code, "out": buf.getvalue(), "modules": sorted(sys.modules)}))
+modules = sorted(sys.modules)
+import json  # after the list is taken
+print(json.dumps({"code": code, "out": buf.getvalue(), "modules": modules}))
 """
 
 # Heavy modules a listing of the commands never needs.
 HEAVY_FOR_HELP = ("logging", "traceback", "pypdf", "cryptography", "asn1crypto", "lxml", "boto3", "botocore",
-                  "paramiko", "magic", "rich", "sqlite3", "govarc.catalog", "govarc.package", "govarc.sign",
-                  "govarc.transport")
+                  "paramiko", "magic", "rich", "sqlite3", "json", "zipfile", "tomllib", "govarc.catalog",
+                  "govarc.package", "govarc.sign", "govarc.transport", "govarc.workspace")
 # Modules `govarc verify` of a package never needs (it does need cryptography for signatures).
 HEAVY_FOR_VERIFY = ("logging", "traceback", "difflib", "pypdf", "boto3", "botocore", "paramiko", "magic", "rich",
-                    "sqlite3", "govarc.catalog", "govarc.transport", "govarc.ingest", "govarc.formats",
-                    "govarc.archiving", "govarc.exchange")
+                    "sqlite3", "tomli_w", "govarc.catalog", "govarc.transport", "govarc.ingest", "govarc.formats",
+                    "govarc.archiving", "govarc.exchange", "govarc.store", "govarc.sign.pki", "govarc.package.metadata")
+# ...and of a package folder with text output: zipfile is for zips, json for --json.
+HEAVY_FOR_VERIFY_FOLDER_TEXT = (*HEAVY_FOR_VERIFY, "zipfile", "json")
 
 
 def probe(*args: str, cwd: Path | None = None) -> dict[str, object]:
@@ -93,6 +97,10 @@ def test_verify_loads_only_what_verifying_needs(build_sample: Callable[..., Path
     assert found["code"] == 0, found["out"]
     assert json.loads(str(found["out"]))["packages"][0]["valid"] is True
     assert loaded(found["modules"], HEAVY_FOR_VERIFY) == []
+    assert ("zipfile" in found["modules"]) is zipped  # type: ignore[operator]
+    text = probe("verify", "--allow-unsigned", str(pkg), cwd=tmp_path)
+    assert text["code"] == 0 and str(text["out"]).startswith("有效 VALID"), text["out"]
+    assert loaded(text["modules"], HEAVY_FOR_VERIFY_FOLDER_TEXT if not zipped else HEAVY_FOR_VERIFY) == []
 
 
 def test_verify_of_a_signed_package_in_its_workspace_loads_only_what_verifying_needs(
@@ -112,7 +120,94 @@ def test_verify_of_a_signed_package_in_its_workspace_loads_only_what_verifying_n
     report = json.loads(str(found["out"]))["packages"][0]
     assert report["valid"] is True and report["signers"][0]["agency_code"] == "LZ0012"
     assert loaded(found["modules"], HEAVY_FOR_VERIFY) == []
+    text = probe("verify", str(pkg), cwd=home)
+    assert text["code"] == 0 and "agency LZ0012" in str(text["out"]), text["out"]
+    assert loaded(text["modules"], HEAVY_FOR_VERIFY_FOLDER_TEXT) == []
     # The signature govarc wrote is read by the DER walk of govarc.sign.cmsder; asn1crypto is
     # loaded only for a signature of another shape.
     assert "govarc.sign.cmsder" in found["modules"]  # type: ignore[operator]
     assert loaded(found["modules"], ("asn1crypto",)) == []
+
+
+# The program's entry (the console script, `python -m govarc`) with a record of the collector:
+# whether it was on when the command's module loaded and whether it ran before that.
+RUN_PROBE = r"""
+import gc, json, sys
+watched = sys.argv.pop(1)
+sys.argv[0] = "govarc"  # as the console script's
+seen = {"collections_before_command": 0, "enabled_at_command_import": None}
+def count(phase, info):
+    if phase == "start" and seen["enabled_at_command_import"] is None:
+        seen["collections_before_command"] += 1
+gc.callbacks.append(count)
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name == watched and seen["enabled_at_command_import"] is None:
+            seen["enabled_at_command_import"] = gc.isenabled()
+        return None
+sys.meta_path.insert(0, Watch())
+from govarc.__main__ import run
+try:
+    run()
+except SystemExit as e:
+    seen["code"] = e.code or 0
+seen.update(enabled=gc.isenabled(), frozen=gc.get_freeze_count(), watched=watched)
+print(json.dumps(seen), file=sys.stderr)
+"""
+
+
+def run_probe(watched: str, *args: str, cwd: Path | None = None) -> tuple[dict[str, object], str]:
+    done = subprocess.run([sys.executable, "-c", RUN_PROBE, watched, *args], capture_output=True, text=True, cwd=cwd,
+                          env={"COLUMNS": "80", "PATH": "/usr/bin:/bin"}, check=True)
+    return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("zipped", [False, True], ids=["folder", "zip"])
+def test_the_program_loads_the_command_with_the_collector_paused_then_resumes_it(
+    build_sample: Callable[..., Path], tmp_path: Path, zipped: bool,
+) -> None:
+    pkg = build_sample("pkg.zip" if zipped else "pkg", zip=zipped)
+    seen, out = run_probe("govarc.cli.verify", "verify", "--allow-unsigned", str(pkg), cwd=tmp_path)
+    assert seen["code"] == 0 and out.startswith("有效 VALID"), (seen, out)
+    assert seen["enabled_at_command_import"] is False
+    assert seen["collections_before_command"] == 0
+    # resumed before the command ran, with what start-up loaded frozen out of the collector's sight
+    assert seen["enabled"] is True and isinstance(seen["frozen"], int) and seen["frozen"] > 10_000
+    # the same verdict and exit codes as before: a damaged package is still exit 3
+    if zipped:
+        pkg.write_bytes(b"PK\x03\x04 not a zip")
+    else:
+        (pkg / "data" / "extra.txt").write_text("x")
+    seen, out = run_probe("govarc.cli.verify", "verify", "--allow-unsigned", str(pkg), cwd=tmp_path)
+    assert seen["code"] == 3 and out.startswith("无效 INVALID"), (seen, out)
+    assert seen["enabled"] is True
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["no-such-command"], ["verify"]])
+def test_the_program_resumes_the_collector_on_help_version_and_usage_errors(args: list[str]) -> None:
+    seen, out = run_probe("govarc.cli.nothing", *args)
+    assert seen["code"] == (2 if args[0] in ("no-such-command", "verify") else 0), (seen, out)
+    assert seen["enabled"] is True and isinstance(seen["frozen"], int) and seen["frozen"] > 0
+    if args == ["--help"]:
+        assert out == probe("--help")["out"]
+
+
+def test_in_process_callers_leave_the_collector_alone() -> None:
+    import gc
+
+    from click.testing import CliRunner
+
+    frozen = gc.get_freeze_count()
+    assert gc.isenabled()
+    for args in (["--help"], ["--version"], ["verify"], ["no-such-command"]):
+        CliRunner().invoke(main, args)
+        assert gc.isenabled() and gc.get_freeze_count() == frozen, args
+
+
+def test_the_console_script_and_python_m_govarc_are_the_program() -> None:
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="govarc")
+    assert script.value == "govarc.__main__:run"
+    done = subprocess.run([sys.executable, "-m", "govarc", "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout.startswith("govarc, version ")
