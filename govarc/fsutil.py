@@ -7,7 +7,6 @@ import errno
 import functools
 import os
 import re
-import shutil
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
@@ -389,6 +388,8 @@ def remove_orphans(folder: Path, pattern: re.Pattern[str]) -> None:
         except PermissionError:
             continue
         if entry.is_dir(follow_symlinks=False):
+            import shutil  # here: shutil pulls in bz2 and lzma, which `govarc verify` never needs
+
             shutil.rmtree(entry.path, ignore_errors=True)
         else:
             try:
