@@ -18,6 +18,7 @@ MB is 10^6 bytes; the ratio columns use medians.
 
     .venv/bin/python bench/package_bench.py                 # defaults: 6000 x 4-200 KB + 2 x 32 MB
     .venv/bin/python bench/package_bench.py --repeat 3      # min/median/max of three runs per tool
+    .venv/bin/python bench/package_bench.py --content random    # the worst case for identification
     .venv/bin/python bench/package_bench.py --small 500 --large 1 --large-mb 8 --zip --sm3 --json
 """
 
@@ -92,6 +93,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the corpus (reused by the next run) and the outputs")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     p.add_argument("--seed", type=int, default=46, help="corpus seed (default 46)")
+    p.add_argument("--content", choices=["documents", "random"], default="documents",
+                   help="documents (default): every file starts as a PDF, TIFF, JPEG or PNG does, then random bytes; "
+                        "random: a quarter start like a PDF, the rest are random bytes (the worst case for libmagic)")
     return p.parse_args()
 
 
@@ -113,11 +117,20 @@ def machine_facts() -> dict[str, object]:
     }
 
 
+#: What a document of each kind starts with (enough for libmagic to name it); the rest is random.
+HEADS = {
+    "pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n",
+    "tif": b"II*\x00\x08\x00\x00\x00",
+    "jpg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00",
+    "png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x04\xb0\x00\x00\x06\x90\x08\x02\x00\x00\x00",
+}
+
+
 def make_corpus(args: argparse.Namespace) -> tuple[Path, list[Path], int]:
     """Write the corpus under out/corpus (reused when its parameters match) and list its files."""
     root = args.out / "corpus"
     stamp = args.out / "corpus.json"
-    params = {k: getattr(args, k) for k in ("small", "small_min_kb", "small_max_kb", "large", "large_mb", "seed")}
+    params = {k: getattr(args, k) for k in ("small", "small_min_kb", "small_max_kb", "large", "large_mb", "seed", "content")}
     if not (stamp.exists() and json.loads(stamp.read_text()) == params and root.is_dir()):
         shutil.rmtree(root, ignore_errors=True)
         stamp.unlink(missing_ok=True)
@@ -125,17 +138,24 @@ def make_corpus(args: argparse.Namespace) -> tuple[Path, list[Path], int]:
         for i in range(args.small):
             # A mix of folders and names, some Chinese, as a records office would hand over.
             folder = root / (f"卷{i % 30:02d}" if i % 3 else f"vol-{i % 20:02d}")
-            name = f"正文与附件-{i:05d}.pdf" if i % 4 == 0 else f"attachment_{i:05d}.dat"
             size = rng.randint(args.small_min_kb * 1000, args.small_max_kb * 1000)
             data = rng.randbytes(size)
-            if name.endswith(".pdf"):
-                data = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + data[16:]
+            if args.content == "random":
+                name = f"正文与附件-{i:05d}.pdf" if i % 4 == 0 else f"attachment_{i:05d}.dat"
+                head = HEADS["pdf"] if i % 4 == 0 else b""
+            else:
+                kind = ("pdf", "tif", "jpg", "png")[i % 4]
+                name = f"正文与附件-{i:05d}.{kind}" if kind == "pdf" else f"attachment_{i:05d}.{kind}"
+                head = HEADS[kind]
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_bytes(data)
+            (folder / name).write_bytes(head + data[len(head):])
         for i in range(args.large):
             with open(root / f"扫描件-{i}.tif", "wb") as f:
-                for _ in range(args.large_mb):
-                    f.write(rng.randbytes(1_000_000))
+                for k in range(args.large_mb):
+                    block = rng.randbytes(1_000_000)
+                    if k == 0 and args.content == "documents":
+                        block = HEADS["tif"] + block[len(HEADS["tif"]):]
+                    f.write(block)
         stamp.write_text(json.dumps(params))
     files = sorted(p for p in root.rglob("*") if p.is_file())
     return root, files, sum(p.stat().st_size for p in files)
@@ -415,7 +435,7 @@ def main() -> int:
                 for table, text, value, bound, op in targets]
     corpus_facts = {"files": len(files), "bytes": total, "small": args.small, "small_kb": [args.small_min_kb, args.small_max_kb],
                     "large": args.large, "large_mb": args.large_mb, "repeat": args.repeat,
-                    "startup_repeat": args.startup_repeat, "cache": "warm"}
+                    "startup_repeat": args.startup_repeat, "cache": "warm", "content": args.content}
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     if args.json:
         print(json.dumps({"machine": facts, "corpus": corpus_facts, "rows": [asdict(r) for r in rows],
@@ -426,7 +446,7 @@ def main() -> int:
         print(f"machine: {facts['cpu']}, {facts['cores']} cores, sha_ni {'yes' if facts['sha_ni'] else 'no'}, "
               f"Python {facts['python']}, {facts['openssl']}, load {load:.2f}; "
               f"creating an empty file in --out takes {facts['create_ms']:.2f} ms")
-        print(f"corpus: {len(files)} files ({args.small} x {args.small_min_kb}-{args.small_max_kb} KB + "
+        print(f"corpus ({args.content}): {len(files)} files ({args.small} x {args.small_min_kb}-{args.small_max_kb} KB + "
               f"{args.large} x {args.large_mb} MB), {total / 1e6:.1f} MB; page cache warm (read once before timing); "
               f"{args.repeat} run(s) per tool, {args.startup_repeat} per start-up command; MB = 10^6 bytes; "
               "RSS = largest process" + ("" if GNU_TIME else " (incl. this script's size: no GNU time)"))

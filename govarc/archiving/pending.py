@@ -39,9 +39,9 @@ from govarc.catalog.packages import (
     registered_span,
 )
 from govarc.errors import ConfigError, GovarcError, InvalidInputError
-from govarc.fsutil import fsync_path
+from govarc.fsutil import FilesystemSync, fsync_path
 from govarc.package import layout
-from govarc.package.build import PackageInfo, _syncfs, build_package
+from govarc.package.build import PackageInfo, build_package
 from govarc.package.hashing import Algorithm, Progress
 from govarc.package.manifest import bag_info_get, nfc, parse_manifest
 from govarc.package.metadata import Record, record_from_dict
@@ -161,18 +161,13 @@ class _BatchSync:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.syncfs = _syncfs()
-        self.fd: int | None = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if self.syncfs else None
+        self.fs = FilesystemSync(root)
 
     def __call__(self, paths: list[Path]) -> None:
         if not paths:
             return
-        if self.syncfs is not None and self.fd is not None:
-            if self.syncfs(self.fd) != 0:
-                import ctypes
-
-                err = ctypes.get_errno()
-                raise OSError(err, os.strerror(err))
+        if self.fs.available:
+            self.fs.sync()
         else:
             for path in paths:
                 if path.is_dir():
@@ -185,9 +180,7 @@ class _BatchSync:
         fsync_path(self.root)
 
     def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
+        self.fs.close()
 
 
 def _build(stages: Staging, files: list[tuple[str, Path]], record: Record, out: Path, code: str, *,

@@ -7,7 +7,6 @@ leaves either nothing or a whole package at ``out``. The caller's input is only 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import os
 import re
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from govarc import PROFILE_IDENTIFIER, __version__, limits
 from govarc.errors import DiskFullError, InvalidInputError, MetadataError
-from govarc.fsutil import fsync_path, remove_orphans, walk_tree
+from govarc.fsutil import FilesystemSync, fsync_path, remove_orphans, walk_tree
 from govarc.package import layout
 from govarc.package.hashing import Algorithm, Digests, Progress, copy_file, digest_stream, parallel_map
 from govarc.package.manifest import (
@@ -34,7 +33,6 @@ from govarc.package.manifest import (
     format_manifest,
     nfc,
     parse_bag_info,
-    parse_manifest,
     payload_oxum,
     unsafe_reason,
 )
@@ -178,31 +176,6 @@ def remove_stale_temps(parent: Path, name: str | None = None) -> None:
     remove_orphans(parent, re.compile(rf"^\.{re.escape(name) if name else '.+'}{re.escape(_TMP_MARK)}(\d+)-[0-9a-f]+$"))
 
 
-@functools.lru_cache(maxsize=1)
-def _syncfs() -> Callable[[int], int] | None:
-    """libc's syncfs(2) when it reports write-back errors (Linux 5.8 or later), else None.
-
-    Looked up once per process (ctypes loading libc on every durable build showed in profiles).
-    """
-    if not hasattr(os, "uname") or os.uname().sysname != "Linux":
-        return None
-    try:
-        major, minor = (int(x) for x in re.match(r"(\d+)\.(\d+)", os.uname().release).groups())  # type: ignore[union-attr]
-    except (AttributeError, ValueError):
-        return None
-    if (major, minor) < (5, 8):
-        return None  # older kernels' syncfs returns 0 even when writing back failed
-    import ctypes
-
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).syncfs
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_int]
-    fn.restype = ctypes.c_int
-    return fn  # type: ignore[no-any-return]
-
-
 _SERIAL_FILES = 4
 """Packages of at most this many files are built without a thread pool."""
 
@@ -237,21 +210,14 @@ class _Durability:
 
     def __init__(self, root: Path, enabled: bool) -> None:
         self.enabled = enabled
-        self.fd: int | None = None
-        self.syncfs = _syncfs() if enabled else None
-        if self.syncfs is not None:
-            self.fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        self.fs = FilesystemSync(root) if enabled else None
 
     def sync(self, files: Sequence[str], dirs: Sequence[str]) -> None:
         """Make ``files`` and ``dirs`` (absolute paths) durable; raises OSError if writing back failed."""
         if not self.enabled:
             return
-        if self.syncfs is not None and self.fd is not None:
-            if self.syncfs(self.fd) != 0:
-                import ctypes
-
-                err = ctypes.get_errno()
-                raise OSError(err, os.strerror(err))
+        if self.fs is not None and self.fs.available:
+            self.fs.sync()
             return
         for _ in parallel_map(fsync_path, files, self._FSYNC_THREADS):
             pass
@@ -259,9 +225,8 @@ class _Durability:
             fsync_path(d)
 
     def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
+        if self.fs is not None:
+            self.fs.close()
 
 
 def _bag_info(record: Record, oxum: str, bagging_date: dt.date, total: int) -> str:
@@ -316,12 +281,17 @@ def _tag_files(
         entries = {name: hashlib.new(alg.value, data).hexdigest() for name, data in tags.items()}
         tagmanifests[f"tagmanifest-{alg.value}.txt"] = format_manifest(entries).encode("utf-8")
     for name, content in {**tags, **tagmanifests}.items():
-        _check_tag_limits(name, content, algorithms[0])
+        _check_tag_limits(name, content)
     return record, tags, tagmanifests
 
 
-def _check_tag_limits(name: str, content: bytes, algorithm: Algorithm) -> None:
-    """Refuse a tag file that verify would refuse under specs/limits.md (LIMIT_EXCEEDED)."""
+def _check_tag_limits(name: str, content: bytes) -> None:
+    """Refuse a tag file that verify would refuse under specs/limits.md (LIMIT_EXCEEDED).
+
+    The manifests are written here, one LF-ended line per file, so their limits are their line
+    count and their longest line (what :func:`~govarc.package.manifest.iter_lines` measures);
+    parsing them back would cost as much as writing them.
+    """
     if len(content) > limits.MAX_TAG_FILE_BYTES:
         raise InvalidInputError(
             f"the package's {name} would be {len(content)} bytes, over the limit of {limits.MAX_TAG_FILE_BYTES} "
@@ -330,7 +300,12 @@ def _check_tag_limits(name: str, content: bytes, algorithm: Algorithm) -> None:
         if name == layout.BAG_INFO:
             parse_bag_info(content.decode("utf-8"))
         elif layout.is_manifest(name) or layout.is_tagmanifest(name):
-            parse_manifest(content.decode("utf-8"), algorithm)
+            lines = content.split(b"\n")
+            if len(lines) - 1 > limits.MAX_PACKAGE_FILES:
+                raise TagLimitError(limits.MAX_PACKAGE_FILES + 1, f"more than {limits.MAX_PACKAGE_FILES} lines (MAX_PACKAGE_FILES)")
+            if max(map(len, lines)) > limits.MAX_LINE_BYTES:
+                lineno = next(i for i, line in enumerate(lines, 1) if len(line) > limits.MAX_LINE_BYTES)
+                raise TagLimitError(lineno, f"longer than {limits.MAX_LINE_BYTES} bytes (MAX_LINE_BYTES)")
     except TagLimitError as e:
         raise InvalidInputError(f"the package's {name} would break a limit at {e}; shorten the metadata") from None
 
@@ -426,7 +401,7 @@ def _build_dir(
     progress: Progress | None, workers: int | None, bagging_date: dt.date, durable: bool, signer: Signer | None,
     known_formats: Mapping[str, tuple[str, FormatInfo]] | None,
 ) -> _Built:
-    """Copy and hash, then identify while the payload is written back, then the tag files.
+    """Copy and hash, then identify and build the tag files while the payload is written back.
 
     Identification (libmagic) is CPU work on the 8 KiB head of each copy, and writing the payload
     back to the disk is the disk's work: done one after the other they add up, so the payload is
@@ -484,9 +459,6 @@ def _build_dir(
                 raise InvalidInputError(f"cannot read the copy: {e.strerror}", str(f.path)) from None
 
         formats = list(parallel_map(identify_copy, range(len(files)), workers))
-        if background is not None:
-            background.join()  # raises what making the payload durable raised
-            background = None
         record, tags, tagmanifests = _tag_files(record, files, digests, formats, algorithms, roles, bagging_date)
         written = {**tags, **tagmanifests}
         for name, content in written.items():
@@ -496,6 +468,9 @@ def _build_dir(
             for name, der in signer(tagmanifests[layout.REQUIRED_TAGMANIFEST]).items():
                 written[f"{layout.SIGNATURES_DIR}/{name}"] = der
                 _write_file(tmp / layout.SIGNATURES_DIR / name, der)
+        if background is not None:
+            background.join()  # raises what making the payload durable raised
+            background = None
         if durable:
             tag_dirs = {os.path.join(root, n).rpartition("/")[0] for n in written} | {root, os.path.join(root, layout.SIGNATURES_DIR)}
             sync.sync([os.path.join(root, n) for n in written], sorted(tag_dirs, key=len, reverse=True))

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 from govarc.errors import InvalidInputError
-from govarc.fsutil import fsync_path
+from govarc.fsutil import FilesystemSync, fsync_path
 from govarc.package.hashing import Algorithm, digest_stream, parallel_map
 
 FSYNC_THREADS = 8
@@ -93,36 +93,29 @@ class Staging:
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
         self._temps: dict[str, Path] = {}
-        self._fd: int | None = None
-        self._syncfs: Callable[[int], int] | None = None
+        self._fs: FilesystemSync | None = None
 
     def _open_syncfs(self) -> None:
         """Open the store's folder for syncfs(2) before the first copy is written: syncfs reports
         only the write-back errors that came after its descriptor was opened."""
-        if self._fd is not None or self._syncfs is not None:
-            return
-        from govarc.package.build import _syncfs  # looked up once per process
-
-        fn = _syncfs()
-        if fn is None:
+        if self._fs is not None:
             return
         self.store.root.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.store.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        self._syncfs = fn
+        self._fs = FilesystemSync(self.store.root)
+
+    @property
+    def _use_syncfs(self) -> bool:
+        return self._fs is not None and self._fs.available
 
     def _sync_all(self) -> None:
-        assert self._syncfs is not None and self._fd is not None
-        if self._syncfs(self._fd) != 0:
-            import ctypes
-
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err))
+        assert self._fs is not None
+        self._fs.sync()
 
     def close(self) -> None:
         """Close the descriptor kept for syncfs (:meth:`ObjectStore.staging` does)."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        if self._fs is not None:
+            self._fs.close()
+            self._fs = None
 
     def needs(self, sha256: str) -> bool:
         """Whether the object is neither stored nor staged."""
@@ -164,7 +157,7 @@ class Staging:
         """
         if not self._temps:
             return
-        if self._syncfs is not None:
+        if self._use_syncfs:
             self._sync_all()  # every copy's data on disk before any is renamed
         else:
             for _ in parallel_map(fsync_path, [str(t) for t in self._temps.values()], FSYNC_THREADS):
@@ -175,7 +168,7 @@ class Staging:
             os.replace(tmp, dest)
             del self._temps[sha]
             folders.add(str(dest.parent))
-        if self._syncfs is not None:
+        if self._use_syncfs:
             self._sync_all()  # the renames
             return
         for folder in sorted(folders):

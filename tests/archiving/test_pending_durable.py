@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from govarc.admin import init_workspace
+from govarc import fsutil
 from govarc.archiving import pending
 from govarc.archiving.pending import package_pending
 from govarc.catalog.db import open_catalog
@@ -62,7 +63,7 @@ def test_every_package_is_synced_before_the_catalog_records_it(ws, monkeypatch):
 
 @pytest.mark.parametrize("zip_", [False, True])
 def test_without_syncfs_every_file_and_folder_of_the_batch_is_fsynced(ws, monkeypatch, zip_):
-    monkeypatch.setattr(pending, "_syncfs", lambda: None)
+    monkeypatch.setattr(fsutil, "_syncfs", lambda: None)
     fsynced: list[str] = []
     real = pending.fsync_path
     monkeypatch.setattr(pending, "fsync_path", lambda p: (fsynced.append(os.fspath(p)), real(p))[1])

@@ -237,3 +237,29 @@ def test_metadata_that_would_break_a_tag_file_limit_is_refused(
     # The builder names the tag file; a metadata check (per-field limits) may refuse it even earlier.
     assert tag in str(e.value) or "MAX_" in str(e.value) or "too long" in str(e.value), str(e.value)
     assert not out.exists() and [p.name for p in out.parent.iterdir() if p.name.startswith(".pkg")] == []
+
+
+@pytest.mark.parametrize(("content", "where"), [
+    ("".join(f"{'0' * 64}  data/{i}\n" for i in range(10_001)).encode(), "line 10001: more than 10000 lines"),
+    (f"{'0' * 64}  data/a\n{'0' * 64}  data/{'b' * 8200}\n".encode(), "line 2: longer than 8192 bytes"),
+    (f"{'0' * 64}  data/{'档' * 2800}\n".encode(), "line 1: longer than 8192 bytes"),
+], ids=["lines", "long-ascii-line", "long-utf8-line"])
+@pytest.mark.parametrize("name", ["manifest-sha256.txt", "tagmanifest-sha256.txt"])
+def test_a_manifest_over_a_verify_limit_is_refused_by_the_builder(content: bytes, where: str, name: str) -> None:
+    """The builder measures its manifests as verify's reader does, without parsing them back."""
+    from govarc.package.build import _check_tag_limits
+    from govarc.package.manifest import TagLimitError, iter_lines
+
+    with pytest.raises(InvalidInputError, match=where):
+        _check_tag_limits(name, content)
+    with pytest.raises(TagLimitError, match=where.split(":")[0]):  # the reader agrees on the line
+        for _ in iter_lines(content.decode()):
+            pass
+
+
+def test_a_manifest_at_the_limits_is_accepted_by_the_builder() -> None:
+    from govarc.package.build import _check_tag_limits
+
+    lines = "".join(f"{'0' * 64}  data/{i}\n" for i in range(9_999)) + f"{'0' * 64}  data/{'b' * (8192 - 71)}\n"
+    assert max(len(x.encode()) for x in lines.splitlines()) == 8192
+    _check_tag_limits("manifest-sha256.txt", lines.encode())

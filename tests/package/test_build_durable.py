@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from govarc import fsutil
 from govarc.errors import InvalidInputError
 from govarc.formats import FormatInfo
 from govarc.package import build as build_module
@@ -68,7 +69,7 @@ def renames(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 def test_without_syncfs_every_file_and_folder_is_fsynced_before_the_rename(
     source: Path, record, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, renames: list[tuple[str, str]],
 ) -> None:
-    monkeypatch.setattr(build_module, "_syncfs", lambda: None)
+    monkeypatch.setattr(fsutil, "_syncfs", lambda: None)
     synced: list[str] = []
     real = build_module.fsync_path
 
@@ -105,7 +106,7 @@ def test_with_syncfs_the_last_sync_comes_after_the_last_write(
         os.sync()
         return 0
 
-    monkeypatch.setattr(build_module, "_syncfs", lambda: syncfs)
+    monkeypatch.setattr(fsutil, "_syncfs", lambda: syncfs)
     monkeypatch.setattr(build_module._Durability, "__init__", init)
     out = tmp_path / "out" / "pkg"
     build_package(source, record, out)
@@ -142,9 +143,9 @@ def test_a_write_back_error_leaves_no_package_and_no_temporary(
         real(path)
 
     if way == "syncfs":
-        monkeypatch.setattr(build_module, "_syncfs", lambda: syncfs)
+        monkeypatch.setattr(fsutil, "_syncfs", lambda: syncfs)
     else:
-        monkeypatch.setattr(build_module, "_syncfs", lambda: None)
+        monkeypatch.setattr(fsutil, "_syncfs", lambda: None)
         monkeypatch.setattr(build_module, "fsync_path", fsync_path)
     out = tmp_path / "out" / "pkg"
     with pytest.raises(OSError) as e:
