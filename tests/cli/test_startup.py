@@ -139,7 +139,6 @@ seen = {"collections_before_command": 0, "enabled_at_command_import": None}
 def count(phase, info):
     if phase == "start" and seen["enabled_at_command_import"] is None:
         seen["collections_before_command"] += 1
-gc.callbacks.append(count)
 class Watch:
     def find_spec(self, name, path=None, target=None):
         if name == watched and seen["enabled_at_command_import"] is None:
@@ -147,6 +146,8 @@ class Watch:
         return None
 sys.meta_path.insert(0, Watch())
 from govarc.__main__ import run
+# Counted from here: importing the govarc package itself (above) may meet a collection, before run().
+gc.callbacks.append(count)
 try:
     run()
 except SystemExit as e:
