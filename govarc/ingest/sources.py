@@ -586,10 +586,13 @@ def _streamed(paths: Sequence[Path]) -> tuple[list[Item | _Tree], int] | None:
 class Discovery:
     """:func:`discover` as a stream: counted up front, each sidecar read only as its item is reached.
 
-    Yields the items :func:`discover` returns, in the same order, with the same findings. What is
-    held per document until its turn is its path, its sidecar's name and their modes, not the
-    sidecar's fields. When the same file would be found twice (so that :func:`discover` would keep
-    one of them by what its sidecar says), the items are discovered whole, as :func:`discover` does.
+    Yields the items :func:`discover` returns, in the same order, with the same findings. A folder
+    whose files are all documents with their own sidecars (no register, no file of its own) is read
+    one sub-folder at a time as the items are taken (:class:`_Tree`): nothing is held per document,
+    and a sub-folder that changed since it was counted is read as it is then. Any other folder is
+    listed whole first, each document then holding its path, its sidecar's name and their modes
+    until its turn. When the same file could be found twice (so that :func:`discover` would keep one
+    of them by what its sidecar says), the items are discovered whole, as :func:`discover` does.
     """
 
     def __init__(self, paths: Sequence[Path]) -> None:
@@ -619,7 +622,9 @@ class Discovery:
     def __iter__(self) -> Iterator[Item]:
         """Each item once, its sidecar read now; what was yielded is not kept."""
         sources, self._sources = self._sources, []
-        for source in sources:
+        sources.reverse()
+        while sources:
+            source = sources.pop()
             if isinstance(source, _Tree):
                 yield from source
             else:
