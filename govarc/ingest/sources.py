@@ -103,6 +103,21 @@ def _mode_refusal(path: Path, mode: int, what: str = "") -> Finding:
     return Finding("INGEST_NOT_REGULAR", str(path), f"{what} is {mode_name(mode)}, not a regular file".strip())
 
 
+def _listing(folder: Path) -> list[tuple[str, int]]:
+    """The names in ``folder`` but hidden and temporary ones, with their lstat modes, unsorted.
+
+    Raises :class:`OSError` when the folder, or any entry of it, cannot be read.
+    """
+    with os.scandir(folder) as it:
+        found = [(e.name, e.stat(follow_symlinks=False).st_mode) for e in it]
+    return [(name, mode) for name, mode in found if not _ignored(name)]
+
+
+def _unreadable(folder: Path, e: OSError, root: Path) -> Item:
+    return Item(folder, findings=(Finding("INGEST_UNREADABLE", str(folder), f"cannot read the folder: {e.strerror}"),),
+                root=root)
+
+
 def _walk(folder: Path) -> tuple[list[_Entry], list[Item]]:
     """Every entry below ``folder`` but folders, sorted, with its lstat mode; and unreadable folders.
 
@@ -114,15 +129,11 @@ def _walk(folder: Path) -> tuple[list[_Entry], list[Item]]:
     while stack:
         current = stack.pop()
         try:
-            with os.scandir(current) as it:
-                found = sorted(((e.name, e.stat(follow_symlinks=False).st_mode) for e in it), reverse=True)
+            found = sorted(_listing(current), reverse=True)
         except OSError as e:
-            problems.append(Item(current, findings=(
-                Finding("INGEST_UNREADABLE", str(current), f"cannot read the folder: {e.strerror}"),), root=folder))
+            problems.append(_unreadable(current, e, folder))
             continue
         for name, mode in found:
-            if _ignored(name):
-                continue
             if stat.S_ISDIR(mode):
                 stack.append(current / name)
             else:
@@ -222,7 +233,7 @@ def discover(paths: Sequence[Path]) -> list[Item]:
     real = RealPaths()
     for it in items:
         # A refusal is kept as found; a good item once, however many times its file was named.
-        key = (str(it.main), tuple(f.code for f in it.findings)) if it.refused else real(it.main)
+        key = _key(it, real)
         if key not in seen:
             seen.add(key)
             unique.append(it)
@@ -406,16 +417,191 @@ def _plan_folder(folder: Path) -> list[Item | _Deferred]:
     return planned
 
 
+def _files_of(folder: Path, found: Iterable[tuple[str, int]]) -> list[_Entry]:
+    """The entries of one folder's listing that are not folders, sorted as :func:`_walk` sorts them."""
+    return sorted((_Entry(folder / name, mode) for name, mode in found if not stat.S_ISDIR(mode)), key=lambda e: e.path.name)
+
+
+def _simple(files: list[_Entry]) -> tuple[list[tuple[_Entry, list[_Entry]]], bool]:
+    """One folder's pairs, and whether every file of it is in exactly one of them and none is a register.
+
+    Then the folder's items are its pairs' alone, whatever any sidecar names (see :func:`_plan_folder`).
+    """
+    pairs = _pair(files, set())
+    times: dict[Path, int] = {}
+    for sidecar, docs in pairs:
+        for e in (sidecar, *docs):
+            times[e.path] = times.get(e.path, 0) + 1
+    simple = all(times.get(e.path) == 1 and e.path.name not in REGISTER_NAMES for e in files)
+    return pairs, simple
+
+
+class _Tree:
+    """A folder named to discovery, read one sub-folder at a time in the order of :func:`discover`.
+
+    The global order, every path as a string sorted, is a walk in which, within a folder, a file
+    sorts under its name and a sub-folder's contents under its name and ``/`` (no name holds a
+    ``/``, and every path below a folder starts with the folder's). A sub-folder that cannot be
+    read is an item under its own name, so it is tried there, and its listing kept until its
+    contents' turn. What is held is the listing of the current folder and what is left of each
+    folder above it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def survey(self) -> int | None:
+        """How many items :func:`discover` finds here, if each is a document and its own sidecar; else None.
+
+        Holds nothing but counts (and one folder's listing at a time). None when some folder holds a
+        register, a file no sidecar describes (it might be a sidecar's attachment) or a document
+        two sidecars describe: that folder is then discovered whole, as before.
+        """
+        count = 0
+        stack = [self.path]
+        while stack:
+            folder = stack.pop()
+            try:
+                found = _listing(folder)
+            except OSError:
+                count += 1
+                continue
+            stack.extend(folder / name for name, mode in found if stat.S_ISDIR(mode))
+            pairs, simple = _simple(_files_of(folder, found))
+            if not simple:
+                return None
+            count += sum(len(docs) for _, docs in pairs)
+        return count
+
+    def __iter__(self) -> Iterator[Item]:
+        frames = [self._frame(self.path, None)]
+        while frames:
+            event = next(frames[-1], None)
+            if event is None:
+                frames.pop()
+            elif isinstance(event, Item):
+                yield event
+            else:
+                folder, found = event
+                frames.append(self._frame(folder, found))
+
+    def _frame(self, folder: Path, found: list[tuple[str, int]] | None) -> Iterator[Item | tuple[Path, list[tuple[str, int]]]]:
+        """The items of ``folder``'s files, and its readable sub-folders (with their listings), in turn."""
+        root = self.path
+        if found is None:
+            try:
+                found = _listing(folder)
+            except OSError as e:
+                yield _unreadable(folder, e, root)
+                return
+        files = _files_of(folder, found)
+        pairs, simple = _simple(files)
+        items: dict[str, list[Item]] = {}
+        if simple:
+            turns: list[tuple[str, int, Any]] = []
+            for sidecar, docs in pairs:
+                if len(docs) == 1:
+                    turns.append((docs[0].path.name, 0, (docs[0], sidecar)))
+                else:
+                    for it in _described([(sidecar, docs)], root, set()):
+                        items.setdefault(it.main.name, []).append(it)
+        else:
+            # The folder changed since it was surveyed: its files are discovered as a folder of their
+            # own (a register is left for the next run), each main document once.
+            claimed: set[Path] = set()
+            files = [e for e in files if e.path.name not in REGISTER_NAMES]
+            found_items = _finish_folder(files, _pair(files, claimed), root, claimed, [])
+            real, seen = RealPaths(), set()
+            for it in found_items:
+                key = _key(it, real)
+                if key not in seen:
+                    seen.add(key)
+                    items.setdefault(it.main.name, []).append(it)
+            turns = []
+        turns.extend((name, 0, None) for name in items)
+        for name, mode in found:
+            if stat.S_ISDIR(mode):
+                turns += [(name, 1, None), (name + "/", 2, None)]
+        del files, pairs, found
+        turns.sort(key=lambda t: t[0])
+        held: dict[str, list[tuple[str, int]]] = {}
+        for key, kind, what in turns:
+            if kind == 0:
+                if what is not None:
+                    doc, sidecar = what
+                    yield _sidecar_item(doc, sidecar, root)[0]  # the sidecar read now
+                else:
+                    yield from items.pop(key)
+            elif kind == 1:
+                try:
+                    held[key] = _listing(folder / key)
+                except OSError as e:
+                    yield _unreadable(folder / key, e, root)
+            elif key[:-1] in held:
+                yield folder / key[:-1], held.pop(key[:-1])
+
+
+def _key(item: Item, real: RealPaths) -> Any:
+    """What :func:`discover` tells items apart by: a refusal by its path and codes, a good item by its real path."""
+    return (str(item.main), tuple(f.code for f in item.findings)) if item.refused else real(item.main)
+
+
+def _streamed(paths: Sequence[Path]) -> tuple[list[Item | _Tree], int] | None:
+    """What ``paths`` hold, each folder to be read as it is reached, and how many items; None if not exact.
+
+    Exact when no file can be found twice: no folder named is, or is inside, another (after
+    resolving links), no item of a file named is inside a folder named, and no two items of the
+    files named are the same; and when every folder's files are documents with their own sidecars
+    (:meth:`_Tree.survey`). Otherwise :func:`discover`'s choice of which one to keep depends on
+    what is read, and the caller discovers as before.
+    """
+    sources: list[Item | _Tree] = []
+    for path in paths:
+        sources.extend(_path_named(Path(path), lambda p: [_Tree(p)]))
+    trees = [s for s in sources if isinstance(s, _Tree)]
+    items = [s for s in sources if isinstance(s, Item)]
+    real = RealPaths()
+    try:
+        roots = [t.path.resolve() for t in trees]
+        keys = {_key(it, real) for it in items}
+        reals = [real(it.main) for it in items]
+    except (OSError, RuntimeError, ValueError):
+        return None
+    if len(keys) < len(items):
+        return None
+    for i, (tree, root) in enumerate(zip(trees, roots)):
+        if any(root.is_relative_to(other) for j, other in enumerate(roots) if j != i):
+            return None
+        if any(r.is_relative_to(root) for r in reals) or any(it.main.is_relative_to(tree.path) for it in items):
+            return None
+    count = len(items)
+    for tree in trees:
+        n = tree.survey()
+        if n is None:
+            return None
+        count += n
+    return sources, count
+
+
 class Discovery:
     """:func:`discover` as a stream: counted up front, each sidecar read only as its item is reached.
 
-    Yields the items :func:`discover` returns, in the same order, with the same findings. What is
-    held per document until its turn is its path, its sidecar's name and their modes, not the
-    sidecar's fields. When the same file would be found twice (so that :func:`discover` would keep
-    one of them by what its sidecar says), the items are discovered whole, as :func:`discover` does.
+    Yields the items :func:`discover` returns, in the same order, with the same findings. A folder
+    whose files are all documents with their own sidecars (no register, no file of its own) is read
+    one sub-folder at a time as the items are taken (:class:`_Tree`): nothing is held per document,
+    and a sub-folder that changed since it was counted is read as it is then. Any other folder is
+    listed whole first, each document then holding its path, its sidecar's name and their modes
+    until its turn. When the same file could be found twice (so that :func:`discover` would keep one
+    of them by what its sidecar says), the items are discovered whole, as :func:`discover` does.
     """
 
     def __init__(self, paths: Sequence[Path]) -> None:
+        streamed = _streamed(paths)
+        self._sources: list[Item | _Tree] = []
+        self._planned: list[Item | _Deferred] = []
+        if streamed is not None:
+            self._sources, self._count = streamed
+            return
         planned: list[Item | _Deferred] = []
         for path in paths:
             planned.extend(_path_named(Path(path), _plan_folder))
@@ -428,12 +614,21 @@ class Discovery:
                 break
             seen.add(key)
         self._planned = planned
+        self._count = len(planned)
 
     def __len__(self) -> int:
-        return len(self._planned)
+        return self._count
 
     def __iter__(self) -> Iterator[Item]:
         """Each item once, its sidecar read now; what was yielded is not kept."""
+        sources, self._sources = self._sources, []
+        sources.reverse()
+        while sources:
+            source = sources.pop()
+            if isinstance(source, _Tree):
+                yield from source
+            else:
+                yield source
         planned, self._planned = self._planned, []
         planned.reverse()
         while planned:

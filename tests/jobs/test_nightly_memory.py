@@ -1,8 +1,9 @@
 """The nightly job's memory does not grow with the night's work (tracemalloc, not time).
 
 Per-record detail (ingest outcomes, packages, warnings) goes to the run's spool on disk and is
-copied into the run log as it is written; what stays in memory per record is the input list of
-discovery (one item per document), which these tests measure and set apart.
+copied into the run log as it is written. Discovery of a drop folder of documents with their own
+sidecars reads one sub-folder at a time and holds nothing per document; any other drop folder
+(a register, a file of its own) is still listed whole first, which these tests measure and set apart.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import gc
 import io
 import json
 import os
+import sys
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -273,3 +275,48 @@ def test_streamed_discovery_holds_no_sidecar_fields_per_document(tmp_path: Path)
     per_eager = (eager[3_000] - eager[300]) / 2_700
     per_lazy = (lazy[3_000] - lazy[300]) / 2_700
     assert per_lazy < per_eager / 3, (per_eager, per_lazy)
+
+
+def _drop_of_sub_folders(root: Path, n: int, per: int = 250) -> Path:
+    """``n`` documents with their JSON sidecars, ``per`` to a sub-folder, as a drop folder of scans tends to be."""
+    drop = root / "drop"
+    for i in range(n):
+        sub = drop / f"{i // per:03d}"
+        if i % per == 0:
+            sub.mkdir(parents=True)
+        (sub / f"文件{i:06d}.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+        _sidecar(sub / f"文件{i:06d}.json", i)
+    return drop
+
+
+def test_streamed_discovery_of_sub_folders_peaks_at_the_same_memory_for_500_and_5000_documents(tmp_path: Path) -> None:
+    """Counted, then read one sub-folder at a time, every sidecar read and every item let go as
+    ingest lets it go: the peak is one sub-folder's listing, whatever the number of sub-folders.
+    (Whole, discover() holds every item with its fields: over 1 KB a document.)"""
+    from govarc.ingest.sources import Discovery
+
+    # CPython interns every part of every Path in one table that is reallocated, at a size set by
+    # what the whole process has interned, when it fills with names made and let go; that would
+    # show in one run's peak and not another's. Room made beforehand keeps it out of both.
+    room = [sys.intern(f"room for names {i}") for i in range(150_000)]
+
+    def read(drop: Path) -> int:
+        count = 0
+        for item in Discovery([drop]):
+            assert not item.refused, item.findings
+            count += 1
+        return count
+
+    streamed, whole = {}, {}
+    for n in (500, 5_000):
+        drop = _drop_of_sub_folders(tmp_path / str(n), n)
+        read(drop)
+        gc.collect()
+        streamed[n], count = peak(lambda: read(drop))
+        assert count == n
+        whole[n], items = peak(lambda: discover([drop]))
+        assert len(items) == n and list(Discovery([drop])) == items
+        del items
+    del room
+    assert whole[5_000] - whole[500] > 4_500 * 1_000, whole  # what holding every item would cost
+    assert streamed[5_000] - streamed[500] < 4_500 * 30, streamed  # not a tenth of one item a document
