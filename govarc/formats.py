@@ -202,16 +202,26 @@ def identify_file(path: str | Path) -> FormatInfo:
     # Never a link, never a FIFO or device: libmagic would wait on a FIFO forever.
     with open_input(path) as f:
         head = f.read(HEAD_SIZE)
-        info = identify_head(head)
-        if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-            try:
-                with zipfile.ZipFile(f) as zf:
-                    return identify_open_zip(zf)
-            except ZIP_ERRORS:
-                return info
-        if info.mime == "application/pdf":
-            return _identify_pdf_file(f, head)
-        return refine_head(head, info)
+        return _refine(f, head, identify_head(head))
+
+
+def refine_file(path: str | Path, head: bytes, info: FormatInfo) -> FormatInfo:
+    """:func:`identify_file` of a file whose ``head`` (its first :data:`HEAD_SIZE` bytes) libmagic
+    already named ``info``: only the refinements are left to do (the package builder's case)."""
+    with open_input(Path(path)) as f:
+        return _refine(f, head, info)
+
+
+def _refine(f: IO[bytes], head: bytes, info: FormatInfo) -> FormatInfo:
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        try:
+            with zipfile.ZipFile(f) as zf:
+                return identify_open_zip(zf)
+        except ZIP_ERRORS:
+            return info
+    if info.mime == "application/pdf":
+        return _identify_pdf_file(f, head)
+    return refine_head(head, info)
 
 
 # -- ZIP containers ---------------------------------------------------------------------------

@@ -157,7 +157,7 @@ def identify(path: str | Path, head: bytes) -> FormatInfo:
 
     info = formats.identify_head(head)
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) or info.mime == "application/pdf":
-        return formats.identify_file(path)
+        return formats.refine_file(path, head, info)
     return formats.refine_head(head, info)
 
 
