@@ -59,7 +59,8 @@ def test_every_error_class_is_covered() -> None:
 
 def test_exit_codes_are_documented_in_the_readme() -> None:
     table = documented_codes()
-    assert set(table) == {0, 1, 2, 3, 4, 5, 6, 7, 8}
+    assert set(table) == {0, 1, 2, 3, 4, 5, 6, 7, 8, 141}
+    assert "reader of stdout" in table[141]
     assert "usage" in table[2] and "invalid" in table[3] and "signature" in table[4]
     assert "transfer" in table[5] and "configuration" in table[6] and "lock" in table[7]
     assert "disk full" in table[8]
@@ -145,6 +146,7 @@ def json_app() -> click.Group:
             "EDQUOT": OSError(errno.EDQUOT, "Disk quota exceeded", "objects/ab/cd"),
             "EACCES": PermissionError(errno.EACCES, "Permission denied", "store/SZF"),
             "ENOENT-nofile": OSError(errno.ENOENT, "No such file or directory"),
+            "EPIPE-not-stdout": BrokenPipeError(errno.EPIPE, "Broken pipe"),  # an OA command's stdin, say
             "sqlite-full": sqlite3.OperationalError("database or disk is full"),
             "ValueError": ValueError("something broke"),
             "KeyboardInterrupt": KeyboardInterrupt(),
@@ -181,6 +183,7 @@ def test_json_failure_is_one_object_on_stdout_and_one_line_on_stderr(runner, cls
     ("sqlite-full", 8, "the catalog's disk is full: free space and run again", None),
     ("EACCES", 6, "store/SZF: Permission denied: check the owner and mode", "store/SZF"),
     ("ENOENT-nofile", 1, "No such file or directory", None),
+    ("EPIPE-not-stdout", 1, "Broken pipe", None),
     ("ValueError", 1, "unexpected error: ValueError: something broke", None),
     ("KeyboardInterrupt", 130, "interrupted", None),
 ])

@@ -147,6 +147,8 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             _fail(ctx, "interrupted", EXIT_INTERRUPTED, "interrupted", None)
         except Exception as e:  # the last resort: never a bare traceback for a user
+            if isinstance(e, BrokenPipeError) and _stdout_gone():
+                _reader_gone(ctx)
             err = as_govarc_error(e)
             if err is not None:
                 _fail(ctx, str(err), err.exit_code, err.message, err.path)
@@ -167,16 +169,38 @@ _NO_PDF = frozenset({None, "verify"})
 
 # Exit codes by name, for `--json` errors ({"error": {"code": "config", ...}, "exit_code": 6}).
 EXIT_INTERRUPTED = 130
+EXIT_READER_GONE = 141  # what a shell reports for a program killed by SIGPIPE: the reader of stdout closed it
 EXIT_NAMES = {
     EXIT_UNEXPECTED: "unexpected", EXIT_USAGE: "usage", EXIT_INVALID: "invalid", EXIT_SIGNATURE: "signature",
     EXIT_TRANSFER: "transfer", EXIT_CONFIG: "config", EXIT_LOCKED: "locked", EXIT_DISK_FULL: "disk_full",
-    EXIT_INTERRUPTED: "interrupted",
+    EXIT_INTERRUPTED: "interrupted", EXIT_READER_GONE: "reader_gone",
 }
 
 
 def error_json(message: str, code: int, path: str | None) -> dict[str, Any]:
     """The one JSON object `--json` prints on stdout when a command fails."""
     return {"error": {"code": EXIT_NAMES.get(code, str(code)), "message": message, "path": path}, "exit_code": code}
+
+
+def _stdout_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed it (poll says POLLERR on its write end)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _reader_gone(ctx: click.Context) -> NoReturn:
+    """``govarc … | head -1``: the reader has what it wanted. Exit quietly, as a program killed by
+    SIGPIPE would, with stdout pointed at /dev/null so that flushing it at exit raises nothing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    ctx.exit(EXIT_READER_GONE)
 
 
 def _fail(ctx: click.Context, line: str, code: int, message: str, path: str | None) -> NoReturn:
