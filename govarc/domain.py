@@ -62,6 +62,15 @@ class Retention(str, Enum):
             raise MetadataError(f"retention {value!r} is not Y, D30 or D10 (永久/定期30年/定期10年)") from None
 
 
+class Verdict(str, Enum):
+    """The archives' verdict on one package of a transfer batch (接收结论): in receipts, and in the
+    catalog's ``batch_items.verdict`` (NULL until the receipt)."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
 class Classification(str, Enum):
     """密级."""
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from govarc.domain import Verdict as Verdict  # defined once, with the other terms of the domain
+
 
 class RecordState(str, Enum):
     """Where a record is in its life; stored as the value in ``records.state``."""
@@ -23,9 +25,3 @@ class BatchState(str, Enum):
     RECEIPTED = "receipted"  # the archives' signed receipt is imported
 
 
-class Verdict(str, Enum):
-    """The archives' verdict on one package of a batch (``batch_items.verdict``; NULL until the receipt)."""
-
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    DUPLICATE = "duplicate"

@@ -25,6 +25,7 @@ from pathlib import Path
 from lxml import etree
 
 from govarc.domain import ArchivalCode
+from govarc.domain import Verdict as Verdict  # defined once, with the other terms of the domain
 from govarc.errors import InvalidInputError, MetadataError
 from govarc.limits import (
     MAX_BATCH_PACKAGES,
@@ -56,14 +57,6 @@ AGENCY_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
 FONDS = re.compile(r"[A-Za-z0-9]{1,16}")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 CHECK_CODE = re.compile(r"[1-4](-[0-9]{1,3}){1,3}")
-
-
-class Verdict(str, Enum):
-    """The archives' verdict on one package (接收结论)."""
-
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    DUPLICATE = "duplicate"
 
 
 class CheckResult(str, Enum):

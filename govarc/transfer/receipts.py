@@ -117,7 +117,7 @@ def _import(ws: Workspace, catalog: Catalog, agency: Agency, batch: cb.Batch, tr
         if v.key in seen:
             raise bad(f"it gives two verdicts on {v.key!r}")
         seen.add(v.key)
-        verdict = Verdict(v.verdict.value)
+        verdict = v.verdict
         # a rejection may name the digest of what arrived (a package changed on the way, or missing: 1-1);
         # an acceptance must be of exactly the content sent
         if v.archival_code != item.archival_code or (v.sha256 != item.sha256 and verdict is not Verdict.REJECTED):

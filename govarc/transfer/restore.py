@@ -173,7 +173,6 @@ def _read_receipt(folder: Path, tl: TransferList, list_xml: bytes, policy: Signa
     schema, and the answer: batch, agency, archives, the list's digest, every package once and no
     other, an acceptance of exactly the content sent.
     """
-    from govarc.transfer.documents import Verdict as DocVerdict
     from govarc.transfer.documents import receipt_from_xml
 
     path, sig_path = folder / RECEIPT_NAME, folder / (RECEIPT_NAME + SIGNATURE_SUFFIX)
@@ -191,7 +190,7 @@ def _read_receipt(folder: Path, tl: TransferList, list_xml: bytes, policy: Signa
     problems = receipt_problems(receipt, tl, list_xml)
     listed = {p.key: p for p in tl.packages}
     problems += [f"its verdict on {v.key!r} is about other content ({v.sha256})" for v in receipt.verdicts
-                 if v.key in listed and v.verdict is not DocVerdict.REJECTED and v.sha256 != listed[v.key].sha256]
+                 if v.key in listed and v.verdict is not Verdict.REJECTED and v.sha256 != listed[v.key].sha256]
     if problems:
         raise _Unrecovered(path, f"the receipt does not answer batch {tl.batch_id}: {problems[0]}")
     return receipt, hashlib.sha256(xml).hexdigest()
@@ -223,7 +222,7 @@ def _items(local: _Local, packages: dict[str, tuple[int, str]]) -> tuple[list[cb
             raise _Unrecovered(list_path, f"it lists {p.archival_code}, whose package is not among the recovered records")
         record_id, tagmanifest = found
         v = verdicts.get(p.key)
-        verdict = Verdict(v.verdict.value) if v else None
+        verdict = v.verdict if v else None
         if tagmanifest != p.tagmanifest_sha256 and verdict is not Verdict.REJECTED:
             raise _Unrecovered(list_path, f"the package of {p.archival_code} in the store is not the one the batch "
                                           "sent (its tag-manifest digest differs)")
