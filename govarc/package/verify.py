@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -485,17 +486,31 @@ class _Check:
                     self.add("METADATA_MISMATCH", layout.RECORD_XML, f"{m.algorithm.value} of {name} differs from {m.name}")
 
 
+class _Depth:
+    """Counts element depth over (event, element) pairs of ``start``/``end`` events, across calls."""
+
+    def __init__(self, limit: int, *, clear: bool = False) -> None:
+        self.limit = limit
+        self.clear = clear  # drop each finished element: only the depth matters (streaming)
+        self.depth = 0
+
+    def over(self, events: Iterable[tuple[str, Any]]) -> bool:
+        """Whether these events take the depth past the limit (the root is depth 1)."""
+        for event, elem in events:
+            if event == "start":
+                self.depth += 1
+                if self.depth > self.limit:
+                    return True
+            else:
+                self.depth -= 1
+                if self.clear:
+                    elem.clear()
+        return False
+
+
 def tree_depth_over(tree: etree._ElementTree | etree._Element, limit: int) -> bool:
     """Whether elements of a parsed document nest deeper than ``limit`` (the root is depth 1)."""
-    depth = 0
-    for event, _ in etree.iterwalk(tree, events=("start", "end")):
-        if event == "start":
-            depth += 1
-            if depth > limit:
-                return True
-        else:
-            depth -= 1
-    return False
+    return _Depth(limit).over(etree.iterwalk(tree, events=("start", "end")))
 
 
 def xml_depth_over(data: bytes, limit: int) -> bool:
@@ -507,19 +522,10 @@ def xml_depth_over(data: bytes, limit: int) -> bool:
     parser = etree.XMLPullParser(
         events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
     )
-    depth = 0
+    depth = _Depth(limit, clear=True)
 
     def too_deep() -> bool:
-        nonlocal depth
-        for event, elem in parser.read_events():
-            if event == "start":
-                depth += 1
-                if depth > limit:
-                    return True
-            else:
-                depth -= 1
-                elem.clear()  # keep memory flat: only the depth matters here
-        return False
+        return depth.over(parser.read_events())
 
     step = 16 * 1024
     try:

@@ -482,18 +482,9 @@ class SFTPTransport(Transport):
         f = sftp.open(path, "rb")
         try:
             size = f.stat().st_size or 0
-            if self._check_file is not False:
-                try:
-                    raw = f.check("sha256")
-                except OSError:
-                    if not self._sftp_alive():
-                        raise
-                    self._check_file = False  # OpenSSH's sftp-server: read the bytes back instead
-                else:
-                    if len(raw) == 32:
-                        self._check_file = True
-                        return raw.hex(), size
-                    self._check_file = False
+            digest = self._server_sha256(f)
+            if digest is not None:
+                return digest, size
             h = hashlib.sha256()
             n = 0
             for chunk in _read_pipelined(sftp, f, size, self._requests()[0]):
@@ -679,18 +670,26 @@ class SFTPTransport(Transport):
                 back.close()
         return pos, h.hexdigest(), min(reused, pos), stored
 
+    def _server_sha256(self, f: paramiko.SFTPFile) -> str | None:
+        """The SHA-256 (hex) of ``f`` computed by the server (the ``check-file`` extension), or None
+        when the server does not offer it (OpenSSH's sftp-server: the bytes are read back instead).
+        Whether it does is asked once per connection; a connection that died raises."""
+        if self._check_file is False:
+            return None
+        try:
+            raw = f.check("sha256")
+        except OSError:
+            if not self._sftp_alive():
+                raise
+            raw = b""
+        self._check_file = len(raw) == 32
+        return raw.hex() if self._check_file else None
+
     def _server_hashes(self, f: paramiko.SFTPFile) -> bool:
-        """True when the server hashes files itself (the ``check-file`` extension); asked once, on ``f``."""
+        """True when the server hashes files itself; asked once, on ``f``."""
         if self._check_file is None:
-            try:
-                raw = f.check("sha256")
-            except OSError:
-                if not self._sftp_alive():
-                    raise
-                self._check_file = False  # OpenSSH's sftp-server: uploads are read back instead
-            else:
-                self._check_file = len(raw) == 32
-        return self._check_file
+            self._server_sha256(f)
+        return bool(self._check_file)
 
     def _commit(self, tmp: str, final: str, where: str, digest: str, n: int, overwrite: bool) -> bool:
         """Make the verified partial visible under ``final``; False when the same content was already there."""
