@@ -28,7 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ OUT = HERE / "out"  # git-ignored; each run works in a temporary folder there
 sys.path.insert(0, str(HERE.parent))
 
 from govarc.catalog import audit as audit_sql  # noqa: E402
-from govarc.catalog.db import Catalog, open_catalog  # noqa: E402
+from govarc.catalog.db import open_catalog  # noqa: E402
 from govarc.catalog.packages import PackagedRow, mark_packaged  # noqa: E402
 from govarc.domain import Agency  # noqa: E402
 from govarc.ingest.prepare import Prepared, PreparedFile  # noqa: E402

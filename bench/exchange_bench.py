@@ -116,13 +116,12 @@ def recipients(n: int) -> list[str]:
 
 def make_city(args: argparse.Namespace, env: dict[str, str]) -> Path:
     """The workspace (SZF's signed package, N recipients), reused while complete."""
+    from nightly_bench import mark_complete, reusable
     from transfer_bench import govarc, large_pdf
 
     root = args.out / f"city-r{args.recipients}-{args.mb}mb-v{CORPUS_VERSION}"
-    if (root / ".complete").is_file():
+    if reusable(root):
         return root
-    if root.exists():
-        shutil.rmtree(root)
     started = time.monotonic()
     drop = root / "drop" / SENDER
     drop.mkdir(parents=True)
@@ -146,7 +145,7 @@ def make_city(args: argparse.Namespace, env: dict[str, str]) -> Path:
     govarc(home, env, "package", "--agency", SENDER)
     package(home)  # exactly one
     shutil.rmtree(root / "drop")  # the package holds the document
-    (root / ".complete").write_text(f"made in {time.monotonic() - started:.1f} s\n", encoding="utf-8")
+    mark_complete(root, f"made in {time.monotonic() - started:.1f} s\n")
     log(f"city ready in {time.monotonic() - started:.1f} s ({root})")
     return root
 

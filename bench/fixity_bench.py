@@ -72,13 +72,11 @@ def make_workspace(args: argparse.Namespace, env: dict[str, str]) -> Path:
     """An agency home whose store holds ``args.packages`` signed .zip packages; reused while complete."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from nightly_bench import _make_docs
+    from nightly_bench import _make_docs, mark_complete, reusable
 
     root = args.out / f"ws-{args.packages}-v{CORPUS_VERSION}"
-    if (root / ".complete").is_file():
+    if reusable(root):
         return root
-    if root.exists():
-        shutil.rmtree(root)
     started = time.monotonic()
     drop = root / "drop"
     jobs = [(str(drop / AGENCY / f"{k // 1000:03d}"), "柳州市人民政府办公室", "柳政发",
@@ -101,7 +99,7 @@ def make_workspace(args: argparse.Namespace, env: dict[str, str]) -> Path:
     if found != args.packages:
         sys.exit(f"expected {args.packages} packages in {home / 'store' / AGENCY}, found {found}")
     shutil.rmtree(drop)
-    (root / ".complete").write_text(f"made in {time.monotonic() - started:.1f} s\n", encoding="utf-8")
+    mark_complete(root, f"made in {time.monotonic() - started:.1f} s\n")
     log(f"workspace ready in {time.monotonic() - started:.1f} s ({root})")
     return root
 

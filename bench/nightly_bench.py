@@ -140,15 +140,27 @@ def _make_docs(args: tuple[str, str, str, list[int]]) -> int:
     return len(numbers)
 
 
+def reusable(root: Path) -> bool:
+    """Whether ``root`` is a complete earlier bench workspace (see :func:`mark_complete`); otherwise
+    whatever a run cut short left there is removed, for a fresh start."""
+    if (root / ".complete").is_file():
+        return True
+    if root.exists():
+        shutil.rmtree(root)
+    return False
+
+
+def mark_complete(root: Path, note: str = "") -> None:
+    """Mark ``root`` complete: the next run reuses it (:func:`reusable`)."""
+    (root / ".complete").write_text(note, encoding="utf-8")
+
+
 def make_corpus(root: Path, n: int, agencies: list[tuple[str, str, str, str, str]]) -> tuple[Path, float]:
     """The corpus folder for ``n`` records (reused when complete); and seconds spent making it."""
     tag = f"corpus-n{n}-a{len(agencies)}-v{CORPUS_VERSION}"
     corpus = root / tag
-    done = corpus / ".complete"
-    if done.is_file():
+    if reusable(corpus):
         return corpus, 0.0
-    if corpus.exists():
-        shutil.rmtree(corpus)
     started = time.monotonic()
     jobs = []
     for a, (code, name, _fonds, _unit, prefix) in enumerate(agencies):
@@ -166,7 +178,7 @@ def make_corpus(root: Path, n: int, agencies: list[tuple[str, str, str, str, str
         lines += ["[[agency]]", f'code = "{code}"', f'name = "{name}"', f'fonds = "{fonds}"', f'unit = "{unit}"',
                   f'drop = "drop/{code}"', "unsigned = true  # allows --no-sign runs; with a key packages are signed", ""]
     (corpus / "city.toml").write_text("\n".join(lines), encoding="utf-8")
-    done.write_text(f"{n} records\n", encoding="utf-8")
+    mark_complete(corpus, f"{n} records\n")
     return corpus, time.monotonic() - started
 
 

@@ -163,14 +163,12 @@ def make_workspaces(args: argparse.Namespace, env: dict[str, str]) -> Path:
     """The agency home (packages built and signed) and the archives home, reused while complete."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from nightly_bench import _make_docs
+    from nightly_bench import _make_docs, mark_complete, reusable
 
     tag = f"ws-s{args.small}-l{args.large}x{args.large_mb}-v{CORPUS_VERSION}"
     root = args.out / tag
-    if (root / ".complete").is_file():
+    if reusable(root):
         return root
-    if root.exists():
-        shutil.rmtree(root)
     started = time.monotonic()
     drop = root / "drop"
     jobs_small = [(str(drop / SMALL / f"{k // 1000:03d}"), "柳州市人民政府办公室", "柳政发",
@@ -213,7 +211,7 @@ def make_workspaces(args: argparse.Namespace, env: dict[str, str]) -> Path:
            "--chain", str(keys / "chain.pem"), "--source-passphrase-file", str(pw))
     govarc(archives, env, "pki", "trust", "add", str(home / "pki" / "ca.pem"))
     shutil.rmtree(drop / LARGE)  # the packages hold the large documents; the drop copies are not needed again
-    (root / ".complete").write_text(f"made in {time.monotonic() - started:.1f} s\n", encoding="utf-8")
+    mark_complete(root, f"made in {time.monotonic() - started:.1f} s\n")
     log(args, f"workspaces ready in {time.monotonic() - started:.1f} s ({root})")
     return root
 
